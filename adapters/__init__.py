@@ -1,0 +1,1 @@
+"""The outside world: settings, storage wiring, logging, the CLI (later the API and web pages)."""

@@ -1,0 +1,1 @@
+"""The `kringloop` command line."""

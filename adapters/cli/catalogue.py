@@ -1,0 +1,167 @@
+"""Generates one CLI command per catalogue command, from its pydantic model.
+
+Each model field becomes an option (the aggregate's id an argument); lists repeat the
+option; structured fields take JSON. Validation is the model's own, so the CLI, `apply`
+and the API refuse the same input with the same words.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import types
+import typing
+from datetime import date
+from enum import Enum
+from typing import Any
+
+import typer
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from domain.commands import CATALOGUE, Command, validate_command
+from domain.errors import InvalidCommandError
+
+from adapters.cli.context import console, emit_json, refusals, session
+from adapters.commanding import execute
+
+COMMON = ("command_id", "actor", "reason", "evidence", "effective")
+
+
+def _strip_optional(annotation: Any) -> Any:
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            annotation = args[0]
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _is_structured(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is dict:
+        return True
+    if origin is list:
+        (item,) = typing.get_args(annotation)
+        return isinstance(item, type) and issubclass(item, BaseModel)
+    return False
+
+
+def _option_type(annotation: Any) -> Any:
+    """The type typer parses; pydantic does the real validation afterwards."""
+    base = _strip_optional(annotation)
+    if _is_structured(base):
+        return str  # JSON text
+    if typing.get_origin(base) is list:
+        (item,) = typing.get_args(base)
+        return list[item if isinstance(item, type) and issubclass(item, Enum) else str]
+    if isinstance(base, type) and issubclass(base, Enum | bool | int | float):
+        return base
+    return str
+
+
+def _metavar(info: FieldInfo) -> str | None:
+    base = _strip_optional(info.annotation)
+    if _is_structured(base):
+        return "JSON"
+    if typing.get_origin(base) is list:
+        (base,) = typing.get_args(base)
+    if isinstance(base, type) and issubclass(base, Enum):
+        return None  # typer lists the choices
+    if base is date:
+        return "YYYY-MM-DD"
+    if base in (int, float):
+        return "NUMBER"
+    return "TEXT"
+
+
+def _help(name: str, info: FieldInfo) -> str:
+    base = _strip_optional(info.annotation)
+    text = info.description or ""
+    if _is_structured(base):
+        text += " (JSON)"
+    if typing.get_origin(base) is list and not _is_structured(base):
+        text += " (repeat the option for several)"
+    return text.strip()
+
+
+def _parameter(name: str, info: FieldInfo, id_field: str) -> inspect.Parameter:
+    option_type = _option_type(info.annotation)
+    required = info.is_required()
+    if name == id_field:
+        default: Any = typer.Argument(..., help=f"the {id_field.replace('_id', '')}'s id")
+    elif option_type is bool:
+        flag = name.replace("_", "-")
+        default = typer.Option(
+            ... if required else None, f"--{flag}/--not-{flag}", help=_help(name, info)
+        )
+    else:
+        extra = {"envvar": "KRINGLOOP_ACTOR"} if name == "actor" else {}
+        default = typer.Option(
+            ... if required and name != "actor" else None,
+            f"--{name.replace('_', '-')}",
+            help=_help(name, info),
+            metavar=_metavar(info),
+            show_default=False,
+            **extra,
+        )
+    annotation = option_type if required and name == id_field else option_type | None
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                             annotation=annotation)
+
+
+def build_fields(cls: type[Command], values: dict[str, Any]) -> dict[str, Any]:
+    """CLI values to model input: drop what was not given, parse the JSON ones."""
+    fields: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None or (value == [] and name != "evidence"):
+            continue
+        info = cls.model_fields[name]
+        if _is_structured(_strip_optional(info.annotation)):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as error:
+                raise InvalidCommandError(f"--{name.replace('_', '-')}: not JSON ({error})") from None
+        fields[name] = value.value if isinstance(value, Enum) else value
+    return fields
+
+
+def make_cli_command(cls: type[Command]) -> Any:
+    id_field = f"{cls.group}_id"
+    fields = cls.model_fields
+    ordered = [id_field] + [n for n in fields if n not in COMMON and n != id_field] + list(COMMON)
+    parameters = [_parameter(n, fields[n], id_field) for n in ordered if n in fields]
+    parameters.append(
+        inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY,
+                          default=typer.Option(False, "--json", help="print the outcome as JSON"),
+                          annotation=bool)
+    )
+
+    def run(ctx: typer.Context, **values: Any) -> None:
+        as_json = values.pop("as_json")
+        with refusals(as_json):
+            if not values.get("actor"):
+                raise InvalidCommandError("say who decides: --actor NAME or KRINGLOOP_ACTOR")
+            command = validate_command(cls, build_fields(cls, values))
+            outcome = execute(session(ctx).engine, command)
+        if as_json:
+            emit_json(outcome)
+        else:
+            verb = "already recorded" if outcome.replayed else "recorded"
+            console.print(
+                f"{verb}: {outcome.command} on {outcome.kind} {outcome.id} "
+                f"(version {outcome.version})", highlight=False,
+            )
+
+    ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                  annotation=typer.Context)
+    run.__signature__ = inspect.Signature([ctx_param, *parameters])  # type: ignore[attr-defined]
+    run.__doc__ = cls.__doc__
+    run.__name__ = cls.verb.replace("-", "_")
+    return run
+
+
+def register_catalogue(groups: dict[str, typer.Typer]) -> None:
+    for cls in CATALOGUE.values():
+        groups[cls.group].command(cls.verb, help=cls.__doc__)(make_cli_command(cls))

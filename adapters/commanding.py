@@ -1,0 +1,108 @@
+"""Runs catalogue commands on the engine, with each decision logged in context."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from domain.commands import Command, Outcome
+from domain.engine import Engine
+from domain.errors import KringloopError
+
+from adapters.logs import get_logger
+
+log = get_logger("kringloop.commands")
+
+
+def _target(command: Command) -> str:
+    return str(getattr(command, "initiative_id", None) or getattr(command, "programme_id", ""))
+
+
+def execute(engine: Engine, command: Command) -> Outcome:
+    """Execute one command; log what was decided or refused."""
+    with structlog.contextvars.bound_contextvars(
+        command=command.command, command_id=command.command_id, actor=command.actor,
+        target=_target(command),
+    ):
+        try:
+            outcome = engine.execute(command)
+        except KringloopError as error:
+            log.info("refused", code=error.code, message=str(error))
+            raise
+        log.info("decided", version=outcome.version, replayed=outcome.replayed)
+        return outcome
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """Where applying a file of commands stopped, and why."""
+
+    line: int
+    message: str
+
+
+@dataclass
+class ApplyReport:
+    applied: int = 0
+    replayed: int = 0
+    last_notification_id: int | None = None
+    stopped: Stopped | None = None
+
+
+def apply_lines(
+    engine: Engine,
+    lines: Iterable[tuple[int, Callable[[], Command]]],
+    batch_size: int = 500,
+    on_progress: Callable[[int], None] = lambda n: None,
+) -> ApplyReport:
+    """Apply numbered commands in batches; stop at the first line that cannot be applied.
+
+    Each line comes as a thunk that parses it, so a malformed line stops the run at its
+    number with everything before it recorded.
+    """
+    report = ApplyReport()
+    for batch in _batches(lines, batch_size):
+        commands: list[Command] = []
+        numbers: list[int] = []
+        parse_error: Stopped | None = None
+        for number, parse in batch:
+            try:
+                commands.append(parse())
+                numbers.append(number)
+            except KringloopError as error:
+                parse_error = Stopped(number, str(error))
+                break
+        result = engine.execute_batch(commands)
+        for outcome in result.outcomes:
+            if outcome.replayed:
+                report.replayed += 1
+            else:
+                report.applied += 1
+                report.last_notification_id = outcome.notification_id
+        on_progress(len(result.outcomes))
+        if result.refusal is not None:
+            report.stopped = Stopped(numbers[len(result.outcomes)], str(result.refusal))
+            log.warning("apply stopped", line=report.stopped.line, message=report.stopped.message)
+            return report
+        if parse_error is not None:
+            report.stopped = parse_error
+            log.warning("apply stopped", line=parse_error.line, message=parse_error.message)
+            return report
+    log.info("applied", applied=report.applied, replayed=report.replayed)
+    return report
+
+
+def _batches(
+    items: Iterable[tuple[int, Callable[[], Command]]], size: int
+) -> Iterator[list[tuple[int, Callable[[], Command]]]]:
+    batch: list[tuple[int, Any]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

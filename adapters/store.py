@@ -1,0 +1,62 @@
+"""Opens the engine on the store the settings pick: an SQLite file, or PostgreSQL."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from domain.engine import Engine
+from domain.errors import KringloopError
+
+from adapters.settings import Settings
+
+
+class StorageError(KringloopError):
+    code = "storage"
+
+
+def engine_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing environment for these settings."""
+    env = {"AGGREGATE_CACHE_MAXSIZE": str(settings.cache_size)} if settings.cache_size else {}
+    if settings.database_url:
+        env.update(postgres_env(settings.database_url, settings.database_schema))
+    else:
+        env.update(
+            PERSISTENCE_MODULE="eventsourcing.sqlite",
+            SQLITE_DBNAME=str(settings.events_path),
+            SQLITE_LOCK_TIMEOUT="10",
+        )
+    return env
+
+
+def postgres_env(url: str, schema: str | None) -> dict[str, str]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
+        raise StorageError(
+            f"database url must start with postgresql:// (got {parts.scheme or 'no scheme'}://)"
+        )
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": unquote(parts.path.lstrip("/")) or "postgres",
+        "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(parts.port or 5432),
+        "POSTGRES_USER": unquote(parts.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(parts.password or ""),
+        "POSTGRES_CONNECT_TIMEOUT": "10",
+        "POSTGRES_POOL_SIZE": "5",
+    }
+    if schema:
+        env["POSTGRES_SCHEMA"] = schema
+    return env
+
+
+def open_engine(settings: Settings) -> Engine:
+    """Open the engine, creating the data folder for the embedded store if needed."""
+    if not settings.database_url:
+        try:
+            settings.home.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(f"cannot create data folder {settings.home}: {error}") from None
+    try:
+        return Engine(env=engine_env(settings))
+    except Exception as error:  # the library raises driver-specific errors on connect
+        raise StorageError(f"cannot open the event store ({settings.storage_label}): {error}") from None

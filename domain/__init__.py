@@ -1,0 +1,1 @@
+"""The domain: programmes and initiatives as event-sourced aggregates, and the engine."""

@@ -1,0 +1,110 @@
+"""What every command carries, the field types they share, and what executing one returns."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from datetime import date
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import uuid4
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from domain.values import Decision
+
+Slug = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$"),
+    Field(description="lower-case letters, digits and hyphens, at most 63 characters"),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    Field(description="why: the decision's justification, in words an auditor reads"),
+]
+Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+ABSURD = 1e12
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+Figure = Annotated[float, Field(ge=0, le=ABSURD), AfterValidator(_finite)]
+"""A non-negative, finite, not absurdly large figure."""
+Percentage = Annotated[float, Field(ge=0, le=100), AfterValidator(_finite)]
+FigureName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)
+]
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+class Command(BaseModel):
+    """A decision someone asks the engine to record."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+
+    command: ClassVar[str]  # the name in the catalogue and in JSON lines
+    group: ClassVar[str]
+    verb: ClassVar[str]  # the CLI sub-command, unique within its group
+
+    command_id: str = Field(
+        default_factory=lambda: uuid4().hex,
+        min_length=1,
+        max_length=200,
+        description="idempotency key: the same id applied twice records the decision once",
+    )
+    actor: Name = Field(description="who decides (a broker's or manager's id)")
+    reason: Reason
+    evidence: list[Reference] = Field(
+        default_factory=list, max_length=50, description="references to documents, hashes, urls"
+    )
+    effective: date | None = Field(
+        default=None, description="the day the decision took effect (default: today)"
+    )
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "command" not in cls.__dict__:
+            cls.command = _kebab(cls.__name__)
+
+    def digest(self) -> str:
+        """A fingerprint of the content, without the command id."""
+        body = self.model_dump(mode="json", exclude={"command_id"})
+        canonical = json.dumps([self.command, body], sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+    def decision(self, effective: date) -> Decision:
+        return Decision(
+            command_id=self.command_id,
+            actor=self.actor,
+            reason=self.reason,
+            evidence=list(self.evidence),
+            effective=effective,
+            digest=self.digest(),
+        )
+
+
+class Outcome(BaseModel):
+    """What executing a command did: the aggregate, its new version, its log position."""
+
+    model_config = ConfigDict(frozen=True)
+
+    command: str
+    command_id: str
+    kind: Literal["programme", "initiative"]
+    id: str
+    version: int
+    notification_id: int | None = Field(
+        description="position in the event log, to wait for read models (None when replayed)"
+    )
+    replayed: bool = Field(description="true when this command id had been applied before")

@@ -1,0 +1,341 @@
+"""Commands that take an initiative through its lifecycle, and its side paths."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.commands.base import Command, Figure, FigureName, Name, Percentage, Slug, Text
+from domain.initiative import Initiative
+from domain.values import (
+    IMPACT_FIGURES,
+    CircularityLevel,
+    Decision,
+    PreconditionKind,
+    Role,
+    ScaleLevel,
+    Stage,
+)
+
+
+class InitiativeCommand(Command):
+    group: ClassVar[str] = "initiative"
+
+    initiative_id: Slug
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        raise NotImplementedError
+
+
+class ProposeInitiative(InitiativeCommand):
+    """Propose an initiative on a resource stream or sub-stream of a programme."""
+
+    verb: ClassVar[str] = "propose"
+    programme_id: Slug
+    stream: Slug
+    title: Name
+    description: Text = ""
+
+    def create(self, decision: Decision) -> Initiative:
+        return Initiative(
+            initiative_id=self.initiative_id,
+            programme_id=self.programme_id,
+            stream=self.stream,
+            title=self.title,
+            description=self.description,
+            decision=decision,
+        )
+
+
+class StartExpertScan(InitiativeCommand):
+    """Start the expert scan: with experts, look for the most innovative options."""
+
+    verb: ClassVar[str] = "start-expert-scan"
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.start_expert_scan(decision=decision)
+
+
+class RecordInnovativeOption(InitiativeCommand):
+    """Record an innovative option the expert scan found, with its R-ladder level."""
+
+    verb: ClassVar[str] = "record-option"
+    option: Slug
+    description: Name
+    circularity_level: CircularityLevel
+    expert: Name
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.record_option(
+            self.option, self.description, str(self.circularity_level), self.expert,
+            decision=decision,
+        )
+
+
+class CompleteExpertScan(InitiativeCommand):
+    """Complete the expert scan, choosing the options to take to the market."""
+
+    verb: ClassVar[str] = "complete-expert-scan"
+    chosen_options: list[Slug] = Field(min_length=1, max_length=50)
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.complete_expert_scan(list(self.chosen_options), decision=decision)
+
+
+class OpenMarketConsultation(InitiativeCommand):
+    """Open the market consultation: which companies want to invest, and who would lead?"""
+
+    verb: ClassVar[str] = "open-consultation"
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.open_consultation(decision=decision)
+
+
+class RecordConsultationResponse(InitiativeCommand):
+    """Record a company's response, with the preconditions it states for leading."""
+
+    verb: ClassVar[str] = "record-response"
+    company: Name
+    willing_to_invest: bool
+    willing_to_lead: bool
+    stated_preconditions: list[Name] = Field(default_factory=list, max_length=50)
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.record_response(
+            self.company, self.willing_to_invest, self.willing_to_lead,
+            list(self.stated_preconditions), decision=decision,
+        )
+
+
+class CloseMarketConsultation(InitiativeCommand):
+    """Close the consultation, selecting the lead entrepreneur from the respondents."""
+
+    verb: ClassVar[str] = "close-consultation"
+    lead: Name
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.close_consultation(self.lead, decision=decision)
+
+
+class RegisterPrecondition(InitiativeCommand):
+    """Register a precondition the lead entrepreneur set, with who is responsible."""
+
+    verb: ClassVar[str] = "register-precondition"
+    precondition: Slug
+    kind: PreconditionKind
+    description: Text = ""
+    responsible: Name = Field(description="the party responsible for meeting it")
+    due: date | None = None
+    target_value: Figure | None = Field(default=None, description="e.g. 50000")
+    target_unit: Name | None = Field(default=None, description="e.g. t/yr")
+
+    @model_validator(mode="after")
+    def _value_has_unit(self) -> RegisterPrecondition:
+        if (self.target_value is None) != (self.target_unit is None):
+            raise ValueError("give target_value and target_unit together, or neither")
+        return self
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.register_precondition(
+            self.precondition, str(self.kind), self.description, self.responsible, self.due,
+            self.target_value, self.target_unit, decision=decision,
+        )
+
+
+class FulfilPrecondition(InitiativeCommand):
+    """Record that a precondition is met; the evidence references are required."""
+
+    verb: ClassVar[str] = "fulfil-precondition"
+    precondition: Slug
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.fulfil_precondition(self.precondition, decision=decision)
+
+
+class WaivePrecondition(InitiativeCommand):
+    """Waive a precondition; the reason says why it no longer needs to be met."""
+
+    verb: ClassVar[str] = "waive-precondition"
+    precondition: Slug
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.waive_precondition(self.precondition, decision=decision)
+
+
+class RecordPreconditionFailed(InitiativeCommand):
+    """Record that a precondition cannot be met (it blocks the consortium until fall-back)."""
+
+    verb: ClassVar[str] = "fail-precondition"
+    precondition: Slug
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.fail_precondition(self.precondition, decision=decision)
+
+
+class AdmitConsortiumMember(InitiativeCommand):
+    """Admit an organisation to the consortium in a role (the lead joins as lead)."""
+
+    verb: ClassVar[str] = "admit-member"
+    organisation: Name
+    role: Role
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.admit_member(self.organisation, str(self.role), decision=decision)
+
+
+class Share(BaseModel):
+    """One party's share of the costs and of the benefits, in percent."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    party: Name
+    cost_share: Percentage
+    benefit_share: Percentage
+
+
+class AgreeFinancialArrangement(InitiativeCommand):
+    """Record the new financial arrangement: how members share costs and benefits."""
+
+    verb: ClassVar[str] = "agree-arrangement"
+    arrangement_type: Name = Field(description="e.g. joint venture, offtake contract, gain share")
+    shares: list[Share] = Field(min_length=1, max_length=50)
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.agree_arrangement(
+            self.arrangement_type, [s.model_dump() for s in self.shares], decision=decision
+        )
+
+
+class DeclareNoFinancialArrangement(InitiativeCommand):
+    """Record explicitly that the consortium needs no new financial arrangement."""
+
+    verb: ClassVar[str] = "no-arrangement"
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.declare_no_arrangement(decision=decision)
+
+
+class FormConsortium(InitiativeCommand):
+    """Form the consortium: every precondition resolved, lead and members on board."""
+
+    verb: ClassVar[str] = "form-consortium"
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.form_consortium(decision=decision)
+
+
+class WithdrawBoard(InitiativeCommand):
+    """The board steps back; the consortium carries on."""
+
+    verb: ClassVar[str] = "withdraw-board"
+    handover_note: Text = Field(min_length=1)
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.withdraw_board(self.handover_note, decision=decision)
+
+
+class AssessScaleUp(InitiativeCommand):
+    """Record a phase-3 assessment: the criteria, the figures, ready or not."""
+
+    verb: ClassVar[str] = "assess-scale-up"
+    ready: bool
+    criteria: Text = Field(min_length=1)
+    figures: dict[FigureName, Figure] = Field(default_factory=dict, max_length=50)
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.assess_scale_up(self.ready, self.criteria, dict(self.figures), decision=decision)
+
+
+class StartScaleUp(InitiativeCommand):
+    """Start scaling up towards a level, after an assessment found it ready."""
+
+    verb: ClassVar[str] = "start-scale-up"
+    level: ScaleLevel = ScaleLevel.REGIONAL
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.start_scale_up(str(self.level), decision=decision)
+
+
+class CompleteScaleUp(InitiativeCommand):
+    """Record that the scale-up reached its level."""
+
+    verb: ClassVar[str] = "complete-scale-up"
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.complete_scale_up(decision=decision)
+
+
+class ReportImpact(InitiativeCommand):
+    """Report the impact over a year; a later report for the same year replaces it."""
+
+    verb: ClassVar[str] = "report-impact"
+    period: int = Field(ge=2000, le=2100, description="the year reported on")
+    jobs_fte: Figure | None = None
+    companies_started: int | None = Field(default=None, ge=0, le=100_000)
+    tonnes_processed_per_year: Figure | None = None
+    raw_material_import_avoided_t: Figure | None = None
+    environmental_pressure_reduction_t_co2e: Figure | None = None
+
+    def figures(self) -> dict[str, float]:
+        return {
+            key: float(value)
+            for key in IMPACT_FIGURES
+            if (value := getattr(self, key)) is not None
+        }
+
+    @model_validator(mode="after")
+    def _some_figure(self) -> ReportImpact:
+        if not self.figures():
+            raise ValueError("report at least one figure: " + ", ".join(IMPACT_FIGURES))
+        return self
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.report_impact(self.period, self.figures(), decision=decision)
+
+
+class StallInitiative(InitiativeCommand):
+    """Mark the initiative stalled; the reason says what it waits for."""
+
+    verb: ClassVar[str] = "stall"
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.stall(decision=decision)
+
+
+class ResumeInitiative(InitiativeCommand):
+    """Resume a stalled initiative where it stood."""
+
+    verb: ClassVar[str] = "resume"
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.resume(decision=decision)
+
+
+class AbandonInitiative(InitiativeCommand):
+    """Abandon the initiative (it can be reopened)."""
+
+    verb: ClassVar[str] = "abandon"
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.abandon(decision=decision)
+
+
+class ReopenInitiative(InitiativeCommand):
+    """Reopen an abandoned initiative at the stage where it was left."""
+
+    verb: ClassVar[str] = "reopen"
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.reopen(decision=decision)
+
+
+class FallBack(InitiativeCommand):
+    """Send the initiative back to an earlier stage (a failed precondition, a lead who left)."""
+
+    verb: ClassVar[str] = "fall-back"
+    to_stage: Stage
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.fall_back(str(self.to_stage), decision=decision)

@@ -1,0 +1,117 @@
+"""Commands that shape a programme: members, phases, targets, streams and mandates."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar
+
+from pydantic import Field
+
+from domain.commands.base import Command, Name, Slug, Text
+from domain.programme import Programme
+from domain.values import Decision, OrganisationKind, PhaseStatus
+
+
+class ProgrammeCommand(Command):
+    group: ClassVar[str] = "programme"
+
+    programme_id: Slug
+
+    def decide(self, programme: Programme, decision: Decision) -> None:
+        raise NotImplementedError
+
+
+class CreateProgramme(ProgrammeCommand):
+    """Create a programme; its effective date is the day it came to exist."""
+
+    verb: ClassVar[str] = "create"
+    name: Name = Field(description="the programme's name")
+    region: Name
+    members: list[Name] = Field(default_factory=list, max_length=500)
+
+    def create(self, decision: Decision) -> Programme:
+        return Programme(
+            programme_id=self.programme_id,
+            name=self.name,
+            region=self.region,
+            members=list(self.members),
+            decision=decision,
+        )
+
+
+class AddMember(ProgrammeCommand):
+    """Add a member organisation (municipality, province, company, ...)."""
+
+    verb: ClassVar[str] = "add-member"
+    organisation: Name
+    organisation_kind: OrganisationKind = OrganisationKind.OTHER
+
+    def decide(self, programme: Programme, decision: Decision) -> None:
+        programme.add_member(self.organisation, str(self.organisation_kind), decision=decision)
+
+
+class RecordPhaseChange(ProgrammeCommand):
+    """Record that a programme phase started, was approved (by whom) or completed."""
+
+    verb: ClassVar[str] = "record-phase"
+    phase: int = Field(ge=1, le=4, description="1 draw up, 2 build, 3 scale up, 4 mainstream")
+    phase_status: PhaseStatus
+    approved_by: list[Name] = Field(default_factory=list, max_length=100)
+
+    def decide(self, programme: Programme, decision: Decision) -> None:
+        programme.record_phase_change(
+            self.phase, str(self.phase_status), list(self.approved_by), decision=decision
+        )
+
+
+class SetTarget(ProgrammeCommand):
+    """Set (or revise) one programme target, in its own unit."""
+
+    verb: ClassVar[str] = "set-target"
+    key: Slug
+    description: Text = ""
+    unit: Name
+    baseline: float = Field(ge=-1e12, le=1e12, allow_inf_nan=False)
+    target: float = Field(ge=-1e12, le=1e12, allow_inf_nan=False)
+    deadline: date
+    source: Text = ""
+
+    def decide(self, programme: Programme, decision: Decision) -> None:
+        programme.set_target(
+            self.key, self.description, self.unit, self.baseline, self.target,
+            self.deadline, self.source, decision=decision,
+        )
+
+
+class RegisterStream(ProgrammeCommand):
+    """Register a resource stream, or a sub-stream under a parent stream."""
+
+    verb: ClassVar[str] = "register-stream"
+    stream: Slug
+    name: Name
+    parent: Slug | None = None
+
+    def decide(self, programme: Programme, decision: Decision) -> None:
+        programme.register_stream(self.stream, self.name, self.parent, decision=decision)
+
+
+class GrantMandate(ProgrammeCommand):
+    """Give a broker the mandate to decide on streams, from the effective date."""
+
+    verb: ClassVar[str] = "grant-mandate"
+    broker: Name
+    streams: list[Slug] = Field(min_length=1, max_length=100)
+
+    def decide(self, programme: Programme, decision: Decision) -> None:
+        programme.grant_mandate(self.broker, list(self.streams), decision=decision)
+
+
+class RevokeMandate(ProgrammeCommand):
+    """End a broker's mandate for streams, from the effective date."""
+
+    verb: ClassVar[str] = "revoke-mandate"
+    broker: Name
+    streams: list[Slug] = Field(min_length=1, max_length=100)
+
+    def decide(self, programme: Programme, decision: Decision) -> None:
+        programme.revoke_mandate(self.broker, list(self.streams), decision=decision)

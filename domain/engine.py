@@ -1,0 +1,255 @@
+"""The engine: an eventsourcing Application whose entry point executes catalogue commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from domain.commands import Command, InitiativeCommand, Outcome, ProgrammeCommand
+from domain.commands.initiative import ProposeInitiative
+from domain.commands.programme import CreateProgramme
+from domain.errors import (
+    AlreadyExistsError,
+    CommandIdReusedError,
+    ConcurrencyConflictError,
+    EffectiveDateError,
+    KringloopError,
+    NoMandateError,
+    NotFoundError,
+)
+from domain.initiative import Initiative
+from domain.programme import Programme
+from domain.record import DecisionRecord
+from domain.transcodings import DateAsISO, DecisionAsDict
+from domain.values import Decision
+
+PROGRAMME_TZ = ZoneInfo("Europe/Amsterdam")
+ATTEMPTS = 5  # a stale write is decided again against the new state this many times
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    outcomes: list[Outcome]
+    refusal: KringloopError | None  # the error that stopped the batch, if one did
+
+
+def today_in_programme_tz() -> date:
+    return datetime.now(tz=PROGRAMME_TZ).date()
+
+
+class Engine(Application[UUID]):
+    """Kringloop's service layer: programmes and initiatives, decided by command."""
+
+    name = "Kringloop"
+    snapshotting_intervals = {Initiative: 50, Programme: 50}
+
+    def __init__(
+        self, env: dict[str, str] | None = None, clock: Callable[[], date] | None = None
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock or today_in_programme_tz
+        self._batch: dict[UUID, DecisionRecord] | None = None
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+        transcoder.register(DecisionAsDict())
+
+    # -- the one way in -----------------------------------------------------------------
+
+    def execute(self, command: Command) -> Outcome:
+        """Decide a command and record it, once, whatever the number of retries."""
+        decision = command.decision(self.effective_date(command))
+        for _ in range(ATTEMPTS):
+            try:
+                return self._decide(command, decision)
+            except IntegrityError:
+                continue  # another writer got there first: decide again on the new state
+        raise ConcurrencyConflictError(
+            f"{command.command}: the record kept changing under this decision "
+            f"({ATTEMPTS} attempts); try again"
+        )
+
+    def execute_batch(self, commands: Sequence[Command]) -> BatchResult:
+        """Decide commands in order, then record all their events in one transaction.
+
+        Stops at the first refusal: the commands before it are recorded, the refused one
+        appends nothing. If another writer interferes, falls back to one command at a time.
+        """
+        outcomes: list[Outcome] = []
+        refusal: KringloopError | None = None
+        self._batch = {}
+        try:
+            for command in commands:
+                try:
+                    outcomes.append(self._decide(command, command.decision(
+                        self.effective_date(command))))
+                except KringloopError as error:
+                    refusal = error
+                    break
+            recordings = self.save(*self._batch.values())
+        except IntegrityError:
+            self._batch = None
+            decided = len(outcomes) + (1 if refusal else 0)  # the refused one is decided again
+            return self._execute_singly(commands[:decided])
+        finally:
+            self._batch = None
+        last = recordings[-1].notification.id if recordings else None
+        outcomes = [
+            o if o.replayed else o.model_copy(update={"notification_id": last}) for o in outcomes
+        ]
+        return BatchResult(outcomes=outcomes, refusal=refusal)
+
+    def _execute_singly(self, commands: Sequence[Command]) -> BatchResult:
+        outcomes: list[Outcome] = []
+        for command in commands:
+            try:
+                outcomes.append(self.execute(command))
+            except KringloopError as error:
+                return BatchResult(outcomes=outcomes, refusal=error)
+        return BatchResult(outcomes=outcomes, refusal=None)
+
+    def effective_date(self, command: Command) -> date:
+        today = self.clock()
+        effective = command.effective or today
+        if effective > today:
+            raise EffectiveDateError(
+                f"{command.command}: effective date {effective.isoformat()} lies in the future "
+                f"(today is {today.isoformat()})"
+            )
+        return effective
+
+    def _decide(self, command: Command, decision: Decision) -> Outcome:
+        if isinstance(command, CreateProgramme):
+            return self._create(command, decision, Programme.create_id(command.programme_id))
+        if isinstance(command, ProposeInitiative):
+            return self._create(command, decision, Initiative.create_id(command.initiative_id))
+        if isinstance(command, ProgrammeCommand):
+            programme = self.programme(command.programme_id)
+            replay = self._replay(command, programme)
+            if replay is not None:
+                return replay
+            self.check_authority(programme, decision, stream=None)
+            command.decide(programme, decision)
+            return self._save(command, programme)
+        if isinstance(command, InitiativeCommand):
+            initiative = self.initiative(command.initiative_id)
+            replay = self._replay(command, initiative)
+            if replay is not None:
+                return replay
+            programme = self.programme(initiative.programme_id)
+            self.check_authority(programme, decision, initiative.stream)
+            command.decide(initiative, decision)
+            return self._save(command, initiative)
+        raise TypeError(f"no handler for {type(command).__name__}")  # pragma: no cover
+
+    def _create(
+        self, command: CreateProgramme | ProposeInitiative, decision: Decision, id_: UUID
+    ) -> Outcome:
+        existing = self._get_or_none(id_)
+        if existing is not None:
+            replay = self._replay(command, existing)
+            if replay is not None:
+                return replay
+            raise AlreadyExistsError(f"{existing.kind} '{self._slug(existing)}' already exists")
+        if isinstance(command, ProposeInitiative):
+            programme = self.programme(command.programme_id)
+            programme.check_stream(command.stream)
+            self.check_authority(programme, decision, command.stream)
+        return self._save(command, command.create(decision))
+
+    def check_authority(self, programme: Programme, decision: Decision, stream: str | None) -> None:
+        """The effective date lies within the programme's life and, for an initiative, within
+        the actor's mandate for its stream."""
+        if decision.effective < programme.founded:
+            raise EffectiveDateError(
+                f"effective date {decision.effective.isoformat()} lies before programme "
+                f"'{programme.programme_id}' existed ({programme.founded.isoformat()})"
+            )
+        if stream is not None and not programme.holds_mandate(
+            decision.actor, stream, decision.effective
+        ):
+            raise NoMandateError(
+                f"'{decision.actor}' holds no mandate for stream '{stream}' on "
+                f"{decision.effective.isoformat()}"
+            )
+
+    def _replay(self, command: Command, aggregate: DecisionRecord) -> Outcome | None:
+        applied = aggregate.version_of_command(command.command_id)
+        if applied is None:
+            return None
+        version, digest = applied
+        if digest != command.digest():
+            raise CommandIdReusedError(
+                f"command id '{command.command_id}' was already used for a different decision "
+                f"(version {version} of {aggregate.kind} '{self._slug(aggregate)}')"
+            )
+        return self._outcome(command, aggregate, version, None, replayed=True)
+
+    def _save(self, command: Command, aggregate: DecisionRecord) -> Outcome:
+        if self._batch is not None:
+            self._batch[aggregate.id] = aggregate
+            return self._outcome(command, aggregate, aggregate.version, None, False)
+        recordings = self.save(aggregate)
+        notification_id = recordings[-1].notification.id if recordings else None
+        return self._outcome(command, aggregate, aggregate.version, notification_id, False)
+
+    def _outcome(
+        self,
+        command: Command,
+        aggregate: DecisionRecord,
+        version: int,
+        notification_id: int | None,
+        replayed: bool,
+    ) -> Outcome:
+        return Outcome(
+            command=command.command,
+            command_id=command.command_id,
+            kind="programme" if isinstance(aggregate, Programme) else "initiative",
+            id=self._slug(aggregate),
+            version=version,
+            notification_id=notification_id,
+            replayed=replayed,
+        )
+
+    @staticmethod
+    def _slug(aggregate: DecisionRecord) -> str:
+        if isinstance(aggregate, Programme):
+            return aggregate.programme_id
+        assert isinstance(aggregate, Initiative)
+        return aggregate.initiative_id
+
+    # -- reading the record ----------------------------------------------------------------
+
+    def programme(self, programme_id: str, version: int | None = None) -> Programme:
+        found = self._get_or_none(Programme.create_id(programme_id), version)
+        if not isinstance(found, Programme):
+            raise NotFoundError(f"no programme '{programme_id}'")
+        return found
+
+    def initiative(self, initiative_id: str, version: int | None = None) -> Initiative:
+        found = self._get_or_none(Initiative.create_id(initiative_id), version)
+        if not isinstance(found, Initiative):
+            raise NotFoundError(f"no initiative '{initiative_id}'")
+        return found
+
+    def history(self, aggregate: DecisionRecord) -> list[Any]:
+        """Every event of an aggregate, oldest first."""
+        return list(self.events.get(aggregate.id))
+
+    def _get_or_none(self, id_: UUID, version: int | None = None) -> DecisionRecord | None:
+        if self._batch is not None and version is None and id_ in self._batch:
+            return self._batch[id_]
+        try:
+            found = self.repository.get(id_, version=version)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(found, DecisionRecord)
+        return found

@@ -1,0 +1,152 @@
+"""The programme: its members, phases, targets, resource streams and broker mandates."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import event
+
+from domain.errors import AlreadyExistsError, NotFoundError, RuleError
+from domain.record import DecisionRecord
+from domain.values import Decision, PhaseStatus
+
+PROGRAMME_NAMESPACE = UUID("6c7e0f4e-3f0b-4c55-9a55-1f1d3c0a7a01")
+
+
+class Programme(DecisionRecord):
+    """A regional transition programme, directed by its board."""
+
+    keeps_effective_order = False  # programme history is often entered out of order
+
+    @staticmethod
+    def create_id(programme_id: str) -> UUID:
+        return uuid5(PROGRAMME_NAMESPACE, programme_id)
+
+    @event("Created")
+    def __init__(
+        self, programme_id: str, name: str, region: str, members: list[str], decision: Decision
+    ) -> None:
+        self.programme_id = programme_id
+        self.name = name
+        self.region = region
+        self.founded: date = decision.effective
+        self.members: dict[str, str] = dict.fromkeys(members, "other")
+        self.phases: dict[str, dict[str, Any]] = {}
+        self.targets: dict[str, dict[str, Any]] = {}
+        self.streams: dict[str, dict[str, Any]] = {}
+        self.mandates: dict[str, dict[str, list[list[Any]]]] = {}
+        self.applied_commands = {}
+        self.last_effective = decision.effective
+
+    @event("MemberAdded")
+    def add_member(self, organisation: str, organisation_kind: str, decision: Decision) -> None:
+        self.members[organisation] = organisation_kind
+
+    @event("PhaseChanged")
+    def record_phase_change(
+        self, phase: int, phase_status: str, approved_by: list[str], decision: Decision
+    ) -> None:
+        record = self.phases.get(str(phase), {})
+        if phase_status == PhaseStatus.STARTED:
+            self.check_previous_phase_started(phase)
+        elif "started" not in record:
+            raise RuleError(
+                f"cannot record phase {phase} as {phase_status}: it was never started"
+            )
+        if phase_status == PhaseStatus.APPROVED and not approved_by:
+            raise RuleError(f"cannot approve phase {phase}: name who approved it (approved_by)")
+        record[phase_status] = decision.effective.isoformat()
+        if approved_by:
+            record["approved_by"] = list(approved_by)
+        self.phases[str(phase)] = record
+
+    def check_previous_phase_started(self, phase: int) -> None:
+        if phase > 1 and "started" not in self.phases.get(str(phase - 1), {}):
+            raise RuleError(f"cannot start phase {phase}: phase {phase - 1} has not started")
+
+    @property
+    def current_phase(self) -> int | None:
+        started = [int(p) for p, rec in self.phases.items() if "started" in rec]
+        return max(started) if started else None
+
+    @event("TargetSet")
+    def set_target(
+        self,
+        key: str,
+        description: str,
+        unit: str,
+        baseline: float,
+        target: float,
+        deadline: date,
+        source: str,
+        decision: Decision,
+    ) -> None:
+        self.targets[key] = {
+            "description": description,
+            "unit": unit,
+            "baseline": baseline,
+            "target": target,
+            "deadline": deadline,
+            "source": source,
+        }
+
+    @event("StreamRegistered")
+    def register_stream(
+        self, stream: str, name: str, parent: str | None, decision: Decision
+    ) -> None:
+        if stream in self.streams:
+            raise AlreadyExistsError(f"stream '{stream}' is already registered")
+        if parent is not None and parent not in self.streams:
+            raise NotFoundError(
+                f"cannot register sub-stream '{stream}': parent stream '{parent}' is not "
+                "registered"
+            )
+        if parent is not None and self.streams[parent]["parent"] is not None:
+            raise RuleError(
+                f"cannot register '{stream}' under '{parent}': '{parent}' is itself a "
+                "sub-stream"
+            )
+        self.streams[stream] = {"name": name, "parent": parent}
+
+    def check_stream(self, stream: str) -> None:
+        if stream not in self.streams:
+            known = ", ".join(sorted(self.streams)) or "none yet"
+            raise NotFoundError(f"unknown stream '{stream}' (registered: {known})")
+
+    @event("MandateGranted")
+    def grant_mandate(self, broker: str, streams: list[str], decision: Decision) -> None:
+        for stream in streams:
+            self.check_stream(stream)
+        for stream in streams:
+            periods = self.mandates.setdefault(broker, {}).setdefault(stream, [])
+            if not periods or periods[-1][1] is not None:
+                periods.append([decision.effective, None])
+
+    @event("MandateRevoked")
+    def revoke_mandate(self, broker: str, streams: list[str], decision: Decision) -> None:
+        for stream in streams:
+            periods = self.mandates.get(broker, {}).get(stream, [])
+            if not periods or periods[-1][1] is not None:
+                raise RuleError(f"'{broker}' holds no mandate for stream '{stream}' to revoke")
+            if decision.effective < periods[-1][0]:
+                raise RuleError(
+                    f"cannot revoke the mandate of '{broker}' for '{stream}' from "
+                    f"{decision.effective.isoformat()}: it was granted from "
+                    f"{periods[-1][0].isoformat()}"
+                )
+        for stream in streams:
+            self.mandates[broker][stream][-1][1] = decision.effective
+
+    def holds_mandate(self, broker: str, stream: str, on: date) -> bool:
+        """Whether the broker may decide on the stream (or its parent stream) on that date."""
+        lineage = [stream]
+        parent = self.streams.get(stream, {}).get("parent")
+        if parent:
+            lineage.append(parent)
+        for s in lineage:
+            for start, end in self.mandates.get(broker, {}).get(s, []):
+                if start <= on and (end is None or on < end):
+                    return True
+        return False

@@ -1,0 +1,58 @@
+"""The base of every Kringloop aggregate: each event is a decision record."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import EffectiveDateError
+from domain.values import Decision
+
+
+class DecisionRecord(Aggregate):
+    """An aggregate whose every event carries a :class:`Decision`.
+
+    It remembers which command produced which version, so a command applied twice
+    is recognised (idempotency), and it keeps decisions in effective-date order.
+    """
+
+    class Event(Aggregate.Event):
+        decision: Decision
+
+        def apply(self, aggregate: Any) -> None:
+            aggregate.applied_commands[self.decision.command_id] = [
+                self.originator_version,
+                self.decision.digest,
+            ]
+            aggregate.last_effective = self.decision.effective
+
+    if TYPE_CHECKING:  # set by each aggregate's __init__; not fields of its Created event
+        applied_commands: dict[str, list[Any]]
+        last_effective: date
+
+    keeps_effective_order = True
+
+    def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
+        decision = kwargs.get("decision")
+        if isinstance(decision, Decision):
+            self.check_effective_order(decision)
+        super().trigger_event(event_class, **kwargs)
+
+    def check_effective_order(self, decision: Decision) -> None:
+        if self.keeps_effective_order and decision.effective < self.last_effective:
+            raise EffectiveDateError(
+                f"a decision on this {self.kind} cannot take effect on "
+                f"{decision.effective.isoformat()}: the previous decision took effect on "
+                f"{self.last_effective.isoformat()}"
+            )
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__.lower()
+
+    def version_of_command(self, command_id: str) -> tuple[int, str] | None:
+        """The version a command produced, and its content digest, if it was applied here."""
+        entry = self.applied_commands.get(command_id)
+        return None if entry is None else (int(entry[0]), str(entry[1]))
