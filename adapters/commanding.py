@@ -8,11 +8,10 @@ from typing import Any
 
 import structlog
 
+from adapters.logs import get_logger
 from domain.commands import Command, Outcome
 from domain.engine import Engine
 from domain.errors import KringloopError
-
-from adapters.logs import get_logger
 
 log = get_logger("kringloop.commands")
 
@@ -24,7 +23,9 @@ def _target(command: Command) -> str:
 def execute(engine: Engine, command: Command) -> Outcome:
     """Execute one command; log what was decided or refused."""
     with structlog.contextvars.bound_contextvars(
-        command=command.command, command_id=command.command_id, actor=command.actor,
+        command=command.command,
+        command_id=command.command_id,
+        actor=command.actor,
         target=_target(command),
     ):
         try:
@@ -85,11 +86,11 @@ def apply_lines(
         on_progress(len(result.outcomes))
         if result.refusal is not None:
             report.stopped = Stopped(numbers[len(result.outcomes)], str(result.refusal))
-            log.warning("apply stopped", line=report.stopped.line, message=report.stopped.message)
+            log.info("apply stopped", line=report.stopped.line, message=report.stopped.message)
             return report
         if parse_error is not None:
             report.stopped = parse_error
-            log.warning("apply stopped", line=parse_error.line, message=parse_error.message)
+            log.info("apply stopped", line=parse_error.line, message=parse_error.message)
             return report
     log.info("applied", applied=report.applied, replayed=report.replayed)
     return report

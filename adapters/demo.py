@@ -9,10 +9,9 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from adapters.cli.context import console, emit_json, refuse, session
 from domain.reading import initiative_state
 from domain.values import Stage
-
-from adapters.cli.context import console, emit_json, refuse, session
 
 SCENARIO = "first-steps.jsonl"
 
@@ -46,19 +45,22 @@ def run_demo(ctx: typer.Context, fresh: bool, as_json: bool) -> None:
     ]
     states = [initiative_state(current.engine.initiative(i)) for i in ids]
     if as_json:
-        emit_json({
-            "data_folder": str(current.settings.home),
-            "applied": report.applied,
-            "already_applied": report.replayed,
-            "initiatives": [
-                {"id": s.id, "stage": s.stage, "status": s.status, "version": s.version}
-                for s in states
-            ],
-        })
+        emit_json(
+            {
+                "data_folder": str(current.settings.home),
+                "applied": report.applied,
+                "already_applied": report.replayed,
+                "initiatives": [
+                    {"id": s.id, "stage": s.stage, "status": s.status, "version": s.version}
+                    for s in states
+                ],
+            }
+        )
         return
     console.print(
         f"Loaded {path.name} into {current.settings.home}: {report.applied} decisions recorded, "
-        f"{report.replayed} already there.", highlight=False,
+        f"{report.replayed} already there.",
+        highlight=False,
     )
     table = Table(title="Initiatives of programme mra-circular")
     for column in ("initiative", "stream", "stage", "status", "decisions"):
@@ -67,5 +69,7 @@ def run_demo(ctx: typer.Context, fresh: bool, as_json: bool) -> None:
         status = s.status if s.status == "active" else f"{s.status}: {s.status_reason}"
         table.add_row(s.id, s.stream, Stage(s.stage).label, status, str(s.version))
     console.print(table)
-    console.print("See one in full: kringloop --home "
-                  f"{current.settings.home} initiative show {ids[0]}", highlight=False)
+    console.print(
+        f"See one in full: kringloop --home {current.settings.home} initiative show {ids[0]}",
+        highlight=False,
+    )

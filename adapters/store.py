@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
+from adapters.settings import Settings
 from domain.engine import Engine
 from domain.errors import KringloopError
-
-from adapters.settings import Settings
 
 
 class StorageError(KringloopError):
@@ -59,4 +58,6 @@ def open_engine(settings: Settings) -> Engine:
     try:
         return Engine(env=engine_env(settings))
     except Exception as error:  # the library raises driver-specific errors on connect
-        raise StorageError(f"cannot open the event store ({settings.storage_label}): {error}") from None
+        raise StorageError(
+            f"cannot open the event store ({settings.storage_label}): {error}"
+        ) from None

@@ -89,8 +89,9 @@ class Engine(Application[UUID]):
         try:
             for command in commands:
                 try:
-                    outcomes.append(self._decide(command, command.decision(
-                        self.effective_date(command))))
+                    outcomes.append(
+                        self._decide(command, command.decision(self.effective_date(command)))
+                    )
                 except KringloopError as error:
                     refusal = error
                     break
@@ -248,7 +249,7 @@ class Engine(Application[UUID]):
         if self._batch is not None and version is None and id_ in self._batch:
             return self._batch[id_]
         try:
-            found = self.repository.get(id_, version=version)
+            found: object = self.repository.get(id_, version=version)
         except AggregateNotFoundError:
             return None
         assert isinstance(found, DecisionRecord)

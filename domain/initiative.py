@@ -88,7 +88,11 @@ class Initiative(DecisionRecord):
 
     @event("InnovativeOptionRecorded")
     def record_option(
-        self, option: str, description: str, circularity_level: str, expert: str,
+        self,
+        option: str,
+        description: str,
+        circularity_level: str,
+        expert: str,
         decision: Decision,
     ) -> None:
         self.check_step("record an innovative option", Stage.EXPERT_SCAN)
@@ -285,8 +289,7 @@ class Initiative(DecisionRecord):
             )
         if len(self.members) < 2:
             raise ConsortiumIncompleteError(
-                f"cannot form consortium: it needs at least two members, it has "
-                f"{len(self.members)}"
+                f"cannot form consortium: it needs at least two members, it has {len(self.members)}"
             )
         if self.arrangement is None:
             raise ConsortiumIncompleteError(

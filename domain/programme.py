@@ -52,9 +52,7 @@ class Programme(DecisionRecord):
         if phase_status == PhaseStatus.STARTED:
             self.check_previous_phase_started(phase)
         elif "started" not in record:
-            raise RuleError(
-                f"cannot record phase {phase} as {phase_status}: it was never started"
-            )
+            raise RuleError(f"cannot record phase {phase} as {phase_status}: it was never started")
         if phase_status == PhaseStatus.APPROVED and not approved_by:
             raise RuleError(f"cannot approve phase {phase}: name who approved it (approved_by)")
         record[phase_status] = decision.effective.isoformat()
@@ -100,13 +98,11 @@ class Programme(DecisionRecord):
             raise AlreadyExistsError(f"stream '{stream}' is already registered")
         if parent is not None and parent not in self.streams:
             raise NotFoundError(
-                f"cannot register sub-stream '{stream}': parent stream '{parent}' is not "
-                "registered"
+                f"cannot register sub-stream '{stream}': parent stream '{parent}' is not registered"
             )
         if parent is not None and self.streams[parent]["parent"] is not None:
             raise RuleError(
-                f"cannot register '{stream}' under '{parent}': '{parent}' is itself a "
-                "sub-stream"
+                f"cannot register '{stream}' under '{parent}': '{parent}' is itself a sub-stream"
             )
         self.streams[stream] = {"name": name, "parent": parent}
 

@@ -11,8 +11,13 @@ from domain.initiative import Initiative
 from domain.programme import Programme
 from domain.values import Decision
 
-_EVENT_BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "decision",
-                      "originator_topic"}
+_EVENT_BASE_FIELDS = {
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "decision",
+    "originator_topic",
+}
 
 
 class DecisionEntry(BaseModel):
@@ -72,14 +77,20 @@ class ProgrammeState(BaseModel):
 
 
 def initiative_state(initiative: Initiative) -> InitiativeState:
-    fields = {name: getattr(initiative, name) for name in InitiativeState.model_fields
-              if name not in ("id", "version")}
+    fields = {
+        name: getattr(initiative, name)
+        for name in InitiativeState.model_fields
+        if name not in ("id", "version")
+    }
     return InitiativeState(id=initiative.initiative_id, version=initiative.version, **fields)
 
 
 def programme_state(programme: Programme) -> ProgrammeState:
-    fields = {name: getattr(programme, name) for name in ProgrammeState.model_fields
-              if name not in ("id", "version")}
+    fields = {
+        name: getattr(programme, name)
+        for name in ProgrammeState.model_fields
+        if name not in ("id", "version")
+    }
     return ProgrammeState(id=programme.programme_id, version=programme.version, **fields)
 
 

@@ -11,16 +11,15 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from domain.commands import CATALOGUE, Command, parse_command
-from domain.errors import InvalidCommandError
-from domain.reading import decision_entry, initiative_state, programme_state
-
 from adapters.cli.catalogue import register_catalogue
 from adapters.cli.context import Session, console, emit_json, errors, refusals, refuse, session
 from adapters.cli.show import print_initiative, print_programme
 from adapters.commanding import ApplyReport, apply_lines
 from adapters.logs import configure_logging
 from adapters.settings import Settings
+from domain.commands import CATALOGUE, Command, parse_command
+from domain.errors import InvalidCommandError
+from domain.reading import decision_entry, initiative_state, programme_state
 
 app = typer.Typer(
     name="kringloop",
@@ -30,10 +29,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 groups = {
-    "programme": typer.Typer(help="Programme: members, phases, targets, streams, mandates.",
-                             no_args_is_help=True),
-    "initiative": typer.Typer(help="Initiative: take one through its lifecycle, step by step.",
-                              no_args_is_help=True),
+    "programme": typer.Typer(
+        help="Programme: members, phases, targets, streams, mandates.", no_args_is_help=True
+    ),
+    "initiative": typer.Typer(
+        help="Initiative: take one through its lifecycle, step by step.", no_args_is_help=True
+    ),
 }
 app.add_typer(groups["programme"], name="programme")
 app.add_typer(groups["initiative"], name="initiative")
@@ -45,13 +46,24 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")
 @app.callback()
 def root(
     ctx: typer.Context,
-    home: Annotated[Path | None, typer.Option(
-        "--home", envvar="KRINGLOOP_HOME", help="data folder [default: ./.kringloop]")] = None,
-    database_url: Annotated[str | None, typer.Option(
-        "--database-url", envvar="KRINGLOOP_DATABASE_URL",
-        help="postgresql://... to use PostgreSQL instead of the SQLite file")] = None,
-    log_level: Annotated[str | None, typer.Option(
-        "--log-level", envvar="KRINGLOOP_LOG_LEVEL", help="debug, info, warning, error")] = None,
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", envvar="KRINGLOOP_HOME", help="data folder [default: ./.kringloop]"),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="KRINGLOOP_DATABASE_URL",
+            help="postgresql://... to use PostgreSQL instead of the SQLite file",
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level", envvar="KRINGLOOP_LOG_LEVEL", help="debug, info, warning, error"
+        ),
+    ] = None,
 ) -> None:
     overrides: dict[str, Any] = {}
     if home is not None:
@@ -79,8 +91,12 @@ def initiative_show(
     state = initiative_state(initiative)
     entries = [decision_entry(e) for e in engine.history(initiative)]
     if as_json:
-        emit_json({"initiative": state.model_dump(mode="json"),
-                   "decisions": [e.model_dump(mode="json") for e in entries]})
+        emit_json(
+            {
+                "initiative": state.model_dump(mode="json"),
+                "decisions": [e.model_dump(mode="json") for e in entries],
+            }
+        )
     else:
         print_initiative(state, entries)
 
@@ -104,15 +120,25 @@ def programme_show(
 def commands(as_json: JsonFlag = False) -> None:
     """List every command the engine accepts (with --json: each one's JSON Schema)."""
     if as_json:
-        emit_json([
-            {"command": name, "group": cls.group, "cli": f"kringloop {cls.group} {cls.verb}",
-             "description": cls.__doc__, "schema": cls.model_json_schema()}
-            for name, cls in CATALOGUE.items()
-        ])
+        emit_json(
+            [
+                {
+                    "command": name,
+                    "group": cls.group,
+                    "cli": f"kringloop {cls.group} {cls.verb}",
+                    "description": cls.__doc__,
+                    "schema": cls.model_json_schema(),
+                }
+                for name, cls in CATALOGUE.items()
+            ]
+        )
         return
     for name, cls in CATALOGUE.items():
-        console.print(f"{name:36} kringloop {cls.group} {cls.verb:24} {cls.__doc__}",
-                      highlight=False, soft_wrap=True)
+        console.print(
+            f"{name:36} kringloop {cls.group} {cls.verb:24} {cls.__doc__}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _numbered_commands(path: Path) -> Iterator[tuple[int, Callable[[], Command]]]:
@@ -136,45 +162,67 @@ def _parse_line(raw: bytes) -> Command:
 
 def apply_file(ctx: typer.Context, path: Path, show_progress: bool) -> ApplyReport:
     total = sum(1 for _ in _numbered_commands(path))
-    with Progress(TextColumn("applying"), BarColumn(), MofNCompleteColumn(),
-                  console=errors, disable=not show_progress, transient=True) as bar:
+    with Progress(
+        TextColumn("applying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=errors,
+        disable=not show_progress,
+        transient=True,
+    ) as bar:
         task = bar.add_task("apply", total=total)
-        return apply_lines(session(ctx).engine, _numbered_commands(path),
-                           on_progress=lambda n: bar.advance(task, n))
+        return apply_lines(
+            session(ctx).engine,
+            _numbered_commands(path),
+            on_progress=lambda n: bar.advance(task, n),
+        )
 
 
 @app.command("apply")
 def apply(
     ctx: typer.Context,
-    path: Annotated[Path, typer.Argument(help="JSON lines: one {\"command\": NAME, ...} per line",
-                                         exists=True, dir_okay=False, readable=True)],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help='JSON lines: one {"command": NAME, ...} per line',
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
     as_json: JsonFlag = False,
 ) -> None:
     """Apply a file of commands in order. Stops at the first refused line and names it;
     run it again after the fix: lines already applied are recognised and skipped."""
     report = apply_file(ctx, path, show_progress=sys.stderr.isatty() and not as_json)
-    summary = {"applied": report.applied, "already_applied": report.replayed,
-               "last_notification_id": report.last_notification_id}
+    summary = {
+        "applied": report.applied,
+        "already_applied": report.replayed,
+        "last_notification_id": report.last_notification_id,
+    }
     if report.stopped is not None:
         message = f"{path}:{report.stopped.line}: {report.stopped.message}"
         if as_json:
-            emit_json({**summary, "error": "refused", "line": report.stopped.line,
-                       "message": message})
+            emit_json(
+                {**summary, "error": "refused", "line": report.stopped.line, "message": message}
+            )
             raise typer.Exit(1)
         console.print(f"applied {report.applied} before the stop", highlight=False)
         refuse(message)
     if as_json:
         emit_json(summary)
     else:
-        console.print(f"applied {report.applied} commands, {report.replayed} already applied",
-                      highlight=False)
+        console.print(
+            f"applied {report.applied} commands, {report.replayed} already applied", highlight=False
+        )
 
 
 @app.command("demo")
 def demo(
     ctx: typer.Context,
-    fresh: Annotated[bool, typer.Option(
-        "--fresh", help="delete the data folder's event store first")] = False,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="delete the data folder's event store first")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Load the first scenario (one programme, initiatives through the lifecycle) and show it."""

@@ -19,11 +19,10 @@ import typer
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from domain.commands import CATALOGUE, Command, validate_command
-from domain.errors import InvalidCommandError
-
 from adapters.cli.context import console, emit_json, refusals, session
 from adapters.commanding import execute
+from domain.commands import CATALOGUE, Command, validate_command
+from domain.errors import InvalidCommandError
 
 COMMON = ("command_id", "actor", "reason", "evidence", "effective")
 
@@ -107,8 +106,9 @@ def _parameter(name: str, info: FieldInfo, id_field: str) -> inspect.Parameter:
             **extra,
         )
     annotation = option_type if required and name == id_field else option_type | None
-    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                             annotation=annotation)
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
 
 
 def build_fields(cls: type[Command], values: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +122,9 @@ def build_fields(cls: type[Command], values: dict[str, Any]) -> dict[str, Any]:
             try:
                 value = json.loads(value)
             except json.JSONDecodeError as error:
-                raise InvalidCommandError(f"--{name.replace('_', '-')}: not JSON ({error})") from None
+                raise InvalidCommandError(
+                    f"--{name.replace('_', '-')}: not JSON ({error})"
+                ) from None
         fields[name] = value.value if isinstance(value, Enum) else value
     return fields
 
@@ -133,9 +135,12 @@ def make_cli_command(cls: type[Command]) -> Any:
     ordered = [id_field] + [n for n in fields if n not in COMMON and n != id_field] + list(COMMON)
     parameters = [_parameter(n, fields[n], id_field) for n in ordered if n in fields]
     parameters.append(
-        inspect.Parameter("as_json", inspect.Parameter.KEYWORD_ONLY,
-                          default=typer.Option(False, "--json", help="print the outcome as JSON"),
-                          annotation=bool)
+        inspect.Parameter(
+            "as_json",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=typer.Option(False, "--json", help="print the outcome as JSON"),
+            annotation=bool,
+        )
     )
 
     def run(ctx: typer.Context, **values: Any) -> None:
@@ -151,11 +156,13 @@ def make_cli_command(cls: type[Command]) -> Any:
             verb = "already recorded" if outcome.replayed else "recorded"
             console.print(
                 f"{verb}: {outcome.command} on {outcome.kind} {outcome.id} "
-                f"(version {outcome.version})", highlight=False,
+                f"(version {outcome.version})",
+                highlight=False,
             )
 
-    ctx_param = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                  annotation=typer.Context)
+    ctx_param = inspect.Parameter(
+        "ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+    )
     run.__signature__ = inspect.Signature([ctx_param, *parameters])  # type: ignore[attr-defined]
     run.__doc__ = cls.__doc__
     run.__name__ = cls.verb.replace("-", "_")

@@ -14,14 +14,13 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
+from adapters.settings import Settings
+from adapters.store import open_engine
 from domain.engine import Engine
 from domain.errors import KringloopError
 
-from adapters.settings import Settings
-from adapters.store import open_engine
-
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from adapters.cli.context import console
 from domain.reading import DecisionEntry, InitiativeState, ProgrammeState
 from domain.values import PreconditionKind, Stage
-
-from adapters.cli.context import console
 
 
 def decisions_table(entries: list[DecisionEntry]) -> Table:
@@ -15,8 +14,14 @@ def decisions_table(entries: list[DecisionEntry]) -> Table:
     for column in ("v", "effective", "recorded", "decision", "actor", "reason"):
         table.add_column(column, overflow="fold")
     for e in entries:
-        table.add_row(str(e.version), e.effective.isoformat(),
-                      e.recorded_at.strftime("%Y-%m-%d %H:%M"), e.event, e.actor, e.reason)
+        table.add_row(
+            str(e.version),
+            e.effective.isoformat(),
+            e.recorded_at.strftime("%Y-%m-%d %H:%M"),
+            e.event,
+            e.actor,
+            e.reason,
+        )
     return table
 
 
@@ -36,8 +41,14 @@ def print_initiative(state: InitiativeState, entries: list[DecisionEntry]) -> No
             table.add_column(column)
         for name, p in state.preconditions.items():
             target = f"{p['target_value']:,g} {p['target_unit']}" if p["target_value"] else ""
-            table.add_row(name, PreconditionKind(p["kind"]).label, p["responsible"],
-                          str(p["due"] or ""), target, p["status"])
+            table.add_row(
+                name,
+                PreconditionKind(p["kind"]).label,
+                p["responsible"],
+                str(p["due"] or ""),
+                target,
+                p["status"],
+            )
         console.print(table)
     if state.members:
         members = ", ".join(f"{org} ({role})" for org, role in state.members.items())
@@ -51,17 +62,23 @@ def print_initiative(state: InitiativeState, entries: list[DecisionEntry]) -> No
 
 
 def print_programme(state: ProgrammeState) -> None:
-    console.print(f"[bold]{state.id}[/]: {state.name} ({state.region}), since {state.founded}",
-                  highlight=False)
-    console.print(f"current phase: {state.current_phase or 'not started'} · "
-                  f"{len(state.members)} members · {len(state.streams)} streams", highlight=False)
+    console.print(
+        f"[bold]{state.id}[/]: {state.name} ({state.region}), since {state.founded}",
+        highlight=False,
+    )
+    console.print(
+        f"current phase: {state.current_phase or 'not started'} · "
+        f"{len(state.members)} members · {len(state.streams)} streams",
+        highlight=False,
+    )
     if state.targets:
         table = Table(title="Targets")
         for column in ("key", "unit", "baseline", "target", "deadline"):
             table.add_column(column)
         for key, t in state.targets.items():
-            table.add_row(key, t["unit"], f"{t['baseline']:,g}", f"{t['target']:,g}",
-                          str(t["deadline"]))
+            table.add_row(
+                key, t["unit"], f"{t['baseline']:,g}", f"{t['target']:,g}", str(t["deadline"])
+            )
         console.print(table)
     if state.mandates:
         table = Table(title="Mandates")
@@ -69,6 +86,6 @@ def print_programme(state: ProgrammeState) -> None:
             table.add_column(column)
         for broker, streams in state.mandates.items():
             for stream, periods in streams.items():
-                text = "; ".join(f"{a} – {b or 'now'}" for a, b in periods)
+                text = "; ".join(f"{a} to {b or 'now'}" for a, b in periods)
                 table.add_row(broker, stream, text)
         console.print(table)

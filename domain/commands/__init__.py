@@ -17,7 +17,9 @@ def _concrete(module: Any, base: type[Command]) -> list[type[Command]]:
     return [
         obj
         for obj in vars(module).values()
-        if isinstance(obj, type) and issubclass(obj, base) and obj is not base
+        if isinstance(obj, type)
+        and issubclass(obj, base)
+        and obj is not base
         and obj.__module__ == module.__name__
     ]
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import uuid4
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.values import Decision
 
@@ -30,18 +29,10 @@ Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 ABSURD = 1e12
 
 
-def _finite(value: float) -> float:
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number")
-    return value
-
-
-Figure = Annotated[float, Field(ge=0, le=ABSURD), AfterValidator(_finite)]
+Figure = Annotated[float, Field(allow_inf_nan=False, ge=0, le=ABSURD)]
 """A non-negative, finite, not absurdly large figure."""
-Percentage = Annotated[float, Field(ge=0, le=100), AfterValidator(_finite)]
-FigureName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)
-]
+Percentage = Annotated[float, Field(allow_inf_nan=False, ge=0, le=100)]
+FigureName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 
 
 def _kebab(name: str) -> str:

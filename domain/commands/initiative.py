@@ -69,7 +69,10 @@ class RecordInnovativeOption(InitiativeCommand):
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.record_option(
-            self.option, self.description, str(self.circularity_level), self.expert,
+            self.option,
+            self.description,
+            str(self.circularity_level),
+            self.expert,
             decision=decision,
         )
 
@@ -104,8 +107,11 @@ class RecordConsultationResponse(InitiativeCommand):
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.record_response(
-            self.company, self.willing_to_invest, self.willing_to_lead,
-            list(self.stated_preconditions), decision=decision,
+            self.company,
+            self.willing_to_invest,
+            self.willing_to_lead,
+            list(self.stated_preconditions),
+            decision=decision,
         )
 
 
@@ -139,8 +145,14 @@ class RegisterPrecondition(InitiativeCommand):
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.register_precondition(
-            self.precondition, str(self.kind), self.description, self.responsible, self.due,
-            self.target_value, self.target_unit, decision=decision,
+            self.precondition,
+            str(self.kind),
+            self.description,
+            self.responsible,
+            self.due,
+            self.target_value,
+            self.target_unit,
+            decision=decision,
         )
 
 
@@ -280,9 +292,7 @@ class ReportImpact(InitiativeCommand):
 
     def figures(self) -> dict[str, float]:
         return {
-            key: float(value)
-            for key in IMPACT_FIGURES
-            if (value := getattr(self, key)) is not None
+            key: float(value) for key in IMPACT_FIGURES if (value := getattr(self, key)) is not None
         }
 
     @model_validator(mode="after")

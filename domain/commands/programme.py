@@ -78,8 +78,14 @@ class SetTarget(ProgrammeCommand):
 
     def decide(self, programme: Programme, decision: Decision) -> None:
         programme.set_target(
-            self.key, self.description, self.unit, self.baseline, self.target,
-            self.deadline, self.source, decision=decision,
+            self.key,
+            self.description,
+            self.unit,
+            self.baseline,
+            self.target,
+            self.deadline,
+            self.source,
+            decision=decision,
         )
 
 

@@ -1,0 +1,154 @@
+"""Figure 1, ``broker_commands_per_s_sqlite``: broker commands per second on SQLite.
+
+What is compared, on two fresh SQLite files in one temporary folder, with the same
+eventsourcing environment (``adapters.store.engine_env``: ``AGGREGATE_CACHE_MAXSIZE`` from
+the default settings, WAL journal, the same lock timeout):
+
+* the engine: ``Engine.execute(command)`` on pre-parsed ``report-impact`` commands, spread
+  round-robin over ``AGGREGATES`` initiatives that stand at "consortium formed" (set up
+  beforehand, untimed, through the real lifecycle commands). Each command loads the
+  initiative and its programme, checks the broker's mandate and the effective date,
+  fingerprints the command, applies one ``ImpactReported`` event and saves it, and the
+  engine takes its configured snapshots. Parsing JSON into commands is not timed (the
+  apply benchmark covers it).
+* the baseline: the bare library, a plain ``eventsourcing.domain.Aggregate`` subclass on a
+  plain ``Application`` (no snapshotting), doing the same get-mutate-save loop:
+  ``repository.get``, one ``@event`` method with the same period and figures, ``save``;
+  one event per save, the same number of commands over the same number of aggregates.
+
+``ratio = engine commands/s / bare commands/s``; the goal is >= 0.8.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+
+from adapters.settings import Settings
+from adapters.store import engine_env
+from domain.commands import Command, parse_command
+from domain.engine import Engine
+from figure import figure, note, stopwatch
+from workload import CONSORTIUM_STEPS, lifecycle, numbered, programme_commands
+
+COMMANDS = {"small": 3_000, "large": 20_000}
+AGGREGATES = 10
+EFFECTIVE = "2020-01-01"
+PERIODS = 25  # report-impact cycles over this many years; a later report replaces one
+
+
+class Meter(Aggregate):
+    """The baseline's aggregate: impact figures by period, nothing else."""
+
+    @event("Registered")
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.impact: dict[str, dict[str, float]] = {}
+
+    @event("ImpactReported")
+    def report_impact(self, period: int, figures: dict[str, float]) -> None:
+        self.impact[str(period)] = dict(figures)
+
+
+class BareApplication(Application[UUID]):
+    name = "BareBench"
+
+
+def impact(k: int) -> tuple[int, dict[str, float]]:
+    """The k-th report: which year, which figures."""
+    period = 2000 + (k // AGGREGATES) % PERIODS
+    return period, {"jobs_fte": float(k % 97 + 1), "tonnes_processed_per_year": float(k * 10)}
+
+
+def store_env(folder: Path) -> dict[str, str]:
+    """The engine's own environment for an SQLite store in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return engine_env(Settings(home=folder, database_url=None))
+
+
+def setup_engine(engine: Engine) -> list[str]:
+    """A programme and AGGREGATES initiatives at "consortium formed"; returns their ids."""
+    ids = [f"meter-{i:02d}" for i in range(AGGREGATES)]
+    setup: list[dict[str, Any]] = programme_commands()
+    for i, initiative in enumerate(ids):
+        setup += [
+            {**step, "effective": "2016-01-01"}
+            for step in lifecycle(initiative, i)[:CONSORTIUM_STEPS]
+        ]
+    for payload in numbered(iter(setup), "setup"):
+        engine.execute(parse_command(payload))
+    return ids
+
+
+def report_commands(ids: list[str], count: int) -> list[Command]:
+    commands = []
+    for k in range(count):
+        period, figures = impact(k)
+        commands.append(
+            parse_command(
+                {
+                    "command": "report-impact",
+                    "command_id": f"impact-{k:07d}",
+                    "initiative_id": ids[k % len(ids)],
+                    "actor": "broker-anna" if (k % len(ids)) % 2 == 0 else "broker-bas",
+                    "reason": "Yearly figures from the consortium",
+                    "evidence": [f"annual-report-{period}.pdf"],
+                    "effective": EFFECTIVE,
+                    "period": period,
+                    "jobs_fte": figures["jobs_fte"],
+                    "tonnes_processed_per_year": figures["tonnes_processed_per_year"],
+                }
+            )
+        )
+    return commands
+
+
+def engine_rate(env: dict[str, str], count: int) -> float:
+    engine = Engine(env=env)
+    try:
+        ids = setup_engine(engine)
+        commands = report_commands(ids, count)
+        with stopwatch("Engine.execute loop", profile=True) as elapsed:
+            for command in commands:
+                engine.execute(command)
+        expected = CONSORTIUM_STEPS + count // len(ids)
+        versions = {engine.initiative(i).version for i in ids}
+        assert versions == {expected}, f"expected version {expected}, got {versions}"
+    finally:
+        engine.close()
+    return count / elapsed[0]
+
+
+def bare_rate(env: dict[str, str], count: int) -> float:
+    app = BareApplication(env=env)
+    try:
+        meters = [Meter(name=f"meter-{i:02d}") for i in range(AGGREGATES)]
+        app.save(*meters)
+        ids = [m.id for m in meters]
+        with stopwatch() as elapsed:
+            for k in range(count):
+                meter = app.repository.get(ids[k % len(ids)])
+                period, figures = impact(k)
+                meter.report_impact(period, figures)
+                app.save(meter)
+        versions = {app.repository.get(i).version for i in ids}
+        assert versions == {1 + count // len(ids)}, versions
+    finally:
+        app.close()
+    return count / elapsed[0]
+
+
+def run(size: str) -> list[dict[str, Any]]:
+    count = COMMANDS[size]
+    with tempfile.TemporaryDirectory(prefix="kringloop-bench-") as tmp:
+        note(f"broker commands: bare library, {count} get-mutate-save over {AGGREGATES}")
+        bare = bare_rate(store_env(Path(tmp) / "bare"), count)
+        note(f"broker commands: bare library {bare:,.0f}/s; engine, {count} report-impact")
+        engine = engine_rate(store_env(Path(tmp) / "engine"), count)
+        note(f"broker commands: engine {engine:,.0f}/s")
+    return [figure("broker_commands_per_s_sqlite", engine, "commands/s", bare, "higher")]

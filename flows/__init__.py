@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration of multi-step, scheduled and batch work over the engine."""

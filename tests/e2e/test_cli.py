@@ -1,0 +1,212 @@
+"""The `kringloop` command line as a broker runs it: real processes, a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from adapters.demo import scenario_path
+from tests.conftest import postgres_env
+
+KRINGLOOP = [sys.executable, "-m", "adapters.cli"]
+
+
+def kringloop(
+    home: Path, *args: str, env: dict[str, str] | None = None, ok: bool = True
+) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "KRINGLOOP_HOME": str(home), **(env or {})}
+    full_env.pop("KRINGLOOP_DATABASE_URL", None) if env is None else None
+    done = subprocess.run(
+        [*KRINGLOOP, *args], capture_output=True, text=True, env=full_env, timeout=120, check=False
+    )
+    if ok:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def as_json(done: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(done.stdout)
+
+
+def test_the_demo_loads_its_scenario_and_shows_each_path(tmp_path: Path) -> None:
+    demo = as_json(kringloop(tmp_path, "demo", "--fresh", "--json"))
+    stages = {i["id"]: (i["stage"], i["status"]) for i in demo["initiatives"]}
+    assert stages == {
+        "roadside-grass-insulation": ("scaled_up", "active"),
+        "diaper-recycling": ("board_withdrawn", "active"),
+        "mattress-recycling": ("precondition_fulfilment", "stalled"),
+        "textile-fibre-to-fibre": ("market_consultation", "abandoned"),
+        "timber-reuse": ("precondition_fulfilment", "active"),
+    }
+    assert demo["applied"] == len(scenario_path().read_text().splitlines())
+
+
+def test_running_the_demo_again_records_nothing_new(tmp_path: Path) -> None:
+    kringloop(tmp_path, "demo", "--fresh", "--json")
+    again = as_json(kringloop(tmp_path, "demo", "--json"))
+    assert again["applied"] == 0
+    assert again["already_applied"] == len(scenario_path().read_text().splitlines())
+
+
+def test_apply_stops_at_a_refused_line_and_continues_after_the_fix(tmp_path: Path) -> None:
+    lines = scenario_path().read_text().splitlines()
+    broken = list(lines)
+    broken[40] = broken[40].replace('"reason": "', '"reason": "", "x": "')
+    path = tmp_path / "commands.jsonl"
+    path.write_text("\n".join(broken) + "\n")
+    stopped = kringloop(tmp_path, "apply", str(path), ok=False)
+    assert stopped.returncode == 1
+    assert f"commands.jsonl:41: invalid {json.loads(lines[40])['command']}" in stopped.stderr
+    assert "applied 40 before the stop" in stopped.stdout
+    path.write_text("\n".join(lines) + "\n")
+    resumed = as_json(kringloop(tmp_path, "apply", str(path), "--json"))
+    assert (resumed["applied"], resumed["already_applied"]) == (len(lines) - 40, 40)
+
+
+def test_apply_names_a_line_that_is_not_json(tmp_path: Path) -> None:
+    path = tmp_path / "commands.jsonl"
+    path.write_bytes(b'{"command": "create-programme"\n\xff\xfe\n')
+    stopped = kringloop(tmp_path, "apply", str(path), "--json", ok=False)
+    assert as_json(stopped)["line"] == 1
+    assert "not a JSON object" in as_json(stopped)["message"]
+
+
+def test_a_refused_step_exits_non_zero_with_the_reason_and_appends_nothing(
+    tmp_path: Path,
+) -> None:
+    kringloop(tmp_path, "demo", "--fresh", "--json")
+    before = as_json(kringloop(tmp_path, "initiative", "show", "timber-reuse", "--json"))
+    refused = kringloop(
+        tmp_path,
+        "initiative",
+        "form-consortium",
+        "timber-reuse",
+        "--actor",
+        "broker-bas",
+        "--reason",
+        "let us try",
+        ok=False,
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        "refused: cannot form consortium: 1 precondition still open: guaranteed volume "
+        "(demolition-volume)"
+    ]
+    after = as_json(kringloop(tmp_path, "initiative", "show", "timber-reuse", "--json"))
+    assert after["initiative"]["version"] == before["initiative"]["version"]
+
+
+def test_a_broker_takes_a_step_from_the_command_line(tmp_path: Path) -> None:
+    kringloop(tmp_path, "demo", "--fresh", "--json")
+    done = as_json(
+        kringloop(
+            tmp_path,
+            "initiative",
+            "fulfil-precondition",
+            "timber-reuse",
+            "--precondition",
+            "demolition-volume",
+            "--reason",
+            "contracts signed",
+            "--evidence",
+            "contract-1.pdf",
+            "--evidence",
+            "contract-2.pdf",
+            "--effective",
+            "2018-08-01",
+            "--json",
+            env={"KRINGLOOP_ACTOR": "broker-bas"},
+        )
+    )
+    assert (done["kind"], done["id"], done["replayed"]) == ("initiative", "timber-reuse", False)
+    shown = as_json(kringloop(tmp_path, "initiative", "show", "timber-reuse", "--json"))
+    last = shown["decisions"][-1]
+    assert (last["event"], last["actor"], last["effective"], last["evidence"]) == (
+        "PreconditionFulfilled",
+        "broker-bas",
+        "2018-08-01",
+        ["contract-1.pdf", "contract-2.pdf"],
+    )
+    assert shown["initiative"]["preconditions"]["demolition-volume"]["status"] == "fulfilled"
+
+
+def test_structured_fields_take_json_on_the_command_line(tmp_path: Path) -> None:
+    kringloop(tmp_path, "demo", "--fresh", "--json")
+    refused = kringloop(
+        tmp_path,
+        "initiative",
+        "agree-arrangement",
+        "timber-reuse",
+        "--actor",
+        "broker-bas",
+        "--reason",
+        "r",
+        "--arrangement-type",
+        "jv",
+        "--shares",
+        "[{'party': 1}]",
+        ok=False,
+    )
+    assert "--shares: not JSON" in refused.stderr
+
+
+def test_commands_json_lists_every_command_with_its_schema(tmp_path: Path) -> None:
+    listed = as_json(kringloop(tmp_path, "commands", "--json"))
+    names = {c["command"] for c in listed}
+    assert {"form-consortium", "grant-mandate", "fall-back"} <= names
+    form = next(c for c in listed if c["command"] == "form-consortium")
+    assert form["cli"] == "kringloop initiative form-consortium"
+    assert "initiative_id" in form["schema"]["required"]
+
+
+def test_reading_an_initiative_does_not_import_prefect(tmp_path: Path) -> None:
+    kringloop(tmp_path, "demo", "--fresh", "--json")
+    probe = (
+        "import sys\n"
+        "from adapters.cli.app import app\n"
+        "try:\n"
+        "    app(['initiative', 'show', 'diaper-recycling', '--json'])\n"
+        "except SystemExit as done:\n"
+        "    assert done.code in (0, None), done.code\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'prefect'], 'prefect loaded'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KRINGLOOP_HOME": str(tmp_path)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_an_unknown_initiative_is_a_clear_refusal(tmp_path: Path) -> None:
+    refused = kringloop(tmp_path, "initiative", "show", "nope", ok=False)
+    assert refused.returncode == 1
+    assert "no initiative 'nope'" in refused.stderr
+
+
+@pytest.mark.postgres
+def test_one_setting_moves_the_store_to_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    schema = f"cli_{uuid.uuid4().hex[:8]}"
+    postgres_env(postgres_url, schema)
+    env = {"KRINGLOOP_DATABASE_URL": postgres_url, "KRINGLOOP_DATABASE_SCHEMA": schema}
+    applied = as_json(kringloop(tmp_path, "apply", str(scenario_path()), "--json", env=env))
+    assert applied["applied"] == len(scenario_path().read_text().splitlines())
+    shown = as_json(
+        kringloop(tmp_path, "initiative", "show", "diaper-recycling", "--json", env=env)
+    )
+    assert shown["initiative"]["stage"] == "board_withdrawn"
+    assert not (tmp_path / "events.sqlite").exists()
+    with psycopg.connect(postgres_url) as conn:
+        count = conn.execute(f'SELECT count(*) FROM "{schema}".kringloop_events').fetchone()
+    assert count is not None
+    assert count[0] == applied["applied"]

@@ -1,0 +1,70 @@
+"""Two processes deciding on the same initiative at once: one wins a contested step, the
+other gets a clear refusal; commuting decisions all land; nothing is lost or doubled."""
+
+from __future__ import annotations
+
+import multiprocessing
+from multiprocessing.synchronize import Barrier
+from typing import Any
+
+import pytest
+
+from domain.engine import Engine
+from domain.errors import KringloopError
+from domain.values import Stage
+from tests.conftest import TODAY, runner
+from tests.scenario import initiative_at, programme
+
+REPORTS = 25
+
+
+def broker(env: dict[str, str], name: str, start: Barrier, results: Any) -> None:
+    """One broker process: a contested step, then a run of its own impact reports."""
+    engine = Engine(env=env, clock=lambda: TODAY)
+    run = runner(engine)
+    start.wait()
+    outcomes: list[str] = []
+    try:
+        run("withdraw-board", initiative_id="grass", handover_note=f"handed over by {name}")
+        outcomes.append("withdrew")
+    except KringloopError as error:
+        outcomes.append(f"refused:{error.code}")
+    for i in range(REPORTS):
+        period = 2000 + i * 2 + (0 if name == "a" else 1)
+        try:
+            run("report-impact", initiative_id="grass", period=period, jobs_fte=i)
+            outcomes.append(f"reported:{period}")
+        except KringloopError as error:
+            outcomes.append(f"refused:{error.code}")
+    results.put((name, outcomes))
+    engine.close()
+
+
+@pytest.mark.slow
+def test_two_processes_racing_on_one_initiative(
+    stored_engine: Engine, store_env: dict[str, str]
+) -> None:
+    run = runner(stored_engine)
+    programme(run)
+    initiative_at(run, Stage.CONSORTIUM_FORMED)
+    before = stored_engine.initiative("grass").version
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(2), context.Queue()
+    processes = [
+        context.Process(target=broker, args=(store_env, n, start, results)) for n in ("a", "b")
+    ]
+    for p in processes:
+        p.start()
+    outcomes = dict(results.get(timeout=120) for _ in processes)
+    for p in processes:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+
+    contested = sorted(o[0] for o in outcomes.values())
+    assert contested == ["refused:wrong_stage", "withdrew"]
+    reported = {o for os in outcomes.values() for o in os if o.startswith("reported:")}
+    with Engine(env=store_env, clock=lambda: TODAY) as fresh:
+        initiative = fresh.initiative("grass")
+        recorded = {f"reported:{p}" for p in initiative.impact}
+        assert recorded == reported, "every accepted report is recorded, and only those"
+        assert initiative.version == before + 1 + len(reported), "nothing doubled"

@@ -1,0 +1,152 @@
+"""Builders that take a programme and an initiative to a given point, through real commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from domain.values import Stage
+from tests.conftest import Run
+
+PROGRAMME = "mra"
+BROKER = "broker-anna"
+FOUNDED = "2015-01-15"
+
+
+def programme(run: Run, broker: str = BROKER) -> None:
+    """A programme with the biomass stream, a roadside-grass sub-stream, and one mandate."""
+    run(
+        "create-programme",
+        programme_id=PROGRAMME,
+        name="Circular MRA",
+        region="MRA",
+        members=["Gemeente Amsterdam"],
+        effective=FOUNDED,
+        actor="board",
+    )
+    run(
+        "register-stream",
+        programme_id=PROGRAMME,
+        stream="biomass",
+        name="Biomass",
+        effective="2015-02-01",
+        actor="board",
+    )
+    run(
+        "register-stream",
+        programme_id=PROGRAMME,
+        stream="roadside-grass",
+        name="Roadside grass",
+        parent="biomass",
+        effective="2015-02-01",
+        actor="board",
+    )
+    run(
+        "register-stream",
+        programme_id=PROGRAMME,
+        stream="textiles",
+        name="Textiles",
+        effective="2015-02-01",
+        actor="board",
+    )
+    run(
+        "grant-mandate",
+        programme_id=PROGRAMME,
+        broker=broker,
+        streams=["biomass"],
+        effective="2015-03-01",
+        actor="board",
+    )
+
+
+STEPS: list[tuple[Stage, list[tuple[str, dict[str, Any]]]]] = [
+    (
+        Stage.PROPOSED,
+        [
+            (
+                "propose-initiative",
+                {
+                    "programme_id": PROGRAMME,
+                    "stream": "roadside-grass",
+                    "title": "Grass to insulation",
+                },
+            )
+        ],
+    ),
+    (
+        Stage.EXPERT_SCAN,
+        [
+            ("start-expert-scan", {}),
+            (
+                "record-innovative-option",
+                {
+                    "option": "fibres",
+                    "description": "mats",
+                    "circularity_level": "R8",
+                    "expert": "TNO",
+                },
+            ),
+        ],
+    ),
+    (
+        Stage.MARKET_CONSULTATION,
+        [
+            ("complete-expert-scan", {"chosen_options": ["fibres"]}),
+            ("open-market-consultation", {}),
+            (
+                "record-consultation-response",
+                {"company": "GrassFibre", "willing_to_invest": True, "willing_to_lead": True},
+            ),
+        ],
+    ),
+    (
+        Stage.PRECONDITION_FULFILMENT,
+        [
+            ("close-market-consultation", {"lead": "GrassFibre"}),
+            (
+                "register-precondition",
+                {
+                    "precondition": "volume",
+                    "kind": "guaranteed_volume",
+                    "responsible": "Province",
+                    "target_value": 50000,
+                    "target_unit": "t/yr",
+                },
+            ),
+            (
+                "register-precondition",
+                {"precondition": "offtake", "kind": "offtake_quality", "responsible": "GrassFibre"},
+            ),
+        ],
+    ),
+    (
+        Stage.CONSORTIUM_FORMED,
+        [
+            ("fulfil-precondition", {"precondition": "volume", "evidence": ["contract.pdf"]}),
+            ("waive-precondition", {"precondition": "offtake"}),
+            ("admit-consortium-member", {"organisation": "GrassFibre", "role": "lead"}),
+            ("admit-consortium-member", {"organisation": "Port", "role": "other"}),
+            ("declare-no-financial-arrangement", {}),
+            ("form-consortium", {}),
+        ],
+    ),
+    (Stage.BOARD_WITHDRAWN, [("withdraw-board", {"handover_note": "carry on"})]),
+    (
+        Stage.SCALING_UP,
+        [
+            ("assess-scale-up", {"ready": True, "criteria": "volume met"}),
+            ("start-scale-up", {"level": "regional"}),
+        ],
+    ),
+    (Stage.SCALED_UP, [("complete-scale-up", {})]),
+]
+
+
+def initiative_at(
+    run: Run, stage: Stage, initiative_id: str = "grass", effective: str = "2016-01-01"
+) -> None:
+    """Take a new initiative through the normal path until it stands at ``stage``."""
+    for reached, commands in STEPS:
+        for command, fields in commands:
+            run(command, initiative_id=initiative_id, effective=effective, **fields)
+        if reached == stage:
+            return

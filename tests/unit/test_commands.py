@@ -1,0 +1,107 @@
+"""Bad input is refused clearly, before anything is decided; the catalogue is complete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from domain.commands import CATALOGUE, parse_command
+from domain.errors import InvalidCommandError
+
+BASE = {"actor": "broker-anna", "reason": "why", "initiative_id": "grass"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"command": "launch-rocket"}, "unknown command 'launch-rocket'"),
+        (
+            {"command": "report-impact", **BASE, "period": 2017, "jobs_fte": -3},
+            "jobs_fte: Input should be greater than or equal to 0",
+        ),
+        (
+            {"command": "report-impact", **BASE, "period": 2017, "tonnes_processed_per_year": 1e15},
+            "tonnes_processed_per_year: Input should be less than or equal to",
+        ),
+        ({"command": "report-impact", **BASE, "period": 2017}, "report at least one figure"),
+        (
+            {"command": "report-impact", **BASE, "period": "next year", "jobs_fte": 1},
+            "period: Input should be a valid integer",
+        ),
+        (
+            {"command": "start-expert-scan", **BASE, "reason": "  "},
+            "reason: String should have at least 1 character",
+        ),
+        (
+            {"command": "start-expert-scan", **BASE, "reason": "x" * 2001},
+            "reason: String should have at most 2000 characters",
+        ),
+        (
+            {
+                "command": "register-precondition",
+                **BASE,
+                "precondition": "v",
+                "kind": "luck",
+                "responsible": "x",
+            },
+            "kind: Input should be 'guaranteed_volume'",
+        ),
+        (
+            {"command": "start-expert-scan", **BASE, "initiative_id": "Not A Slug"},
+            "initiative_id: String should match pattern",
+        ),
+        (
+            {"command": "start-expert-scan", **BASE, "effective": "yesterday"},
+            "effective: Input should be a valid date",
+        ),
+        (
+            {"command": "start-expert-scan", **BASE, "colour": "green"},
+            "colour: Extra inputs are not permitted",
+        ),
+        (
+            {
+                "command": "register-precondition",
+                **BASE,
+                "precondition": "v",
+                "kind": "permit",
+                "responsible": "x",
+                "target_value": 5,
+            },
+            "give target_value and target_unit together",
+        ),
+        (
+            {
+                "command": "assess-scale-up",
+                **BASE,
+                "ready": True,
+                "criteria": "c",
+                "figures": {"t": float("nan")},
+            },
+            "figures.t: Input should be a finite number",
+        ),
+    ],
+)
+def test_bad_input_is_refused_with_the_field_and_the_rule(
+    payload: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidCommandError) as refused:
+        parse_command(payload)
+    assert message in str(refused.value)
+
+
+def test_every_command_has_a_schema_a_verb_and_a_description() -> None:
+    verbs = set()
+    for name, cls in CATALOGUE.items():
+        schema = cls.model_json_schema()
+        assert {"actor", "reason", "command_id"} <= set(schema["properties"]), name
+        assert cls.__doc__, name
+        verbs.add((cls.group, cls.verb))
+    assert len(verbs) == len(CATALOGUE)
+
+
+def test_the_digest_ignores_the_command_id_but_not_the_content() -> None:
+    one = parse_command({"command": "start-expert-scan", **BASE, "command_id": "a"})
+    same = parse_command({"command": "start-expert-scan", **BASE, "command_id": "b"})
+    other = parse_command({"command": "start-expert-scan", **BASE, "reason": "else"})
+    assert one.digest() == same.digest() != other.digest()

@@ -1,0 +1,326 @@
+"""The lifecycle rules, one behaviour per test, in the domain's words."""
+
+from __future__ import annotations
+
+import pytest
+
+from domain.engine import Engine
+from domain.errors import (
+    ConsortiumIncompleteError,
+    EffectiveDateError,
+    NoMandateError,
+    NotActiveError,
+    NotFoundError,
+    PreconditionsStillOpenError,
+    RuleError,
+    SharesDoNotAddUpError,
+    WrongStageError,
+)
+from domain.values import Stage
+from tests.conftest import Run
+from tests.scenario import initiative_at, programme
+
+
+@pytest.fixture
+def at(run: Run) -> Run:
+    programme(run)
+    return run
+
+
+def events_of(engine: Engine, initiative_id: str = "grass") -> int:
+    return engine.initiative(initiative_id).version
+
+
+def test_normal_path_reaches_scale_up(at: Run, memory_engine: Engine) -> None:
+    initiative_at(at, Stage.SCALED_UP)
+    initiative = memory_engine.initiative("grass")
+    assert initiative.stage == Stage.SCALED_UP
+    assert initiative.scale_level == "regional"
+
+
+def test_steps_cannot_be_skipped(at: Run) -> None:
+    initiative_at(at, Stage.PROPOSED)
+    with pytest.raises(WrongStageError, match="is at proposed, not market consultation"):
+        at("open-market-consultation", initiative_id="grass", effective="2016-01-01")
+
+
+def test_consortium_cannot_form_while_preconditions_open(at: Run) -> None:
+    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
+    at("admit-consortium-member", initiative_id="grass", organisation="GrassFibre", role="lead")
+    at("admit-consortium-member", initiative_id="grass", organisation="Port", role="other")
+    at("declare-no-financial-arrangement", initiative_id="grass")
+    with pytest.raises(PreconditionsStillOpenError) as refused:
+        at("form-consortium", initiative_id="grass")
+    assert str(refused.value) == (
+        "cannot form consortium: 2 preconditions still open: guaranteed volume (volume), "
+        "offtake quality (offtake)"
+    )
+
+
+def test_a_failed_precondition_blocks_the_consortium(at: Run) -> None:
+    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
+    at("fulfil-precondition", initiative_id="grass", precondition="volume", evidence=["c.pdf"])
+    at("record-precondition-failed", initiative_id="grass", precondition="offtake")
+    with pytest.raises(PreconditionsStillOpenError, match="offtake, failed"):
+        at("form-consortium", initiative_id="grass")
+
+
+def test_fulfilling_a_precondition_needs_evidence(at: Run) -> None:
+    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
+    with pytest.raises(RuleError, match="without evidence"):
+        at("fulfil-precondition", initiative_id="grass", precondition="volume")
+
+
+def test_consortium_needs_two_members(at: Run) -> None:
+    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
+    at("fulfil-precondition", initiative_id="grass", precondition="volume", evidence=["c.pdf"])
+    at("waive-precondition", initiative_id="grass", precondition="offtake")
+    at("admit-consortium-member", initiative_id="grass", organisation="GrassFibre", role="lead")
+    at("declare-no-financial-arrangement", initiative_id="grass")
+    with pytest.raises(ConsortiumIncompleteError, match="at least two members, it has 1"):
+        at("form-consortium", initiative_id="grass")
+
+
+def test_consortium_needs_the_lead_entrepreneur_as_lead(at: Run) -> None:
+    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
+    with pytest.raises(RuleError, match="lead entrepreneur selected in the market consultation"):
+        at("admit-consortium-member", initiative_id="grass", organisation="Port", role="lead")
+
+
+def test_consortium_needs_an_arrangement_decision(at: Run) -> None:
+    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
+    at("fulfil-precondition", initiative_id="grass", precondition="volume", evidence=["c.pdf"])
+    at("waive-precondition", initiative_id="grass", precondition="offtake")
+    at("admit-consortium-member", initiative_id="grass", organisation="GrassFibre", role="lead")
+    at("admit-consortium-member", initiative_id="grass", organisation="Port", role="other")
+    with pytest.raises(ConsortiumIncompleteError, match="financial arrangement"):
+        at("form-consortium", initiative_id="grass")
+
+
+def test_lead_must_have_responded_to_the_consultation(at: Run) -> None:
+    initiative_at(at, Stage.MARKET_CONSULTATION)
+    with pytest.raises(NotFoundError, match="did not respond to the consultation"):
+        at("close-market-consultation", initiative_id="grass", lead="Stranger BV")
+
+
+def test_lead_must_be_willing_to_lead(at: Run) -> None:
+    initiative_at(at, Stage.MARKET_CONSULTATION)
+    at(
+        "record-consultation-response",
+        initiative_id="grass",
+        company="Shy BV",
+        willing_to_invest=True,
+        willing_to_lead=False,
+    )
+    with pytest.raises(RuleError, match="not say it is willing to lead"):
+        at("close-market-consultation", initiative_id="grass", lead="Shy BV")
+
+
+@pytest.mark.parametrize(
+    ("costs", "benefits", "message"),
+    [
+        ((60, 30), (50, 50), "cost shares add up to 90 %"),
+        ((50, 50), (70, 40), "benefit shares add up to 110 %"),
+    ],
+)
+def test_arrangement_shares_add_up_to_100(
+    at: Run, costs: tuple[int, int], benefits: tuple[int, int], message: str
+) -> None:
+    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
+    at("admit-consortium-member", initiative_id="grass", organisation="GrassFibre", role="lead")
+    at("admit-consortium-member", initiative_id="grass", organisation="Port", role="other")
+    shares = [
+        {"party": "GrassFibre", "cost_share": costs[0], "benefit_share": benefits[0]},
+        {"party": "Port", "cost_share": costs[1], "benefit_share": benefits[1]},
+    ]
+    with pytest.raises(SharesDoNotAddUpError, match=message):
+        at(
+            "agree-financial-arrangement",
+            initiative_id="grass",
+            arrangement_type="jv",
+            shares=shares,
+        )
+
+
+def test_no_board_withdrawal_before_the_consortium_forms(at: Run) -> None:
+    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
+    with pytest.raises(WrongStageError, match="not consortium formed"):
+        at("withdraw-board", initiative_id="grass", handover_note="bye")
+
+
+def test_no_scale_up_before_withdrawal(at: Run) -> None:
+    initiative_at(at, Stage.CONSORTIUM_FORMED)
+    with pytest.raises(WrongStageError, match="cannot start scale-up"):
+        at("start-scale-up", initiative_id="grass", level="regional")
+
+
+def test_scale_up_needs_a_ready_assessment(at: Run) -> None:
+    initiative_at(at, Stage.BOARD_WITHDRAWN)
+    at("assess-scale-up", initiative_id="grass", ready=False, criteria="volume not yet met")
+    with pytest.raises(RuleError, match="does not find the initiative ready"):
+        at("start-scale-up", initiative_id="grass", level="regional")
+
+
+def test_impact_only_after_the_consortium_forms(at: Run) -> None:
+    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
+    with pytest.raises(WrongStageError, match="impact is reported once the consortium is formed"):
+        at("report-impact", initiative_id="grass", period=2017, jobs_fte=4)
+
+
+def test_impact_report_for_the_same_year_replaces_the_earlier(
+    at: Run, memory_engine: Engine
+) -> None:
+    initiative_at(at, Stage.CONSORTIUM_FORMED)
+    at("report-impact", initiative_id="grass", period=2017, jobs_fte=4)
+    at("report-impact", initiative_id="grass", period=2017, jobs_fte=6, companies_started=1)
+    assert memory_engine.initiative("grass").impact == {
+        "2017": {"jobs_fte": 6.0, "companies_started": 1.0}
+    }
+
+
+def test_a_stalled_initiative_must_resume_before_the_next_step(at: Run) -> None:
+    initiative_at(at, Stage.EXPERT_SCAN)
+    at("stall-initiative", initiative_id="grass", reason="experts unavailable")
+    with pytest.raises(NotActiveError, match=r"is stalled \(experts unavailable\); resume it"):
+        at("complete-expert-scan", initiative_id="grass", chosen_options=["fibres"])
+    at("resume-initiative", initiative_id="grass")
+    at("complete-expert-scan", initiative_id="grass", chosen_options=["fibres"])
+
+
+def test_an_abandoned_initiative_can_be_reopened_where_it_was(
+    at: Run, memory_engine: Engine
+) -> None:
+    initiative_at(at, Stage.EXPERT_SCAN)
+    at("abandon-initiative", initiative_id="grass", reason="no market")
+    with pytest.raises(NotActiveError, match="was abandoned"):
+        at("complete-expert-scan", initiative_id="grass", chosen_options=["fibres"])
+    at("reopen-initiative", initiative_id="grass", reason="a new technology appeared")
+    assert memory_engine.initiative("grass").stage == Stage.EXPERT_SCAN
+    assert memory_engine.initiative("grass").status == "active"
+
+
+def test_a_failed_precondition_falls_back_to_the_consultation(
+    at: Run, memory_engine: Engine
+) -> None:
+    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
+    at("record-precondition-failed", initiative_id="grass", precondition="offtake")
+    at("fall-back", initiative_id="grass", to_stage="market_consultation")
+    initiative = memory_engine.initiative("grass")
+    assert initiative.stage == Stage.MARKET_CONSULTATION
+    assert initiative.lead is None
+    assert initiative.consultation_open
+    assert {p["status"] for p in initiative.preconditions.values()} == {"dropped"}
+
+
+def test_fall_back_only_goes_to_an_earlier_stage(at: Run) -> None:
+    initiative_at(at, Stage.EXPERT_SCAN)
+    with pytest.raises(WrongStageError, match="only to an earlier stage"):
+        at("fall-back", initiative_id="grass", to_stage="precondition_fulfilment")
+
+
+def test_decisions_need_a_mandate_for_the_stream(at: Run) -> None:
+    initiative_at(at, Stage.PROPOSED)
+    with pytest.raises(NoMandateError, match="'broker-bas' holds no mandate for stream"):
+        at("start-expert-scan", initiative_id="grass", actor="broker-bas")
+
+
+def test_a_mandate_counts_on_the_decision_date_not_today(at: Run) -> None:
+    initiative_at(at, Stage.PROPOSED, effective="2016-01-01")
+    at(
+        "revoke-mandate",
+        programme_id="mra",
+        broker="broker-anna",
+        streams=["biomass"],
+        effective="2016-06-01",
+        actor="board",
+    )
+    at("start-expert-scan", initiative_id="grass", effective="2016-05-31")
+    with pytest.raises(NoMandateError, match="on 2016-06-01"):
+        at(
+            "record-innovative-option",
+            initiative_id="grass",
+            option="x",
+            description="x",
+            circularity_level="R3",
+            expert="x",
+            effective="2016-06-01",
+        )
+
+
+def test_a_mandate_on_a_stream_covers_its_sub_streams(at: Run, memory_engine: Engine) -> None:
+    at(
+        "propose-initiative",
+        initiative_id="grass",
+        programme_id="mra",
+        stream="roadside-grass",
+        title="Grass",
+        effective="2016-01-01",
+    )
+    assert memory_engine.initiative("grass").stream == "roadside-grass"
+
+
+def test_a_decision_cannot_take_effect_in_the_future(at: Run) -> None:
+    with pytest.raises(EffectiveDateError, match="lies in the future"):
+        at(
+            "propose-initiative",
+            initiative_id="grass",
+            programme_id="mra",
+            stream="biomass",
+            title="Grass",
+            effective="2099-01-01",
+        )
+
+
+def test_a_decision_cannot_take_effect_before_the_programme_existed(at: Run) -> None:
+    with pytest.raises(EffectiveDateError, match="before programme 'mra' existed"):
+        at(
+            "propose-initiative",
+            initiative_id="grass",
+            programme_id="mra",
+            stream="biomass",
+            title="Grass",
+            effective="2014-01-01",
+        )
+
+
+def test_a_decision_cannot_take_effect_before_the_previous_one(at: Run) -> None:
+    initiative_at(at, Stage.PROPOSED, effective="2016-03-01")
+    with pytest.raises(EffectiveDateError, match="previous decision took effect on 2016-03-01"):
+        at("start-expert-scan", initiative_id="grass", effective="2016-02-01")
+
+
+def test_refused_commands_append_nothing(at: Run, memory_engine: Engine) -> None:
+    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
+    before = events_of(memory_engine)
+    with pytest.raises(PreconditionsStillOpenError):
+        at("form-consortium", initiative_id="grass")
+    assert events_of(memory_engine) == before
+
+
+def test_an_unknown_initiative_is_named(at: Run) -> None:
+    with pytest.raises(NotFoundError, match="no initiative 'nope'"):
+        at("start-expert-scan", initiative_id="nope")
+
+
+def test_a_sub_stream_needs_a_registered_parent(at: Run) -> None:
+    with pytest.raises(NotFoundError, match="parent stream 'metals' is not registered"):
+        at(
+            "register-stream",
+            programme_id="mra",
+            stream="scrap",
+            name="Scrap",
+            parent="metals",
+            actor="board",
+        )
+
+
+def test_phases_start_in_order(at: Run) -> None:
+    with pytest.raises(RuleError, match="phase 2 has not started"):
+        at(
+            "record-phase-change",
+            programme_id="mra",
+            phase=3,
+            phase_status="started",
+            actor="board",
+            effective="2019-01-07",
+        )
