@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 
@@ -10,8 +9,9 @@ import typer
 from rich.table import Table
 
 from adapters.cli.context import console, emit_json, refuse, session
-from domain.reading import initiative_state
+from domain.engine import today_in_programme_tz
 from domain.values import Stage
+from projections import queries
 
 SCENARIO = "first-steps.jsonl"
 
@@ -21,8 +21,9 @@ def scenario_path() -> Path:
 
 
 def wipe_event_store(home: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        (home / f"events.sqlite{suffix}").unlink(missing_ok=True)
+    for name in ("events.sqlite", "read.sqlite"):
+        for suffix in ("", "-wal", "-shm"):
+            (home / f"{name}{suffix}").unlink(missing_ok=True)
 
 
 def run_demo(ctx: typer.Context, fresh: bool, as_json: bool) -> None:
@@ -38,12 +39,8 @@ def run_demo(ctx: typer.Context, fresh: bool, as_json: bool) -> None:
     report = apply_file(ctx, path, show_progress=not as_json)
     if report.stopped is not None:
         refuse(f"{path.name}:{report.stopped.line}: {report.stopped.message}")
-    ids = [
-        json.loads(line)["initiative_id"]
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if '"propose-initiative"' in line
-    ]
-    states = [initiative_state(current.engine.initiative(i)) for i in ids]
+    states = queries.list_initiatives(current.fresh_reads(), today_in_programme_tz())
+    ids = [s.id for s in states]
     if as_json:
         emit_json(
             {

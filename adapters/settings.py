@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     database_schema: str | None = Field(
         default=None, description="PostgreSQL schema for the event store"
     )
+    read_schema: str = Field(
+        default="kringloop_read", description="PostgreSQL schema for the read models"
+    )
     actor: str | None = Field(default=None, description="default actor for CLI decisions")
     log_level: str = Field(default="warning", description="debug, info, warning or error")
     cache_size: int = Field(default=1000, ge=0, description="aggregates kept in memory")
@@ -29,6 +32,11 @@ class Settings(BaseSettings):
     @property
     def events_path(self) -> Path:
         return self.home / "events.sqlite"
+
+    @property
+    def read_store_url(self) -> str:
+        """The read models sit beside the events: an SQLite file, or a PostgreSQL schema."""
+        return self.database_url or f"sqlite:///{self.home / 'read.sqlite'}"
 
     @property
     def storage_label(self) -> str:

@@ -7,6 +7,7 @@ from urllib.parse import unquote, urlsplit
 from adapters.settings import Settings
 from domain.engine import Engine
 from domain.errors import KringloopError
+from projections.store import ReadStore
 
 
 class StorageError(KringloopError):
@@ -46,6 +47,18 @@ def postgres_env(url: str, schema: str | None) -> dict[str, str]:
     if schema:
         env["POSTGRES_SCHEMA"] = schema
     return env
+
+
+def open_read_store(settings: Settings) -> ReadStore:
+    """Open the read store and create its tables if they do not exist yet."""
+    try:
+        store = ReadStore(
+            settings.read_store_url, settings.read_schema if settings.database_url else None
+        )
+        store.create()
+    except Exception as error:  # the driver's own connection errors
+        raise StorageError(f"cannot open the read store: {error}") from None
+    return store
 
 
 def open_engine(settings: Settings) -> Engine:

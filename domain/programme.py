@@ -80,6 +80,7 @@ class Programme(DecisionRecord):
         deadline: date,
         source: str,
         decision: Decision,
+        measure: str | None = None,
     ) -> None:
         self.targets[key] = {
             "description": description,
@@ -88,7 +89,18 @@ class Programme(DecisionRecord):
             "target": target,
             "deadline": deadline,
             "source": source,
+            "measure": measure,
+            "measurements": self.targets.get(key, {}).get("measurements", []),
         }
+
+    @event("TargetMeasured")
+    def record_target_measurement(
+        self, key: str, value: float, source: str, decision: Decision
+    ) -> None:
+        if key not in self.targets:
+            known = ", ".join(sorted(self.targets)) or "none set"
+            raise NotFoundError(f"no target '{key}' to measure (targets: {known})")
+        self.targets[key]["measurements"].append([decision.effective, value, source])
 
     @event("StreamRegistered")
     def register_stream(

@@ -120,6 +120,26 @@ class OrganisationKind(StrEnum):
     OTHER = "other"
 
 
+class Measure(StrEnum):
+    """What the read models count towards a target, from the initiatives' decisions.
+
+    ``consortia_formed`` counts initiatives whose consortium is formed and not abandoned
+    (each is one product/material chain redesigned). ``streams_recycled_high_value`` counts
+    distinct (sub-)streams with such an initiative whose chosen option sits at R0-R8 (energy
+    recovery, R9, is not high value). The impact measures add up each initiative's latest
+    yearly report (``companies_started``: all years). A target without a measure is tracked
+    by measurements the programme records itself (``record-target-measurement``).
+    """
+
+    CONSORTIA_FORMED = "consortia_formed"
+    STREAMS_RECYCLED_HIGH_VALUE = "streams_recycled_high_value"
+    JOBS_FTE = "jobs_fte"
+    COMPANIES_STARTED = "companies_started"
+    TONNES_PROCESSED_PER_YEAR = "tonnes_processed_per_year"
+    RAW_MATERIAL_IMPORT_AVOIDED_T = "raw_material_import_avoided_t"
+    ENVIRONMENTAL_PRESSURE_REDUCTION_T_CO2E = "environmental_pressure_reduction_t_co2e"
+
+
 IMPACT_FIGURES: dict[str, str] = {
     "jobs_fte": "FTE",
     "companies_started": "companies",

@@ -94,3 +94,28 @@ def runner(engine: Engine) -> Run:
 @pytest.fixture
 def run(memory_engine: Engine) -> Run:
     return runner(memory_engine)
+
+
+@pytest.fixture
+def read_store(store_env: dict[str, str], tmp_path: Path) -> Iterator[Any]:
+    """A read store on the same kind of database as ``store_env``."""
+    from projections.store import ReadStore
+
+    if store_env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite":
+        store = ReadStore(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    else:
+        url = (
+            f"postgresql://{store_env['POSTGRES_USER']}@{store_env['POSTGRES_HOST']}:"
+            f"{store_env['POSTGRES_PORT']}/{store_env['POSTGRES_DBNAME']}"
+        )
+        store = ReadStore(url, schema=f"read_{store_env['POSTGRES_SCHEMA']}")
+    store.create()
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def read_runner(stored_engine: Engine, read_store: Any) -> Any:
+    from projections.runner import Runner
+
+    return Runner(stored_engine, read_store, batch_size=50)

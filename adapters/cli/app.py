@@ -13,13 +13,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from adapters.cli.catalogue import register_catalogue
 from adapters.cli.context import Session, console, emit_json, errors, refusals, refuse, session
-from adapters.cli.show import print_initiative, print_programme
+from adapters.cli.reads import register_reads
+from adapters.cli.show import print_programme
 from adapters.commanding import ApplyReport, apply_lines
 from adapters.logs import configure_logging
 from adapters.settings import Settings
 from domain.commands import CATALOGUE, Command, parse_command
 from domain.errors import InvalidCommandError
-from domain.reading import decision_entry, initiative_state, programme_state
+from domain.reading import programme_state
 
 app = typer.Typer(
     name="kringloop",
@@ -39,6 +40,7 @@ groups = {
 app.add_typer(groups["programme"], name="programme")
 app.add_typer(groups["initiative"], name="initiative")
 register_catalogue(groups)
+register_reads(app, groups)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
@@ -76,29 +78,6 @@ def root(
     configure_logging(settings.log_level)
     ctx.obj = Session(settings)
     ctx.call_on_close(ctx.obj.close)
-
-
-@groups["initiative"].command("show")
-def initiative_show(
-    ctx: typer.Context,
-    initiative_id: Annotated[str, typer.Argument(help="the initiative's id")],
-    as_json: JsonFlag = False,
-) -> None:
-    """Show an initiative's state and every decision taken on it."""
-    engine = session(ctx).engine
-    with refusals(as_json):
-        initiative = engine.initiative(initiative_id)
-    state = initiative_state(initiative)
-    entries = [decision_entry(e) for e in engine.history(initiative)]
-    if as_json:
-        emit_json(
-            {
-                "initiative": state.model_dump(mode="json"),
-                "decisions": [e.model_dump(mode="json") for e in entries],
-            }
-        )
-    else:
-        print_initiative(state, entries)
 
 
 @groups["programme"].command("show")
@@ -171,11 +150,13 @@ def apply_file(ctx: typer.Context, path: Path, show_progress: bool) -> ApplyRepo
         transient=True,
     ) as bar:
         task = bar.add_task("apply", total=total)
-        return apply_lines(
+        report = apply_lines(
             session(ctx).engine,
             _numbered_commands(path),
             on_progress=lambda n: bar.advance(task, n),
         )
+    session(ctx).runner.wait_for(report.last_notification_id)  # reads see the whole file
+    return report
 
 
 @app.command("apply")

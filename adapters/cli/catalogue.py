@@ -149,7 +149,9 @@ def make_cli_command(cls: type[Command]) -> Any:
             if not values.get("actor"):
                 raise InvalidCommandError("say who decides: --actor NAME or KRINGLOOP_ACTOR")
             command = validate_command(cls, build_fields(cls, values))
-            outcome = execute(session(ctx).engine, command)
+            current = session(ctx)
+            outcome = execute(current.engine, command)
+            current.runner.wait_for(outcome.notification_id)  # the next read sees this write
         if as_json:
             emit_json(outcome)
         else:

@@ -15,11 +15,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from adapters.settings import Settings
-from adapters.store import open_engine
+from adapters.store import open_engine, open_read_store
 from domain.engine import Engine
 from domain.errors import KringloopError
+from projections.runner import Runner
+from projections.store import ReadStore
 
-console = Console(soft_wrap=True)
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True, soft_wrap=True)
 
 
@@ -27,6 +29,7 @@ errors = Console(stderr=True, soft_wrap=True)
 class Session:
     settings: Settings
     _engine: Engine | None = field(default=None, repr=False)
+    _reads: ReadStore | None = field(default=None, repr=False)
 
     @property
     def engine(self) -> Engine:
@@ -34,10 +37,28 @@ class Session:
             self._engine = open_engine(self.settings)
         return self._engine
 
+    @property
+    def read_store(self) -> ReadStore:
+        if self._reads is None:
+            self._reads = open_read_store(self.settings)
+        return self._reads
+
+    @property
+    def runner(self) -> Runner:
+        return Runner(self.engine, self.read_store)
+
+    def fresh_reads(self) -> ReadStore:
+        """The read store, caught up with every event recorded so far."""
+        self.runner.catch_up()
+        return self.read_store
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
+        if self._reads is not None:
+            self._reads.close()
+            self._reads = None
 
 
 def session(ctx: typer.Context) -> Session:

@@ -2,63 +2,64 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from adapters.cli.context import console
-from domain.reading import DecisionEntry, InitiativeState, ProgrammeState
+from domain.reading import ProgrammeState
 from domain.values import PreconditionKind, Stage
+from projections.queries import InitiativeDetail
 
 
-def decisions_table(entries: list[DecisionEntry]) -> Table:
-    table = Table(title="Decisions", show_lines=False)
-    for column in ("v", "effective", "recorded", "decision", "actor", "reason"):
-        table.add_column(column, overflow="fold")
-    for e in entries:
-        table.add_row(
-            str(e.version),
-            e.effective.isoformat(),
-            e.recorded_at.strftime("%Y-%m-%d %H:%M"),
-            e.event,
-            e.actor,
-            e.reason,
-        )
-    return table
-
-
-def print_initiative(state: InitiativeState, entries: list[DecisionEntry]) -> None:
-    status = "" if state.status == "active" else f" — {state.status.upper()}: {state.status_reason}"
-    console.print(f"[bold]{state.id}[/]: {state.title}", highlight=False)
+def print_initiative_detail(detail: InitiativeDetail) -> None:
+    state = detail.initiative
+    status = "" if state.status == "active" else f" - {state.status.upper()}: {state.status_reason}"
+    console.print(f"[bold]{state.id}[/]: {escape(state.title)}", highlight=False)
     console.print(
-        f"programme {state.programme_id} · stream {state.stream} · "
-        f"stage [bold]{Stage(state.stage).label}[/] since {state.stage_since}{status}",
+        f"programme {state.programme_id} · stream {state.stream} · stage "
+        f"[bold]{Stage(state.stage).label}[/] since {state.stage_since} "
+        f"({state.days_in_stage} days){escape(status)}",
         highlight=False,
     )
     if state.lead:
-        console.print(f"lead entrepreneur: {state.lead}", highlight=False)
-    if state.preconditions:
+        console.print(f"lead entrepreneur: {escape(state.lead)}", highlight=False)
+    if detail.preconditions:
         table = Table(title="Preconditions")
         for column in ("id", "kind", "responsible", "due", "target", "status"):
             table.add_column(column)
-        for name, p in state.preconditions.items():
-            target = f"{p['target_value']:,g} {p['target_unit']}" if p["target_value"] else ""
+        for p in detail.preconditions:
+            target = f"{p.target_value:,g} {p.target_unit}" if p.target_value else ""
+            status_text = "OVERDUE" if p.overdue else p.status
             table.add_row(
-                name,
-                PreconditionKind(p["kind"]).label,
-                p["responsible"],
-                str(p["due"] or ""),
+                p.precondition,
+                PreconditionKind(p.kind).label,
+                p.responsible,
+                str(p.due or ""),
                 target,
-                p["status"],
+                status_text,
             )
         console.print(table)
     if state.members:
         members = ", ".join(f"{org} ({role})" for org, role in state.members.items())
-        console.print(f"consortium: {members}", highlight=False)
-    if state.arrangement:
-        console.print(f"financial arrangement: {state.arrangement['type']}", highlight=False)
-    for period, figures in sorted(state.impact.items()):
+        console.print(f"consortium: {escape(members)}", highlight=False)
+    if state.arrangement_type:
+        console.print(f"financial arrangement: {escape(state.arrangement_type)}", highlight=False)
+    for period, figures in sorted(detail.impact.items()):
         text = ", ".join(f"{k} {v:,g}" for k, v in figures.items())
         console.print(f"impact {period}: {text}", highlight=False)
-    console.print(decisions_table(entries))
+    table = Table(title="Decisions")
+    for column in ("v", "effective", "recorded", "step", "actor", "reason"):
+        table.add_column(column, overflow="fold")
+    for d in detail.decisions:
+        table.add_row(
+            str(d.version),
+            d.effective.isoformat(),
+            d.recorded_at.strftime("%Y-%m-%d %H:%M"),
+            d.step,
+            d.actor,
+            d.reason,
+        )
+    console.print(table)
 
 
 def print_programme(state: ProgrammeState) -> None:

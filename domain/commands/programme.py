@@ -9,7 +9,7 @@ from pydantic import Field
 
 from domain.commands.base import Command, Name, Slug, Text
 from domain.programme import Programme
-from domain.values import Decision, OrganisationKind, PhaseStatus
+from domain.values import Decision, Measure, OrganisationKind, PhaseStatus
 
 
 class ProgrammeCommand(Command):
@@ -75,6 +75,11 @@ class SetTarget(ProgrammeCommand):
     target: float = Field(ge=-1e12, le=1e12, allow_inf_nan=False)
     deadline: date
     source: Text = ""
+    measure: Measure | None = Field(
+        default=None,
+        description="what the read models count towards it; without one, the programme "
+        "records measurements itself",
+    )
 
     def decide(self, programme: Programme, decision: Decision) -> None:
         programme.set_target(
@@ -86,7 +91,20 @@ class SetTarget(ProgrammeCommand):
             self.deadline,
             self.source,
             decision=decision,
+            measure=self.measure,
         )
+
+
+class RecordTargetMeasurement(ProgrammeCommand):
+    """Record a programme-level measurement of a target (e.g. a statistics office figure)."""
+
+    verb: ClassVar[str] = "record-target-measurement"
+    key: Slug
+    value: float = Field(ge=-1e12, le=1e12, allow_inf_nan=False)
+    source: Text = Field(min_length=1, description="where the figure comes from")
+
+    def decide(self, programme: Programme, decision: Decision) -> None:
+        programme.record_target_measurement(self.key, self.value, self.source, decision=decision)
 
 
 class RegisterStream(ProgrammeCommand):

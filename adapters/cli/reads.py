@@ -1,0 +1,319 @@
+"""Read commands, served from the read models: lists, the pipeline, the precondition
+register, programme progress, the decision log, and the projections themselves."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from adapters.cli.context import console, emit_json, errors, refuse, session
+from adapters.cli.show import print_initiative_detail
+from domain.engine import today_in_programme_tz
+from domain.values import Stage, Status
+from projections import queries
+from projections.progress import programme_progress
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+projections_app = typer.Typer(
+    help="The read models: status, catch-up, rebuild.", no_args_is_help=True
+)
+
+
+def initiative_list(
+    ctx: typer.Context,
+    stage: Annotated[Stage | None, typer.Option(help="only at this stage")] = None,
+    stream: Annotated[str | None, typer.Option(help="a stream, with its sub-streams")] = None,
+    sub_stream: Annotated[str | None, typer.Option(help="exactly this sub-stream")] = None,
+    broker: Annotated[str | None, typer.Option(help="initiatives this broker decided on")] = None,
+    status: Annotated[Status | None, typer.Option(help="active, stalled or abandoned")] = None,
+    stalled_days: Annotated[
+        int | None, typer.Option(min=0, help="stalled for more than this many days")
+    ] = None,
+    sort: Annotated[
+        str, typer.Option(help="id, stage, stage_since, last_effective or stream")
+    ] = "id",
+    as_json: JsonFlag = False,
+) -> None:
+    """List initiatives, filtered and sorted."""
+    if sort not in ("id", "stage", "stage_since", "last_effective", "stream"):
+        refuse(
+            f"cannot sort by {sort!r}: use id, stage, stage_since, last_effective or stream",
+            as_json=as_json,
+        )
+    found = queries.list_initiatives(
+        session(ctx).fresh_reads(),
+        today_in_programme_tz(),
+        stage=stage.value if stage else None,
+        stream=stream,
+        sub_stream=sub_stream,
+        broker=broker,
+        status=status.value if status else None,
+        stalled_days=stalled_days,
+        sort=sort,  # type: ignore[arg-type]
+    )
+    if as_json:
+        emit_json(found)
+        return
+    table = Table(title=f"{len(found)} initiatives")
+    for column in ("initiative", "stream", "stage", "days", "status", "open prec.", "broker"):
+        table.add_column(column, no_wrap=column in ("initiative",))
+    for s in found:
+        table.add_row(
+            s.id,
+            s.stream,
+            Stage(s.stage).label,
+            str(s.days_in_stage),
+            s.status,
+            str(s.open_preconditions),
+            s.broker,
+        )
+    console.print(table)
+
+
+def initiative_show(
+    ctx: typer.Context,
+    initiative_id: Annotated[str, typer.Argument(help="the initiative's id")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show an initiative's state, preconditions, impact and every decision taken on it."""
+    detail = queries.initiative_detail(
+        session(ctx).fresh_reads(), initiative_id, today_in_programme_tz()
+    )
+    if detail is None:
+        refuse(f"no initiative '{initiative_id}'", "not_found", as_json)
+    if as_json:
+        emit_json(detail)
+    else:
+        print_initiative_detail(detail)
+
+
+def pipeline(
+    ctx: typer.Context,
+    programme: Annotated[str | None, typer.Option(help="only this programme")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Streams by stage: how many initiatives stand where, and which."""
+    found = queries.pipeline(session(ctx).fresh_reads(), programme)
+    if as_json:
+        emit_json(found)
+        return
+    stages = [Stage(s) for s in found.stages]
+    table = Table(title="Pipeline: initiatives per stream and stage")
+    table.add_column("stream", no_wrap=True)
+    for stage in stages:
+        table.add_column(stage.label.replace(" ", "\n"), justify="right")
+    counts = {(c.stream, c.stage): c.count for c in found.cells}
+    for stream in found.streams:
+        table.add_row(stream, *[str(counts.get((stream, s.value), "")) for s in stages])
+    console.print(table)
+    for cell in found.cells:
+        console.print(
+            f"{cell.stream} · {Stage(cell.stage).label}: {', '.join(cell.initiatives)}",
+            highlight=False,
+        )
+
+
+def preconditions(
+    ctx: typer.Context,
+    initiative: Annotated[str | None, typer.Option(help="only this initiative")] = None,
+    responsible: Annotated[str | None, typer.Option(help="only this owner party")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="open, fulfilled, waived, failed or dropped")
+    ] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="open and past due")] = False,
+    due_before: Annotated[
+        str | None, typer.Option(metavar="YYYY-MM-DD", help="due before this date")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The register of every precondition: open, overdue, fulfilled (with evidence), waived,
+    failed."""
+    found = queries.register(
+        session(ctx).fresh_reads(),
+        today_in_programme_tz(),
+        initiative_id=initiative,
+        responsible=responsible,
+        status=status,
+        overdue=overdue,
+        due_before=_date(due_before, "--due-before", as_json),
+    )
+    if as_json:
+        emit_json(found)
+        return
+    table = Table(title=f"{len(found)} preconditions")
+    for column in (
+        "initiative",
+        "precondition",
+        "kind",
+        "responsible",
+        "due",
+        "status",
+        "evidence",
+    ):
+        table.add_column(column)
+    for p in found:
+        state = "OVERDUE" if p.overdue else p.status
+        table.add_row(
+            p.initiative_id,
+            p.precondition,
+            p.kind.replace("_", " "),
+            p.responsible,
+            str(p.due or ""),
+            state,
+            ", ".join(p.evidence),
+        )
+    console.print(table)
+
+
+def progress(
+    ctx: typer.Context,
+    programme_id: Annotated[str, typer.Argument(help="the programme's id")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Every target: baseline, current value, target, share reached, and what feeds it."""
+    found = programme_progress(session(ctx).fresh_reads(), programme_id)
+    if as_json:
+        emit_json(found)
+        return
+    table = Table(title=f"Programme {programme_id}: targets")
+    for column in (
+        "target",
+        "unit",
+        "baseline",
+        "current",
+        "target",
+        "reached",
+        "measured by",
+        "contributors",
+    ):
+        table.add_column(column)
+    for t in found:
+        reached = "" if t.share_reached is None else f"{t.share_reached:.0%}"
+        current = "" if t.current is None else f"{t.current:,g}"
+        table.add_row(
+            t.description or t.key,
+            t.unit,
+            f"{t.baseline:,g}",
+            current,
+            f"{t.target:,g}",
+            reached,
+            t.measured_by,
+            ", ".join(c.initiative_id for c in t.contributors),
+        )
+    console.print(table)
+
+
+def decisions(
+    ctx: typer.Context,
+    actor: Annotated[str | None, typer.Option(help="who decided")] = None,
+    step: Annotated[
+        str | None, typer.Option(help="the step, e.g. 'consortium formed' or ConsortiumFormed")
+    ] = None,
+    subject: Annotated[str | None, typer.Option(help="an initiative or programme id")] = None,
+    since: Annotated[
+        str | None, typer.Option(metavar="YYYY-MM-DD", help="effective on or after")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(metavar="YYYY-MM-DD", help="effective on or before")
+    ] = None,
+    text: Annotated[str | None, typer.Option(help="words in the reason")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100_000)] = 1000,
+    as_json: JsonFlag = False,
+) -> None:
+    """The decision log: who decided what, when and why, searchable."""
+    found = queries.decision_log(
+        session(ctx).fresh_reads(),
+        actor=actor,
+        step=step,
+        subject=subject,
+        since=_date(since, "--since", as_json),
+        until=_date(until, "--until", as_json),
+        text=text,
+        limit=limit,
+    )
+    if as_json:
+        emit_json(found)
+        return
+    table = Table(title=f"{len(found)} decisions")
+    for column in ("effective", "subject", "step", "actor", "reason"):
+        table.add_column(column)
+    for d in found:
+        table.add_row(str(d.effective), d.subject_id, d.step, d.actor, d.reason)
+    console.print(table)
+
+
+def _date(value: str | None, option: str, as_json: bool) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        refuse(f"{option}: {value!r} is not a date (YYYY-MM-DD)", "invalid", as_json)
+
+
+@projections_app.command("status")
+def projections_status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Position and lag of the read models behind the event store."""
+    status = session(ctx).runner.status()
+    data = {
+        "projection": status.name,
+        "position": status.position,
+        "head": status.head,
+        "lag": status.lag,
+    }
+    if as_json:
+        emit_json([data])
+    else:
+        console.print(
+            f"{status.name}: at {status.position} of {status.head} (lag {status.lag})",
+            highlight=False,
+        )
+
+
+def _with_progress(total: int, work: str, job: typer.Context, rebuild: bool) -> int:
+    runner = session(job).runner
+    with Progress(
+        TextColumn(work),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=errors,
+        disable=not sys.stderr.isatty(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(work, total=total)
+        advance = lambda n: bar.advance(task, n)  # noqa: E731
+        return (
+            runner.rebuild(on_progress=advance) if rebuild else runner.catch_up(on_progress=advance)
+        )
+
+
+@projections_app.command("catch-up")
+def projections_catch_up(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Apply every event recorded since the read models' position."""
+    lag = session(ctx).runner.status().lag
+    applied = _with_progress(lag, "catching up", ctx, rebuild=False)
+    emit_json({"applied": applied}) if as_json else console.print(f"applied {applied} events")
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Rebuild every read model from the first event into fresh tables, then swap them in
+    (readers keep the old tables until the new ones are complete)."""
+    head = session(ctx).runner.status().head
+    applied = _with_progress(head, "rebuilding", ctx, rebuild=True)
+    emit_json({"applied": applied}) if as_json else console.print(f"rebuilt from {applied} events")
+
+
+def register_reads(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
+    groups["initiative"].command("list")(initiative_list)
+    groups["initiative"].command("show")(initiative_show)
+    groups["programme"].command("progress")(progress)
+    app.command("pipeline")(pipeline)
+    app.command("preconditions")(preconditions)
+    app.command("decisions")(decisions)
+    app.add_typer(projections_app, name="projections")

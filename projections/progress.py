@@ -1,0 +1,135 @@
+"""Programme progress: every target against what the initiatives' decisions add up to.
+
+How each measure is counted is defined once, in ``domain.values.Measure``; figures in
+different units are never added together.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date
+
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from domain.values import Measure, Status
+from projections.store import ReadStore
+from projections.tables import ImpactRow, InitiativeRow, TargetRow
+
+HIGH_VALUE_LEVELS = {f"R{n}" for n in range(9)}  # R0-R8; R9 (energy recovery) is not
+
+
+class Contribution(BaseModel):
+    initiative_id: str
+    value: float
+
+
+class TargetProgress(BaseModel):
+    programme_id: str
+    key: str
+    description: str
+    unit: str
+    baseline: float
+    current: float | None
+    target: float
+    deadline: date
+    share_reached: float | None
+    measure: str | None
+    measured_by: str
+    source: str
+    contributors: list[Contribution]
+
+
+def programme_progress(store: ReadStore, programme_id: str) -> list[TargetProgress]:
+    with Session(store.engine) as session:
+        targets = session.exec(
+            select(TargetRow)
+            .where(TargetRow.programme_id == programme_id)
+            .order_by(col(TargetRow.key))
+        ).all()
+        initiatives = session.exec(
+            select(InitiativeRow).where(
+                InitiativeRow.programme_id == programme_id,
+                InitiativeRow.status != Status.ABANDONED.value,
+            )
+        ).all()
+        reports = session.exec(
+            select(ImpactRow).where(ImpactRow.programme_id == programme_id)
+        ).all()
+    live = {i.initiative_id for i in initiatives}
+    contributions = _contributions(initiatives, [r for r in reports if r.initiative_id in live])
+    return [_progress(t, contributions) for t in targets]
+
+
+def _contributions(
+    initiatives: Sequence[InitiativeRow], reports: Sequence[ImpactRow]
+) -> dict[str, list[Contribution]]:
+    by_measure: dict[str, list[Contribution]] = defaultdict(list)
+    formed = sorted(
+        (i for i in initiatives if i.consortium_formed_on is not None), key=lambda i: i.initiative_id
+    )
+    for i in formed:
+        by_measure[Measure.CONSORTIA_FORMED].append(
+            Contribution(initiative_id=i.initiative_id, value=1)
+        )
+    counted_streams: set[str] = set()
+    for i in formed:
+        if i.best_circularity_level in HIGH_VALUE_LEVELS and i.stream not in counted_streams:
+            counted_streams.add(i.stream)
+            by_measure[Measure.STREAMS_RECYCLED_HIGH_VALUE].append(
+                Contribution(initiative_id=i.initiative_id, value=1)
+            )
+    latest: dict[str, ImpactRow] = {}
+    companies: dict[str, float] = defaultdict(float)
+    for r in sorted(reports, key=lambda r: r.period):
+        latest[r.initiative_id] = r
+        companies[r.initiative_id] += r.companies_started or 0
+    for initiative_id, total in sorted(companies.items()):
+        if total:
+            by_measure[Measure.COMPANIES_STARTED].append(
+                Contribution(initiative_id=initiative_id, value=total)
+            )
+    for measure in (
+        Measure.JOBS_FTE,
+        Measure.TONNES_PROCESSED_PER_YEAR,
+        Measure.RAW_MATERIAL_IMPORT_AVOIDED_T,
+        Measure.ENVIRONMENTAL_PRESSURE_REDUCTION_T_CO2E,
+    ):
+        for initiative_id, report in sorted(latest.items()):
+            value = getattr(report, measure.value)
+            if value:
+                by_measure[measure].append(Contribution(initiative_id=initiative_id, value=value))
+    return by_measure
+
+
+def _progress(t: TargetRow, contributions: dict[str, list[Contribution]]) -> TargetProgress:
+    if t.measure:
+        contributors = contributions.get(t.measure, [])
+        current: float | None = t.baseline + sum(c.value for c in contributors)
+        measured_by = f"initiatives: {t.measure.replace('_', ' ')}"
+    else:
+        contributors = []
+        current = t.measured_value
+        measured_by = (
+            f"programme measurement of {t.measured_on} ({t.measured_source})"
+            if t.measured_on
+            else "not measured yet"
+        )
+    span = t.target - t.baseline
+    share = None if current is None or span == 0 else (current - t.baseline) / span
+    return TargetProgress(
+        programme_id=t.programme_id,
+        key=t.key,
+        description=t.description,
+        unit=t.unit,
+        baseline=t.baseline,
+        current=current,
+        target=t.target,
+        deadline=t.deadline,
+        share_reached=share,
+        measure=t.measure,
+        measured_by=measured_by,
+        source=t.source,
+        contributors=contributors,
+    )

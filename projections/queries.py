@@ -1,0 +1,318 @@
+"""Read-side queries: the read models as pydantic shapes; the CLI and API only format them."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from domain.values import Stage
+from projections.store import ReadStore
+from projections.tables import DecisionRow, ImpactRow, InitiativeRow, PreconditionRow, StreamRow
+
+SortKey = Literal["id", "stage", "stage_since", "last_effective", "stream"]
+
+
+class InitiativeSummary(BaseModel):
+    id: str
+    programme_id: str
+    stream: str
+    parent_stream: str | None
+    title: str
+    stage: str
+    stage_since: date
+    days_in_stage: int
+    status: str
+    status_since: date
+    status_reason: str
+    broker: str
+    lead: str | None
+    open_preconditions: int
+    failed_preconditions: int
+    members: dict[str, str]
+    arrangement_type: str | None
+    consortium_formed_on: date | None
+    scale_level: str | None
+    version: int
+    last_effective: date
+
+
+class PreconditionEntry(BaseModel):
+    initiative_id: str
+    precondition: str
+    kind: str
+    description: str
+    responsible: str
+    due: date | None
+    target_value: float | None
+    target_unit: str | None
+    status: str
+    overdue: bool
+    registered_on: date
+    resolved_on: date | None
+    resolution: str
+    evidence: list[str]
+
+
+class DecisionLogEntry(BaseModel):
+    notification_id: int
+    subject_kind: str
+    subject_id: str
+    programme_id: str
+    version: int
+    event: str
+    step: str
+    actor: str
+    reason: str
+    evidence: list[str]
+    effective: date
+    recorded_at: datetime
+    command_id: str
+    details: dict[str, Any]
+
+
+class InitiativeDetail(BaseModel):
+    initiative: InitiativeSummary
+    options: dict[str, str]
+    chosen_options: list[str]
+    respondents: list[str]
+    preconditions: list[PreconditionEntry]
+    impact: dict[int, dict[str, float]]
+    decisions: list[DecisionLogEntry]
+
+
+class PipelineCell(BaseModel):
+    stream: str
+    stage: str
+    count: int
+    initiatives: list[str]
+
+
+class Pipeline(BaseModel):
+    stages: list[str]
+    streams: list[str]
+    cells: list[PipelineCell]
+
+
+def _summary(row: InitiativeRow, today: date) -> InitiativeSummary:
+    return InitiativeSummary(
+        id=row.initiative_id,
+        programme_id=row.programme_id,
+        stream=row.stream,
+        parent_stream=row.parent_stream,
+        title=row.title,
+        stage=row.stage,
+        stage_since=row.stage_since,
+        days_in_stage=(today - row.stage_since).days,
+        status=row.status,
+        status_since=row.status_since,
+        status_reason=row.status_reason,
+        broker=row.broker,
+        lead=row.lead,
+        open_preconditions=row.open_preconditions,
+        failed_preconditions=row.failed_preconditions,
+        members=json.loads(row.members),
+        arrangement_type=row.arrangement_type,
+        consortium_formed_on=row.consortium_formed_on,
+        scale_level=row.scale_level,
+        version=row.version,
+        last_effective=row.last_effective,
+    )
+
+
+def list_initiatives(
+    store: ReadStore,
+    today: date,
+    *,
+    stage: str | None = None,
+    stream: str | None = None,
+    sub_stream: str | None = None,
+    broker: str | None = None,
+    status: str | None = None,
+    stalled_days: int | None = None,
+    sort: SortKey = "id",
+) -> list[InitiativeSummary]:
+    """Initiatives by stage, stream (with its sub-streams), sub-stream, broker (anyone who
+    decided on it), status, or stalled for more than N days."""
+    query = select(InitiativeRow)
+    if stage:
+        query = query.where(InitiativeRow.stage == stage)
+    if stream:
+        query = query.where(
+            or_(col(InitiativeRow.stream) == stream, col(InitiativeRow.parent_stream) == stream)
+        )
+    if sub_stream:
+        query = query.where(InitiativeRow.stream == sub_stream)
+    if status:
+        query = query.where(InitiativeRow.status == status)
+    if stalled_days is not None:
+        query = query.where(
+            InitiativeRow.status == "stalled",
+            col(InitiativeRow.status_since) < today - timedelta(days=stalled_days),
+        )
+    if broker:
+        decided = select(DecisionRow.subject_id).where(
+            DecisionRow.actor == broker, DecisionRow.subject_kind == "initiative"
+        )
+        query = query.where(col(InitiativeRow.initiative_id).in_(decided))
+    order = {
+        "id": col(InitiativeRow.initiative_id),
+        "stage": col(InitiativeRow.stage),
+        "stage_since": col(InitiativeRow.stage_since),
+        "last_effective": col(InitiativeRow.last_effective),
+        "stream": col(InitiativeRow.stream),
+    }[sort]
+    with Session(store.engine) as session:
+        rows = session.exec(query.order_by(order, col(InitiativeRow.initiative_id))).all()
+        summaries = [_summary(r, today) for r in rows]
+    if sort == "stage":
+        summaries.sort(key=lambda s: (Stage(s.stage).rank, s.id))
+    return summaries
+
+
+def initiative_detail(store: ReadStore, initiative_id: str, today: date) -> InitiativeDetail | None:
+    with Session(store.engine) as session:
+        row = session.get(InitiativeRow, initiative_id)
+        if row is None:
+            return None
+        impact_rows = session.exec(
+            select(ImpactRow).where(ImpactRow.initiative_id == initiative_id)
+        ).all()
+        decisions = session.exec(
+            select(DecisionRow)
+            .where(
+                DecisionRow.subject_kind == "initiative", DecisionRow.subject_id == initiative_id
+            )
+            .order_by(col(DecisionRow.version))
+        ).all()
+        return InitiativeDetail(
+            initiative=_summary(row, today),
+            options=json.loads(row.options),
+            chosen_options=json.loads(row.chosen_options),
+            respondents=json.loads(row.respondents),
+            preconditions=register(store, today, initiative_id=initiative_id, session=session),
+            impact={
+                r.period: {
+                    k: v
+                    for k, v in r.model_dump().items()
+                    if k not in ("initiative_id", "period", "programme_id", "reported_on")
+                    and v is not None
+                }
+                for r in impact_rows
+            },
+            decisions=[_decision(d) for d in decisions],
+        )
+
+
+def _decision(row: DecisionRow) -> DecisionLogEntry:
+    data = row.model_dump()
+    data["evidence"] = json.loads(row.evidence)
+    data["details"] = json.loads(row.details)
+    return DecisionLogEntry(**data)
+
+
+def register(
+    store: ReadStore,
+    today: date,
+    *,
+    initiative_id: str | None = None,
+    responsible: str | None = None,
+    status: str | None = None,
+    overdue: bool = False,
+    due_before: date | None = None,
+    session: Session | None = None,
+) -> list[PreconditionEntry]:
+    """The precondition register: every precondition, with overdue ones marked."""
+    query = select(PreconditionRow)
+    if initiative_id:
+        query = query.where(PreconditionRow.initiative_id == initiative_id)
+    if responsible:
+        query = query.where(PreconditionRow.responsible == responsible)
+    if status:
+        query = query.where(PreconditionRow.status == status)
+    if overdue:
+        query = query.where(PreconditionRow.status == "open", col(PreconditionRow.due) < today)
+    if due_before:
+        query = query.where(col(PreconditionRow.due) < due_before)
+    query = query.order_by(col(PreconditionRow.initiative_id), col(PreconditionRow.registered_on))
+
+    def run(s: Session) -> list[PreconditionEntry]:
+        return [
+            PreconditionEntry(
+                **{
+                    **r.model_dump(exclude={"aggregate_id", "programme_id"}),
+                    "evidence": json.loads(r.evidence),
+                    "overdue": r.status == "open" and r.due is not None and r.due < today,
+                }
+            )
+            for r in s.exec(query).all()
+        ]
+
+    if session is not None:
+        return run(session)
+    with Session(store.engine) as own:
+        return run(own)
+
+
+def pipeline(store: ReadStore, programme_id: str | None = None) -> Pipeline:
+    """Streams by stage: how many initiatives stand where, and which."""
+    query = select(InitiativeRow.stream, InitiativeRow.stage, InitiativeRow.initiative_id)
+    streams_query = select(StreamRow.stream)
+    if programme_id:
+        query = query.where(InitiativeRow.programme_id == programme_id)
+        streams_query = streams_query.where(StreamRow.programme_id == programme_id)
+    cells: dict[tuple[str, str], list[str]] = {}
+    with Session(store.engine) as session:
+        for stream, stage, initiative_id in session.exec(
+            query.order_by(col(InitiativeRow.initiative_id))
+        ):
+            cells.setdefault((stream, stage), []).append(initiative_id)
+        streams = sorted(set(session.exec(streams_query).all()) | {s for s, _ in cells})
+    return Pipeline(
+        stages=[s.value for s in Stage],
+        streams=streams,
+        cells=[
+            PipelineCell(stream=stream, stage=stage, count=len(ids), initiatives=ids)
+            for (stream, stage), ids in sorted(
+                cells.items(), key=lambda c: (c[0][0], Stage(c[0][1]).rank)
+            )
+        ],
+    )
+
+
+def decision_log(
+    store: ReadStore,
+    *,
+    actor: str | None = None,
+    step: str | None = None,
+    subject: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    text: str | None = None,
+    limit: int = 1000,
+) -> list[DecisionLogEntry]:
+    """The flattened decision log, searchable by actor, step, subject, effective dates and
+    words in the reasons."""
+    query = select(DecisionRow)
+    if actor:
+        query = query.where(DecisionRow.actor == actor)
+    if step:
+        wanted = step.replace("-", " ").replace("_", " ").lower()
+        query = query.where(or_(col(DecisionRow.event) == step, col(DecisionRow.step) == wanted))
+    if subject:
+        query = query.where(DecisionRow.subject_id == subject)
+    if since:
+        query = query.where(col(DecisionRow.effective) >= since)
+    if until:
+        query = query.where(col(DecisionRow.effective) <= until)
+    if text:
+        query = query.where(func.lower(DecisionRow.reason).contains(text.lower()))
+    query = query.order_by(col(DecisionRow.effective), col(DecisionRow.notification_id)).limit(
+        limit
+    )
+    with Session(store.engine) as session:
+        return [_decision(d) for d in session.exec(query).all()]

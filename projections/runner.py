@@ -1,0 +1,118 @@
+"""The pull-based runner: reads the notification log from its saved position in batches and
+writes the rows and the new position in one read-store transaction (exactly once)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert, select, update
+
+from domain.engine import Engine
+from projections.projector import project
+from projections.store import LIVE_TABLES, ReadStore
+from projections.working_set import WorkingSet
+
+PROJECTION = "read-models"
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Status:
+    name: str
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+class Runner:
+    """Keeps the read models up with the event store."""
+
+    def __init__(self, engine: Engine, store: ReadStore, batch_size: int = BATCH) -> None:
+        self.engine = engine
+        self.store = store
+        self.batch_size = batch_size
+
+    def head(self) -> int:
+        return self.engine.recorder.max_notification_id() or 0
+
+    def position(self, tables: dict[str, Table] = LIVE_TABLES) -> int:
+        table = tables["projection_position"]
+        with self.store.engine.connect() as conn:
+            found = conn.execute(
+                select(table.c.position).where(table.c.name == PROJECTION)
+            ).scalar_one_or_none()
+        return int(found or 0)
+
+    def status(self) -> Status:
+        return Status(PROJECTION, self.position(), self.head())
+
+    def catch_up(
+        self,
+        until: int | None = None,
+        on_progress: Callable[[int], None] = lambda n: None,
+        tables: dict[str, Table] = LIVE_TABLES,
+    ) -> int:
+        """Apply every event after the saved position (or up to ``until``); return how many."""
+        self._ensure_position_row(tables)
+        applied = 0
+        position = self.position(tables)
+        while until is None or position < until:
+            notifications = self.engine.recorder.select_notifications(
+                start=position, limit=self.batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                break
+            new_position = notifications[-1].id
+            if self._apply(notifications, position, new_position, tables):
+                applied += len(notifications)
+                on_progress(len(notifications))
+            position = self.position(tables)  # ours, or further on if another runner won
+        return applied
+
+    def wait_for(self, notification_id: int | None) -> None:
+        """Return once the read models include the event at ``notification_id``."""
+        if notification_id is not None and self.position() < notification_id:
+            self.catch_up(until=notification_id)
+
+    def rebuild(self, on_progress: Callable[[int], None] = lambda n: None) -> int:
+        """Build every read model afresh beside the live ones, then swap them in."""
+        copies = self.store.fresh_tables()
+        applied = self.catch_up(on_progress=on_progress, tables=copies)
+        self.store.swap_in(copies)
+        return applied
+
+    def _ensure_position_row(self, tables: dict[str, Table]) -> None:
+        table = tables["projection_position"]
+        with self.store.engine.begin() as conn:
+            exists = conn.execute(select(table.c.name).where(table.c.name == PROJECTION)).first()
+            if exists is None:
+                conn.execute(insert(table).values(name=PROJECTION, position=0))
+
+    def _apply(self, notifications: Any, old: int, new: int, tables: dict[str, Table]) -> bool:
+        events = [self.engine.mapper.to_domain_event(n) for n in notifications]
+        with self.store.engine.begin() as conn:
+            if not self._claim(conn, old, new, tables):
+                return False  # another runner applied this batch first
+            ws = WorkingSet(tables)
+            ws.load(conn, (e.originator_id.hex for e in events))
+            for notification, event in zip(notifications, events, strict=True):
+                project(ws, notification.id, event)
+            ws.flush(conn)
+        return True
+
+    @staticmethod
+    def _claim(conn: Connection, old: int, new: int, tables: dict[str, Table]) -> bool:
+        """Move the position first: it locks the row, so a rival runner waits, then finds
+        the position moved and backs off."""
+        table = tables["projection_position"]
+        moved = conn.execute(
+            update(table)
+            .where(table.c.name == PROJECTION, table.c.position == old)
+            .values(position=new)
+        )
+        return moved.rowcount == 1

@@ -1,0 +1,97 @@
+"""The read store: a SQLAlchemy engine on an SQLite file or a PostgreSQL schema, its live
+tables, and fresh copies of them for a rebuild that swaps in when complete."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, Table, create_engine, event, inspect, text
+from sqlmodel import SQLModel
+
+from projections.tables import READ_MODELS
+
+LIVE_TABLES: dict[str, Table] = {m.__table__.name: m.__table__ for m in READ_MODELS}  # type: ignore[attr-defined]
+REBUILD_MARK = "__rebuild_"
+
+
+class ReadStore:
+    """Where the read models live. Opens no connection until used."""
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        self.url = url
+        self.schema = schema
+        self.engine: Engine = _connect(url, schema)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def create(self) -> None:
+        """Create the live tables that do not exist yet."""
+        SQLModel.metadata.create_all(self.engine, tables=list(LIVE_TABLES.values()))
+
+    def fresh_tables(self) -> dict[str, Table]:
+        """Empty copies of every read-model table, for a rebuild; leftovers of a killed
+        rebuild are dropped first."""
+        self.drop_leftovers()
+        generation = f"{int(time.time() * 1000):x}"
+        metadata = MetaData()
+        copies = {}
+        for name, table in LIVE_TABLES.items():
+            copy = table.to_metadata(metadata, name=f"{name}{REBUILD_MARK}{generation}")
+            for index in copy.indexes:
+                # index names are unique per schema and outlive the rename: name them anew
+                columns = "_".join(c.name for c in index.columns)
+                index.name = f"ix_{name}_{columns}_{generation}"[:63]  # type: ignore[assignment]
+            copies[name] = copy
+        metadata.create_all(self.engine)
+        return copies
+
+    def drop_leftovers(self) -> None:
+        leftovers = [n for n in inspect(self.engine).get_table_names() if REBUILD_MARK in n]
+        with self.engine.begin() as conn:
+            for name in leftovers:
+                conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+
+    def swap_in(self, copies: dict[str, Table]) -> None:
+        """Replace the live tables by the rebuilt copies in one transaction."""
+        with self.engine.begin() as conn:
+            for name, copy in copies.items():
+                conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+                conn.execute(text(f'ALTER TABLE "{copy.name}" RENAME TO "{name}"'))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _connect(url: str, schema: str | None) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    connect_args: dict[str, Any] = {"connect_timeout": 10}
+    if schema:
+        connect_args["options"] = f"-csearch_path={schema}"
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    if schema:
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    dbapi_connection.isolation_level = None  # SQLAlchemy issues BEGIN itself, see below
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # pysqlite's own transaction handling is off (see above); a runner's write transaction
+    # starts with its position update, so it takes the write lock before reading anything.
+    conn.exec_driver_sql("BEGIN")
