@@ -55,7 +55,7 @@ class Engine(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.clock = clock or today_in_programme_tz
-        self._batch: dict[UUID, DecisionRecord] | None = None
+        self._batch: dict[UUID, DecisionRecord] | None = None  # aggregates a batch touched
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -210,7 +210,7 @@ class Engine(Application[UUID]):
         notification_id: int | None,
         replayed: bool,
     ) -> Outcome:
-        return Outcome(
+        return Outcome.model_construct(  # built from trusted values: no validation needed
             command=command.command,
             command_id=command.command_id,
             kind="programme" if isinstance(aggregate, Programme) else "initiative",
@@ -246,11 +246,14 @@ class Engine(Application[UUID]):
         return list(self.events.get(aggregate.id))
 
     def _get_or_none(self, id_: UUID, version: int | None = None) -> DecisionRecord | None:
-        if self._batch is not None and version is None and id_ in self._batch:
-            return self._batch[id_]
+        batch = self._batch if version is None else None
+        if batch is not None and id_ in batch:
+            return batch[id_]
         try:
             found: object = self.repository.get(id_, version=version)
         except AggregateNotFoundError:
             return None
         assert isinstance(found, DecisionRecord)
+        if batch is not None:
+            batch[id_] = found  # a batch decides on one in-memory copy of each aggregate
         return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -38,6 +39,7 @@ class Initiative(DecisionRecord):
     """A circular initiative on a resource stream or sub-stream, steered by brokers."""
 
     @staticmethod
+    @lru_cache(maxsize=65536)
     def create_id(initiative_id: str) -> UUID:
         return uuid5(INITIATIVE_NAMESPACE, initiative_id)
 

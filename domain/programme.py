@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -21,6 +22,7 @@ class Programme(DecisionRecord):
     keeps_effective_order = False  # programme history is often entered out of order
 
     @staticmethod
+    @lru_cache(maxsize=65536)
     def create_id(programme_id: str) -> UUID:
         return uuid5(PROGRAMME_NAMESPACE, programme_id)
 

@@ -67,7 +67,8 @@ def _contributions(
 ) -> dict[str, list[Contribution]]:
     by_measure: dict[str, list[Contribution]] = defaultdict(list)
     formed = sorted(
-        (i for i in initiatives if i.consortium_formed_on is not None), key=lambda i: i.initiative_id
+        (i for i in initiatives if i.consortium_formed_on is not None),
+        key=lambda i: i.initiative_id,
     )
     for i in formed:
         by_measure[Measure.CONSORTIA_FORMED].append(

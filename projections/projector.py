@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from domain.initiative import Initiative
@@ -20,6 +21,7 @@ Handler = Callable[[WorkingSet, Any, Row], None]
 _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "decision", "originator_topic"}
 
 
+@lru_cache(maxsize=256)
 def step_words(event_name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", " ", event_name).lower()
 
@@ -74,9 +76,9 @@ def project(ws: WorkingSet, notification_id: int, event: Any) -> None:
 
 
 def _programme_row(ws: WorkingSet, event: Any) -> Row:
-    found = ws.where("programmes", aggregate_id=event.originator_id.hex)
-    assert found, f"programme {event.originator_id} was never created"
-    return found[0]
+    found = ws.programme_by_aggregate.get(event.originator_id.hex)
+    assert found is not None, f"programme {event.originator_id} was never created"
+    return found
 
 
 def programme_created(ws: WorkingSet, e: Any, _: Row) -> None:
@@ -329,7 +331,7 @@ def _resolver(outcome: PreconditionStatus) -> Handler:
 
 
 def _count_preconditions(ws: WorkingSet, row: Row) -> None:
-    statuses = [p["status"] for p in ws.where("preconditions", initiative_id=row["initiative_id"])]
+    statuses = [p["status"] for p in ws.preconditions_by_initiative[row["initiative_id"]]]
     row["open_preconditions"] = statuses.count(PreconditionStatus.OPEN.value)
     row["failed_preconditions"] = statuses.count(PreconditionStatus.FAILED.value)
 
@@ -408,7 +410,7 @@ def fell_back(ws: WorkingSet, e: Any, row: Row) -> None:
         row["lead"] = None
         row["members"] = {}
         row["arrangement_type"] = None
-        for record in ws.where("preconditions", initiative_id=row["initiative_id"]):
+        for record in ws.preconditions_by_initiative[row["initiative_id"]]:
             if record["status"] in (PreconditionStatus.OPEN, PreconditionStatus.FAILED):
                 record["status"] = PreconditionStatus.DROPPED.value
                 ws.touch("preconditions", record)

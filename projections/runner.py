@@ -15,7 +15,7 @@ from projections.store import LIVE_TABLES, ReadStore
 from projections.working_set import WorkingSet
 
 PROJECTION = "read-models"
-BATCH = 1000
+BATCH = 5000
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
@@ -70,9 +69,8 @@ class Command(BaseModel):
 
     def digest(self) -> str:
         """A fingerprint of the content, without the command id."""
-        body = self.model_dump(mode="json", exclude={"command_id"})
-        canonical = json.dumps([self.command, body], sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+        body = self.model_dump_json(exclude={"command_id"})  # field order is the class's
+        return hashlib.sha256(f"{self.command}:{body}".encode()).hexdigest()[:32]
 
     def decision(self, effective: date) -> Decision:
         return Decision(
