@@ -1,0 +1,90 @@
+"""Run Kringloop's benchmarks and print one JSON object per figure on stdout, one a line.
+
+Usage: ``.venv/bin/python bench/run.py --size small|large [--only NAME ...] [--profile]``
+
+Each line is ``{"name", "value", "unit", "baseline", "ratio"}``. ``baseline`` is the same
+work done by the bare library (or a bare Python process) in the same run. Convention: the
+``ratio`` is oriented so that > 1 always means better than the baseline:
+
+* throughputs (commands/s, events/s): ``ratio = value / baseline``
+* durations (seconds): ``ratio = baseline / value``
+* the 0/1 flag ``cold_start_imports_prefect``: 1 when no worse than the baseline, else 0
+
+Figures (see each module's docstring for exactly what is compared):
+
+* ``broker_commands_per_s_sqlite`` (engine_commands.py): ``Engine.execute``, one event per
+  command, vs the bare library's get-mutate-save loop. Goal: ratio >= 0.8.
+* ``apply_events_per_s_sqlite`` and ``apply_events_per_s_sqlite_cli`` (apply_load.py):
+  bulk loading a JSON-lines file, in process and through the ``kringloop apply`` process,
+  vs the bare library saving as many events in batches of 500. Goal: >= 10,000 events/s.
+* ``cold_start_initiative_show_s`` and ``cold_start_imports_prefect`` (cold_start.py):
+  ``kringloop initiative show`` process wall time vs ``python -c "import
+  eventsourcing.application"``. Goal: < 0.5 s, and no prefect import.
+
+Progress and diagnostics go to stderr. Every store is a fresh SQLite file in a temporary
+folder, removed afterwards. A benchmark that fails is reported on stderr, the others still
+run, and the exit status is 1. ``--profile`` runs the engine's timed regions under cProfile
+and prints their top costs to stderr (the figures are then slower than usual).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import apply_load
+import cold_start
+import engine_commands
+import figure
+
+BENCHMARKS: dict[str, Callable[[str], list[dict[str, Any]]]] = {
+    "engine_commands": engine_commands.run,
+    "apply_load": apply_load.run,
+    "cold_start": cold_start.run,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=["small", "large"], default="small")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(BENCHMARKS),
+        default=None,
+        help="run only this benchmark (repeatable)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="cProfile the engine's timed regions; top costs to stderr",
+    )
+    args = parser.parse_args(argv)
+    figure.PROFILE = args.profile
+    started = time.perf_counter()
+    failed = []
+    for name in args.only or list(BENCHMARKS):
+        figure.note(f"{name} ({args.size})")
+        begun = time.perf_counter()
+        try:
+            rows = BENCHMARKS[name](args.size)
+        except Exception:  # one broken benchmark must not hide the others' figures
+            figure.note(f"{name} FAILED:\n{traceback.format_exc()}")
+            failed.append(name)
+            continue
+        for row in rows:
+            figure.emit(row)
+        figure.note(f"{name} took {time.perf_counter() - begun:.1f} s")
+    figure.note(f"all done in {time.perf_counter() - started:.1f} s")
+    if failed:
+        figure.note(f"failed: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
