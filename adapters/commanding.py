@@ -9,7 +9,7 @@ from typing import Any
 import structlog
 
 from adapters.logs import get_logger
-from domain.commands import Command, Outcome
+from domain.commands.base import Command, Outcome
 from domain.engine import Engine
 from domain.errors import KringloopError
 

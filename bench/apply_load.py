@@ -43,7 +43,7 @@ from adapters.commanding import apply_lines
 from adapters.logs import configure_logging
 from adapters.settings import Settings
 from adapters.store import engine_env, open_engine
-from domain.commands import Command, parse_command
+from domain.commands.catalogue import Command, parse_command
 
 COMMANDS = {"small": 20_000, "large": 200_000}
 REPEATS = {"small": 3, "large": 1}  # rounds, each on fresh stores; medians are reported

@@ -34,7 +34,7 @@ from adapters.commanding import apply_lines
 from adapters.logs import configure_logging
 from adapters.settings import Settings
 from adapters.store import open_engine
-from domain.commands import parse_command
+from domain.commands.catalogue import parse_command
 
 RUNS = 7
 SCENARIO = "first-steps.jsonl"

@@ -36,7 +36,7 @@ from workload import CONSORTIUM_STEPS, lifecycle, numbered, programme_commands
 
 from adapters.settings import Settings
 from adapters.store import engine_env
-from domain.commands import Command, parse_command
+from domain.commands.catalogue import Command, parse_command
 from domain.engine import Engine
 
 COMMANDS = {"small": 3_000, "large": 20_000}

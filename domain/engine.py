@@ -12,9 +12,7 @@ from zoneinfo import ZoneInfo
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
-from domain.commands import Command, InitiativeCommand, Outcome, ProgrammeCommand
-from domain.commands.initiative import ProposeInitiative
-from domain.commands.programme import CreateProgramme
+from domain.commands.base import Command, Outcome
 from domain.errors import (
     AlreadyExistsError,
     CommandIdReusedError,
@@ -128,43 +126,38 @@ class Engine(Application[UUID]):
         return effective
 
     def _decide(self, command: Command, decision: Decision) -> Outcome:
-        if isinstance(command, CreateProgramme):
-            return self._create(command, decision, Programme.create_id(command.programme_id))
-        if isinstance(command, ProposeInitiative):
-            return self._create(command, decision, Initiative.create_id(command.initiative_id))
-        if isinstance(command, ProgrammeCommand):
-            programme = self.programme(command.programme_id)
-            replay = self._replay(command, programme)
-            if replay is not None:
-                return replay
-            self.check_authority(programme, decision, stream=None)
-            command.decide(programme, decision)
-            return self._save(command, programme)
-        if isinstance(command, InitiativeCommand):
-            initiative = self.initiative(command.initiative_id)
-            replay = self._replay(command, initiative)
-            if replay is not None:
-                return replay
-            programme = self.programme(initiative.programme_id)
-            self.check_authority(programme, decision, initiative.stream)
-            command.decide(initiative, decision)
-            return self._save(command, initiative)
-        raise TypeError(f"no handler for {type(command).__name__}")  # pragma: no cover
+        kind = Programme if command.group == "programme" else Initiative
+        if command.creates:
+            return self._create(command, decision, kind.create_id(command.subject_id))
+        aggregate = (
+            self.programme(command.subject_id)
+            if kind is Programme
+            else self.initiative(command.subject_id)
+        )
+        replay = self._replay(command, aggregate)
+        if replay is not None:
+            return replay
+        if isinstance(aggregate, Initiative):
+            programme = self.programme(aggregate.programme_id)
+            self.check_authority(programme, decision, aggregate.stream)
+        else:
+            self.check_authority(aggregate, decision, stream=None)
+        command.decide(aggregate, decision)
+        return self._save(command, aggregate)
 
-    def _create(
-        self, command: CreateProgramme | ProposeInitiative, decision: Decision, id_: UUID
-    ) -> Outcome:
+    def _create(self, command: Command, decision: Decision, id_: UUID) -> Outcome:
         existing = self._get_or_none(id_)
         if existing is not None:
             replay = self._replay(command, existing)
             if replay is not None:
                 return replay
             raise AlreadyExistsError(f"{existing.kind} '{self._slug(existing)}' already exists")
-        if isinstance(command, ProposeInitiative):
-            programme = self.programme(command.programme_id)
-            programme.check_stream(command.stream)
-            self.check_authority(programme, decision, command.stream)
-        return self._save(command, command.create(decision))
+        created = command.create(decision)
+        if isinstance(created, Initiative):  # proposing needs a mandate for the stream
+            programme = self.programme(created.programme_id)
+            programme.check_stream(created.stream)
+            self.check_authority(programme, decision, created.stream)
+        return self._save(command, created)
 
     def check_authority(self, programme: Programme, decision: Decision, stream: str | None) -> None:
         """The effective date lies within the programme's life and, for an initiative, within

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from domain.commands import Outcome, parse_command
+from domain.commands.catalogue import Outcome, parse_command
 from domain.engine import Engine
 
 TODAY = date(2024, 6, 3)

@@ -11,14 +11,14 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from adapters.cli.catalogue import register_catalogue
 from adapters.cli.context import Session, console, emit_json, errors, refusals, refuse, session
+from adapters.cli.lazy import CatalogueGroup
 from adapters.cli.reads import register_reads
 from adapters.cli.show import print_programme
 from adapters.commanding import ApplyReport, apply_lines
 from adapters.logs import configure_logging
 from adapters.settings import Settings
-from domain.commands import CATALOGUE, Command, parse_command
+from domain.commands.base import Command
 from domain.errors import InvalidCommandError
 from domain.reading import programme_state
 
@@ -31,15 +31,18 @@ app = typer.Typer(
 )
 groups = {
     "programme": typer.Typer(
-        help="Programme: members, phases, targets, streams, mandates.", no_args_is_help=True
+        cls=CatalogueGroup,
+        help="Programme: members, phases, targets, streams, mandates.",
+        no_args_is_help=True,
     ),
     "initiative": typer.Typer(
-        help="Initiative: take one through its lifecycle, step by step.", no_args_is_help=True
+        cls=CatalogueGroup,
+        help="Initiative: take one through its lifecycle, step by step.",
+        no_args_is_help=True,
     ),
 }
 app.add_typer(groups["programme"], name="programme")
 app.add_typer(groups["initiative"], name="initiative")
-register_catalogue(groups)
 register_reads(app, groups)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
@@ -98,6 +101,8 @@ def programme_show(
 @app.command("commands")
 def commands(as_json: JsonFlag = False) -> None:
     """List every command the engine accepts (with --json: each one's JSON Schema)."""
+    from domain.commands.catalogue import CATALOGUE
+
     if as_json:
         emit_json(
             [
@@ -136,6 +141,8 @@ def _parse_line(raw: bytes) -> Command:
         raise InvalidCommandError(f"not a JSON object ({error.msg})") from None
     if not isinstance(payload, dict):
         raise InvalidCommandError("not a JSON object")
+    from domain.commands.catalogue import parse_command  # builds the catalogue: only when applying
+
     return parse_command(payload)
 
 

@@ -21,7 +21,7 @@ from pydantic.fields import FieldInfo
 
 from adapters.cli.context import console, emit_json, refusals, session
 from adapters.commanding import execute
-from domain.commands import CATALOGUE, Command, validate_command
+from domain.commands.catalogue import Command, validate_command
 from domain.errors import InvalidCommandError
 
 COMMON = ("command_id", "actor", "reason", "evidence", "effective")
@@ -169,8 +169,3 @@ def make_cli_command(cls: type[Command]) -> Any:
     run.__doc__ = cls.__doc__
     run.__name__ = cls.verb.replace("-", "_")
     return run
-
-
-def register_catalogue(groups: dict[str, typer.Typer]) -> None:
-    for cls in CATALOGUE.values():
-        groups[cls.group].command(cls.verb, help=cls.__doc__)(make_cli_command(cls))

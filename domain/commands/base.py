@@ -41,10 +41,12 @@ def _kebab(name: str) -> str:
 class Command(BaseModel):
     """A decision someone asks the engine to record."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True)
+    # defer_build: validators are built on first use, so a CLI that only reads starts fast
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True, defer_build=True)
 
     command: ClassVar[str]  # the name in the catalogue and in JSON lines
-    group: ClassVar[str]
+    group: ClassVar[Literal["programme", "initiative"]]  # the aggregate it decides on
+    creates: ClassVar[bool] = False  # it brings its aggregate into being
     verb: ClassVar[str]  # the CLI sub-command, unique within its group
 
     command_id: str = Field(
@@ -66,6 +68,19 @@ class Command(BaseModel):
         super().__init_subclass__(**kwargs)
         if "command" not in cls.__dict__:
             cls.command = _kebab(cls.__name__)
+
+    @property
+    def subject_id(self) -> str:
+        """The id of the programme or initiative this command decides on."""
+        return str(getattr(self, f"{self.group}_id"))
+
+    def create(self, decision: Decision) -> Any:
+        """The new aggregate, for a command that ``creates``."""
+        raise NotImplementedError
+
+    def decide(self, aggregate: Any, decision: Decision) -> None:
+        """Call the aggregate's command method; it refuses or records one event."""
+        raise NotImplementedError
 
     def digest(self) -> str:
         """A fingerprint of the content, without the command id."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,7 +21,7 @@ from domain.values import (
 
 
 class InitiativeCommand(Command):
-    group: ClassVar[str] = "initiative"
+    group: ClassVar[Literal["programme", "initiative"]] = "initiative"
 
     initiative_id: Slug
 
@@ -33,6 +33,7 @@ class ProposeInitiative(InitiativeCommand):
     """Propose an initiative on a resource stream or sub-stream of a programme."""
 
     verb: ClassVar[str] = "propose"
+    creates: ClassVar[bool] = True
     programme_id: Slug
     stream: Slug
     title: Name

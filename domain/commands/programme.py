@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -13,7 +13,7 @@ from domain.values import Decision, Measure, OrganisationKind, PhaseStatus
 
 
 class ProgrammeCommand(Command):
-    group: ClassVar[str] = "programme"
+    group: ClassVar[Literal["programme", "initiative"]] = "programme"
 
     programme_id: Slug
 
@@ -25,6 +25,7 @@ class CreateProgramme(ProgrammeCommand):
     """Create a programme; its effective date is the day it came to exist."""
 
     verb: ClassVar[str] = "create"
+    creates: ClassVar[bool] = True
     name: Name = Field(description="the programme's name")
     region: Name
     members: list[Name] = Field(default_factory=list, max_length=500)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from domain.commands import parse_command
+from domain.commands.catalogue import parse_command
 from domain.engine import Engine
 from domain.errors import WrongStageError
 from domain.initiative import Initiative

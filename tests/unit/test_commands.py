@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from domain.commands import CATALOGUE, parse_command
+from domain.commands.catalogue import CATALOGUE, parse_command
 from domain.errors import InvalidCommandError
 
 BASE = {"actor": "broker-anna", "reason": "why", "initiative_id": "grass"}

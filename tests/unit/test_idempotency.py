@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.commands import parse_command
+from domain.commands.catalogue import parse_command
 from domain.engine import Engine
 from domain.errors import CommandIdReusedError
 from domain.values import Stage

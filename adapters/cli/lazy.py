@@ -1,0 +1,39 @@
+"""A command group whose catalogue commands are built only when asked for, so that a read
+such as `kringloop initiative show` never pays for building thirty decision commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+
+class CatalogueGroup(TyperGroup):
+    """`kringloop programme|initiative`: the hand-written reads, plus one command per
+    catalogue entry of the group, generated on first use."""
+
+    def _catalogue(self) -> dict[str, Any]:
+        from domain.commands.catalogue import CATALOGUE  # only now: it builds every command model
+
+        return {cls.verb: cls for cls in CATALOGUE.values() if cls.group == self.name}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._catalogue()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        cls = self._catalogue().get(cmd_name)
+        if cls is None:
+            return None
+        from adapters.cli.catalogue import make_cli_command
+
+        single = typer.Typer(rich_markup_mode=None)
+        single.command(cmd_name, help=cls.__doc__)(make_cli_command(cls))
+        command = typer.main.get_command(single)
+        command.name = cmd_name
+        self.add_command(command, cmd_name)
+        return command
