@@ -89,7 +89,9 @@ def _parameter(name: str, info: FieldInfo, id_field: str) -> inspect.Parameter:
     option_type = _option_type(info.annotation)
     required = info.is_required()
     if name == id_field:
-        default: Any = typer.Argument(..., help=f"the {id_field.replace('_id', '')}'s id")
+        default: Any = typer.Argument(
+            ..., metavar=id_field.upper(), help=f"the {id_field.replace('_id', '')}'s id"
+        )
     elif option_type is bool:
         flag = name.replace("_", "-")
         default = typer.Option(
