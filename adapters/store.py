@@ -25,7 +25,19 @@ def engine_env(settings: Settings) -> dict[str, str]:
             SQLITE_DBNAME=str(settings.events_path),
             SQLITE_LOCK_TIMEOUT="10",
         )
-    return env
+    return chained(env)
+
+
+RECORDER_TOPICS = {  # named, not imported: the library resolves them when it opens the store
+    "eventsourcing.sqlite": "adapters.audit.chain:ChainedSQLiteRecorder",
+    "eventsourcing.postgres": "adapters.audit.chain:ChainedPostgresRecorder",
+}
+
+
+def chained(env: dict[str, str]) -> dict[str, str]:
+    """Every stored event is hash-chained by the recorder (see adapters.audit.chain)."""
+    topic = RECORDER_TOPICS.get(env.get("PERSISTENCE_MODULE", ""))
+    return {**env, "APPLICATION_RECORDER_TOPIC": topic} if topic else env
 
 
 def postgres_env(url: str, schema: str | None) -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -316,3 +316,22 @@ def decision_log(
     )
     with Session(store.engine) as session:
         return [_decision(d) for d in session.exec(query).all()]
+
+
+def version_as_of(
+    store: ReadStore, subject_id: str, at: date, by: Literal["recorded", "effective"]
+) -> int | None:
+    """The last version of an initiative or programme as the record stood at the end of
+    ``at`` (``recorded``), or as its decisions had taken effect by then (``effective``).
+    An initiative's decisions take effect in version order, so both are a prefix."""
+    if by == "recorded":
+        end_of_day = datetime.combine(at + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        condition = col(DecisionRow.recorded_at) < end_of_day
+    else:
+        condition = col(DecisionRow.effective) <= at
+    query = select(func.max(DecisionRow.version)).where(
+        DecisionRow.subject_id == subject_id, condition
+    )
+    with Session(store.engine) as session:
+        found = session.exec(query).one()
+    return int(found) if found is not None else None

@@ -29,6 +29,16 @@ class Status:
         return max(self.head - self.position, 0)
 
 
+def apply_events(conn: Connection, tables: dict[str, Table], events: list[tuple[int, Any]]) -> None:
+    """Project (notification id, event) pairs into the tables, inside the caller's
+    transaction."""
+    ws = WorkingSet(tables)
+    ws.load(conn, (e.originator_id.hex for _, e in events))
+    for notification_id, event in events:
+        project(ws, notification_id, event)
+    ws.flush(conn)
+
+
 class Runner:
     """Keeps the read models up with the event store."""
 
@@ -98,11 +108,9 @@ class Runner:
         with self.store.engine.begin() as conn:
             if not self._claim(conn, old, new, tables):
                 return False  # another runner applied this batch first
-            ws = WorkingSet(tables)
-            ws.load(conn, (e.originator_id.hex for e in events))
-            for notification, event in zip(notifications, events, strict=True):
-                project(ws, notification.id, event)
-            ws.flush(conn)
+            apply_events(
+                conn, tables, [(n.id, e) for n, e in zip(notifications, events, strict=True)]
+            )
         return True
 
     @staticmethod

@@ -159,18 +159,23 @@ def _json(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
-def _utc_naive(value: datetime | None) -> datetime | None:
-    """Timestamps are stored as naive UTC, the same on both databases."""
-    return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
+def _utc_naive_text(value: datetime | None) -> str | None:
+    """SQLite has no time zones: timestamps are stored as UTC text, as SQLModel does."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
 
 
 def _converter(dialect: str, column_type: Any, is_json: bool) -> Convert:
     if is_json:
         return _json
+    column_type = getattr(column_type, "impl", column_type)  # SQLModel wraps DateTime
     if isinstance(column_type, DateTime):
-        if dialect == "sqlite":  # SQLAlchemy's own storage format for SQLite
-            return lambda v: None if v is None else _utc_naive(v).isoformat(" ")  # type: ignore[union-attr]
-        return _utc_naive
+        return _utc_naive_text if dialect == "sqlite" else _utc
     if isinstance(column_type, Date) and dialect == "sqlite":
         return lambda v: None if v is None else date.isoformat(v)
     return _same

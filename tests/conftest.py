@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from adapters.store import chained
 from domain.commands.catalogue import Outcome, parse_command
 from domain.engine import Engine
 
@@ -47,7 +48,7 @@ def postgres_env(url: str, schema: str) -> dict[str, str]:
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    return env_for(url, schema)
+    return chained(env_for(url, schema))
 
 
 @pytest.fixture
@@ -61,11 +62,13 @@ def memory_engine() -> Iterator[Engine]:
 def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     """The eventsourcing environment of a fresh store, on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(tmp_path / "events.sqlite"),
-            "SQLITE_LOCK_TIMEOUT": "10",
-        }
+        return chained(
+            {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(tmp_path / "events.sqlite"),
+                "SQLITE_LOCK_TIMEOUT": "10",
+            }
+        )
     url = request.getfixturevalue("postgres_url")
     return postgres_env(url, f"s_{uuid.uuid4().hex[:12]}")
 

@@ -173,10 +173,24 @@ def preconditions(
 def progress(
     ctx: typer.Context,
     programme_id: Annotated[str, typer.Argument(help="the programme's id")],
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            metavar="YYYY-MM-DD",
+            help="as the decisions had taken effect by this day (built on the side)",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Every target: baseline, current value, target, share reached, and what feeds it."""
-    found = programme_progress(session(ctx).fresh_reads(), programme_id)
+    day = _date(as_of, "--as-of", as_json)
+    if day is not None:
+        from adapters.audit.records import progress_as_of
+
+        found = progress_as_of(session(ctx).engine, programme_id, day)
+    else:
+        found = programme_progress(session(ctx).fresh_reads(), programme_id)
     if as_json:
         emit_json(found)
         return
@@ -317,3 +331,6 @@ def register_reads(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
     app.command("preconditions")(preconditions)
     app.command("decisions")(decisions)
     app.add_typer(projections_app, name="projections")
+    from adapters.cli.audit import audit_app
+
+    app.add_typer(audit_app, name="audit")

@@ -1,0 +1,192 @@
+"""Decision history, the record as it stood on a date, and what-if replays in a sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from domain.commands.base import Command
+from domain.engine import Engine
+from domain.errors import KringloopError, NotFoundError
+from domain.programme import Programme
+from domain.reading import InitiativeState, decision_entry, initiative_state
+from domain.replay import redecide
+from projections import queries
+from projections.progress import TargetProgress, programme_progress
+from projections.sandbox import project_all, sandbox_store
+from projections.store import ReadStore
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    version: int
+    recorded_at: str
+    effective: str
+    step: str
+    actor: str
+    mandate: str
+    reason: str
+    evidence: list[str]
+    command_id: str
+
+
+def mandate_held(programme: Programme, actor: str, stream: str, on: date) -> str:
+    """The mandate a decision was taken under, in words."""
+    lineage = [stream, programme.streams.get(stream, {}).get("parent")]
+    for s in [x for x in lineage if x]:
+        for start, end in programme.mandates.get(actor, {}).get(s, []):
+            if start <= on and (end is None or on < end):
+                until = f" until {end}" if end else ""
+                return f"{actor} for {s} from {start}{until}"
+    return "none"
+
+
+def history(engine: Engine, initiative_id: str) -> list[HistoryLine]:
+    initiative = engine.initiative(initiative_id)
+    programme = engine.programme(initiative.programme_id)
+    lines = []
+    for event in engine.history(initiative):
+        entry = decision_entry(event)
+        lines.append(
+            HistoryLine(
+                version=entry.version,
+                recorded_at=entry.recorded_at.isoformat(),
+                effective=entry.effective.isoformat(),
+                step=entry.event,
+                actor=entry.actor,
+                mandate=mandate_held(programme, entry.actor, initiative.stream, entry.effective),
+                reason=entry.reason,
+                evidence=entry.evidence,
+                command_id=entry.command_id,
+            )
+        )
+    return lines
+
+
+def as_of(
+    engine: Engine,
+    reads: ReadStore,
+    initiative_id: str,
+    at: date | None = None,
+    by: Literal["recorded", "effective"] = "effective",
+    version: int | None = None,
+) -> InitiativeState | None:
+    """The initiative exactly as it stood: at a version, or on a date. None if it did not
+    exist yet."""
+    if version is None:
+        assert at is not None
+        version = queries.version_as_of(reads, initiative_id, at, by)
+        if version is None:
+            return None
+    current = engine.initiative(initiative_id)
+    if not 1 <= version <= current.version:
+        raise NotFoundError(f"initiative '{initiative_id}' has versions 1 to {current.version}")
+    return initiative_state(engine.initiative(initiative_id, version=version))
+
+
+def progress_as_of(engine: Engine, programme_id: str, at: date) -> list[TargetProgress]:
+    """Programme progress from the decisions that had taken effect by ``at``."""
+    with sandbox_store() as store:
+        project_all(engine, store, keep=lambda e: e.decision.effective <= at)
+        return programme_progress(store, programme_id)
+
+
+# -- what if ------------------------------------------------------------------------------
+
+
+@dataclass
+class Replayed:
+    version: int
+    step: str
+    outcome: str  # "kept", "replaced", "removed", or "refused: why"
+
+
+@dataclass
+class WhatIf:
+    initiative_id: str
+    from_version: int
+    replayed: list[Replayed] = field(default_factory=list)
+    state_changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    progress_changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def what_if(
+    engine: Engine, initiative_id: str, from_version: int, replacement: Command | None
+) -> WhatIf:
+    """Fork the record in a sandbox: replace (or remove) decision ``from_version`` of the
+    initiative, decide every later one again through today's rules, and compare the
+    initiative and the programme's progress with the live record. Nothing live is written."""
+    live = engine.initiative(initiative_id)
+    if not 2 <= from_version <= live.version:
+        raise NotFoundError(
+            f"choose a decision from version 2 to {live.version} of '{initiative_id}' "
+            "(version 1 is the proposal itself)"
+        )
+    if replacement is not None and replacement.subject_id != initiative_id:
+        raise KringloopError(f"the replacement must decide on '{initiative_id}'")
+    report = WhatIf(initiative_id, from_version)
+    sandbox = Engine(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=engine.clock)
+    later = _copy_record(engine, sandbox, live.id, from_version)
+    forked = sandbox.initiative(initiative_id)
+    if replacement is not None:
+        try:
+            sandbox.execute(replacement)
+            report.replayed.append(Replayed(from_version, replacement.command, "replaced"))
+        except KringloopError as error:
+            report.replayed.append(Replayed(from_version, replacement.command, f"refused: {error}"))
+        forked = sandbox.initiative(initiative_id)
+    else:
+        report.replayed.append(Replayed(from_version, type(later[0]).__name__, "removed"))
+    programme = sandbox.programme(forked.programme_id)
+    for event in later[1:]:
+        try:
+            sandbox.check_authority(programme, event.decision, forked.stream)
+            redecide(forked, event)
+            report.replayed.append(Replayed(event.originator_version, type(event).__name__, "kept"))
+        except KringloopError as error:
+            report.replayed.append(
+                Replayed(event.originator_version, type(event).__name__, f"refused: {error}")
+            )
+    sandbox.save(forked)
+    report.state_changes = _differences(initiative_state(live), initiative_state(forked))
+    report.progress_changes = _progress_changes(engine, sandbox, live.programme_id)
+    sandbox.close()
+    return report
+
+
+def _copy_record(engine: Engine, sandbox: Engine, target: Any, from_version: int) -> list[Any]:
+    """Copy every event into the sandbox except the target's from ``from_version`` on,
+    which are returned."""
+    later, position = [], 0
+    while notifications := engine.recorder.select_notifications(
+        start=position, limit=5000, inclusive_of_start=False
+    ):
+        position = notifications[-1].id
+        events = [engine.mapper.to_domain_event(n) for n in notifications]
+        keep = []
+        for e in events:
+            if e.originator_id == target and e.originator_version >= from_version:
+                later.append(e)
+            else:
+                keep.append(e)
+        sandbox.events.put(keep)
+    return later
+
+
+def _differences(before: InitiativeState, after: InitiativeState) -> dict[str, dict[str, Any]]:
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return {k: {"live": old[k], "what_if": new[k]} for k in old if old[k] != new[k]}
+
+
+def _progress_changes(engine: Engine, sandbox: Engine, programme_id: str) -> dict[str, Any]:
+    with sandbox_store() as live_store, sandbox_store() as fork_store:
+        project_all(engine, live_store)
+        project_all(sandbox, fork_store)
+        live = {t.key: t for t in programme_progress(live_store, programme_id)}
+        fork = {t.key: t for t in programme_progress(fork_store, programme_id)}
+    return {
+        key: {"live": live[key].current, "what_if": fork[key].current}
+        for key in live
+        if key in fork and live[key].current != fork[key].current
+    }

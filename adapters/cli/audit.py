@@ -1,0 +1,345 @@
+"""`kringloop audit`: replay who decided what, when and why; see any past state; check the
+record has not been tampered with; export it signed; ask what if."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from adapters.cli.context import console, emit_json, errors, refusals, refuse, session
+from domain.errors import InvalidCommandError
+
+audit_app = typer.Typer(
+    help="Audit: history, past states, tamper evidence, signed exports, what-if.",
+    no_args_is_help=True,
+)
+JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+
+
+def _date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        refuse(f"{option}: {value!r} is not a date (YYYY-MM-DD)", "invalid")
+
+
+@audit_app.command("history")
+def history(
+    ctx: typer.Context,
+    initiative_id: Annotated[str, typer.Argument(metavar="INITIATIVE_ID")],
+    as_json: JsonFlag = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="print CSV")] = False,
+) -> None:
+    """Every decision in order: recorded at, effective, step, actor, the mandate it was
+    taken under, reason, evidence."""
+    from adapters.audit.records import history as load
+
+    with refusals(as_json):
+        lines = load(session(ctx).engine, initiative_id)
+    if as_json:
+        emit_json([asdict(line) for line in lines])
+    elif as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(list(asdict(lines[0]))) if lines else None
+        for line in lines:
+            row = asdict(line)
+            row["evidence"] = "; ".join(line.evidence)
+            writer.writerow(row.values())
+    else:
+        table = Table(title=f"Decisions on {initiative_id}")
+        for column in (
+            "v",
+            "recorded",
+            "effective",
+            "step",
+            "actor",
+            "mandate",
+            "reason",
+            "evidence",
+        ):
+            table.add_column(column, overflow="fold")
+        for line in lines:
+            table.add_row(
+                str(line.version),
+                line.recorded_at[:16],
+                line.effective,
+                line.step,
+                line.actor,
+                line.mandate,
+                line.reason,
+                ", ".join(line.evidence),
+            )
+        console.print(table)
+
+
+@audit_app.command("as-of")
+def as_of(
+    ctx: typer.Context,
+    initiative_id: Annotated[str, typer.Argument(metavar="INITIATIVE_ID")],
+    at: Annotated[str | None, typer.Option(metavar="YYYY-MM-DD", help="the day")] = None,
+    by: Annotated[
+        str,
+        typer.Option(
+            help="recorded: as the record stood that day; effective: as decisions had taken "
+            "effect by that day"
+        ),
+    ] = "effective",
+    version: Annotated[int | None, typer.Option(min=1, help="exactly this version")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The initiative exactly as it stood on a date (or at a version)."""
+    from adapters.audit.records import as_of as load
+
+    if (at is None) == (version is None):
+        refuse("give --at DATE or --version N", "invalid", as_json)
+    if by not in ("recorded", "effective"):
+        refuse("--by is recorded or effective", "invalid", as_json)
+    current = session(ctx)
+    with refusals(as_json):
+        state = load(
+            current.engine,
+            current.fresh_reads(),
+            initiative_id,
+            at=_date(at, "--at") if at else None,
+            by=by,  # type: ignore[arg-type]
+            version=version,
+        )
+    if state is None:
+        refuse(
+            f"initiative '{initiative_id}' did not exist yet on {at} ({by})", "not_found", as_json
+        )
+    if as_json:
+        emit_json(state)
+        return
+    console.print(
+        f"{state.id} at version {state.version}: stage {state.stage} since "
+        f"{state.stage_since}, {state.status}"
+        f"{': ' + state.status_reason if state.status_reason else ''}",
+        highlight=False,
+    )
+    console.print_json(state.model_dump_json())
+
+
+def _verify_with_progress(current: Any) -> tuple[Any, Any]:
+    from adapters.audit.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
+    from adapters.audit.verify import verify_store
+
+    recorder = current.engine.recorder
+    if not isinstance(recorder, ChainedSQLiteRecorder | ChainedPostgresRecorder):
+        refuse("this store is not hash-chained", "storage")
+    total = recorder.max_notification_id() or 0
+    with Progress(
+        TextColumn("verifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=errors,
+        disable=not sys.stderr.isatty(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("verify", total=total)
+        return verify_store(
+            recorder, current.settings.home, on_progress=lambda n: bar.advance(task, n)
+        )
+
+
+@audit_app.command("verify")
+def verify(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Check the hash chain over every stored event, and the sealed chain heads. Exits 1 and
+    names each broken place (aggregate, version, and what) if anything was altered,
+    removed, reordered, inserted or cut off; seals the heads when all is well."""
+    from adapters.audit.verify import seal
+
+    current = session(ctx)
+    report, heads = _verify_with_progress(current)
+    if report.ok:
+        seal(current.settings.home, heads)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        console.print(
+            f"checked {report.events} events of {report.aggregates} aggregates "
+            f"against {report.sealed_heads} sealed heads",
+            highlight=False,
+        )
+        for p in report.problems:
+            errors.print(
+                f"{p.kind.upper()}: {p.aggregate} version {p.version}: {p.detail}",
+                highlight=False,
+                markup=False,
+            )
+        console.print(
+            "the record is intact" if report.ok else f"{len(report.problems)} problems found",
+            highlight=False,
+        )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("public-key")
+def public_key(ctx: typer.Context) -> None:
+    """Print the public half of this data folder's signing key (for check-export)."""
+    from adapters.audit.keys import public_text, signing_key
+
+    sys.stdout.write(public_text(signing_key(session(ctx).settings.home)) + "\n")
+
+
+@audit_app.command("export")
+def export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="the bundle to write", dir_okay=False)],
+    initiative_id: Annotated[str | None, typer.Argument(metavar="[INITIATIVE_ID]")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="every event in the store")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write a signed, self-contained bundle: the events, their chain, an Ed25519 signature."""
+    from adapters.audit.export import write_export
+    from adapters.audit.verify import seal
+    from domain.reading import decision_entry
+
+    if (initiative_id is None) == (not everything):
+        refuse("give an INITIATIVE_ID or --all", "invalid", as_json)
+    current = session(ctx)
+    report, heads = _verify_with_progress(current)
+    if not report.ok:
+        refuse(
+            f"the store fails verification ({len(report.problems)} problems): run "
+            "`kringloop audit verify`",
+            "tampered",
+            as_json,
+        )
+    seal(current.settings.home, heads)
+    engine = current.engine
+    recorder = engine.recorder
+    if everything:
+        stored = [r for page in _pages(recorder.stored_page) for r in page]
+        scope = "all"
+    else:
+        with refusals(as_json):
+            target = engine.initiative(str(initiative_id)).id.hex
+        stored = [
+            r
+            for page in _pages(recorder.stored_page, (target, 0))
+            for r in page
+            if r.originator_id == target
+        ]
+        scope = f"initiative {initiative_id}"
+    chain = {(c.originator_id, c.version): c for page in _pages(recorder.chain_page) for c in page}
+    stored.sort(key=lambda r: r.notification_id)
+
+    def decode(row: Any) -> Any:
+        from uuid import UUID
+
+        from eventsourcing.persistence import StoredEvent
+
+        event = engine.mapper.to_domain_event(
+            StoredEvent(UUID(row.originator_id), row.version, row.topic, row.state)
+        )
+        return decision_entry(event).model_dump(mode="json")
+
+    count = write_export(out, current.settings.home, scope, stored, chain, decode)
+    if as_json:
+        emit_json({"out": str(out), "events": count, "scope": scope})
+    else:
+        console.print(f"exported {count} events ({scope}) to {out}", highlight=False)
+
+
+def _pages(fetch: Any, start: tuple[str, int] = ("", 0)) -> Any:
+    after = start
+    while page := fetch(after, 20_000):
+        yield page
+        after = (page[-1].originator_id, page[-1].version)
+        if start[0] and page[-1].originator_id != start[0]:
+            return
+
+
+@audit_app.command("check-export")
+def check_export(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, metavar="FILE")],
+    public_key: Annotated[
+        str, typer.Option("--public-key", help="as `audit public-key` printed it")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Check an export offline: its signature and every event's chain. Needs no database."""
+    from adapters.audit.export import check_export as check
+
+    try:
+        result = check(path, public_key)
+    except ValueError as error:
+        refuse(str(error), "invalid", as_json)
+    if as_json:
+        emit_json(
+            {
+                "ok": result.ok,
+                "events": result.events,
+                "aggregates": result.aggregates,
+                "problems": result.problems,
+            }
+        )
+    else:
+        for problem in result.problems:
+            errors.print(problem, highlight=False, markup=False)
+        console.print(
+            f"{'valid' if result.ok else 'INVALID'}: {result.events} events of "
+            f"{result.aggregates} aggregates",
+            highlight=False,
+        )
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("what-if")
+def what_if(
+    ctx: typer.Context,
+    initiative_id: Annotated[str, typer.Argument(metavar="INITIATIVE_ID")],
+    from_version: Annotated[
+        int, typer.Option("--from-version", min=2, help="the decision to replace or remove")
+    ],
+    replace_with: Annotated[
+        str | None,
+        typer.Option("--replace-with", metavar="JSON", help='a command: {"command": NAME, ...}'),
+    ] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="remove that decision")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Fork the history in a sandbox from a decision, replace or remove it, decide the later
+    ones again through today's rules, and show what would differ. Nothing live changes."""
+    from adapters.audit.records import what_if as fork
+    from domain.commands.catalogue import parse_command
+
+    if (replace_with is None) == (not remove):
+        refuse("give --replace-with JSON or --remove", "invalid", as_json)
+    with refusals(as_json):
+        replacement = None
+        if replace_with is not None:
+            try:
+                payload = json.loads(replace_with)
+            except json.JSONDecodeError as error:
+                raise InvalidCommandError(f"--replace-with: not JSON ({error.msg})") from None
+            payload.setdefault("initiative_id", initiative_id)
+            replacement = parse_command(payload)
+        report = fork(session(ctx).engine, initiative_id, from_version, replacement)
+    if as_json:
+        emit_json(asdict(report))
+        return
+    table = Table(title=f"What if: {initiative_id} from version {from_version}")
+    for column in ("v", "decision", "outcome"):
+        table.add_column(column, overflow="fold")
+    for r in report.replayed:
+        table.add_row(str(r.version), r.step, r.outcome)
+    console.print(table)
+    for name, change in report.state_changes.items():
+        console.print(f"{name}: {change['live']} -> {change['what_if']}", highlight=False)
+    for key, change in report.progress_changes.items():
+        console.print(f"target {key}: {change['live']} -> {change['what_if']}", highlight=False)
+    if not report.state_changes and not report.progress_changes:
+        console.print("nothing would differ", highlight=False)
