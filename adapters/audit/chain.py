@@ -78,6 +78,11 @@ def _chain_rows(
     return rows
 
 
+def _bytes(state: Any) -> bytes:
+    # SQLite lets anyone store text where a blob was: hash what is there, never crash
+    return state.encode() if isinstance(state, str) else bytes(state)
+
+
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     """SQLite's application recorder, with the chain table beside the events."""
 
@@ -112,7 +117,7 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
                 "(?, ?) ORDER BY originator_id, originator_version LIMIT ?",
                 (*after, limit),
             )
-            return [StoredRow(r[0], r[1], r[2], r[3], bytes(r[4])) for r in c.fetchall()]
+            return [StoredRow(r[0], r[1], r[2], r[3], _bytes(r[4])) for r in c.fetchall()]
 
     def chain_page(self, after: tuple[str, int], limit: int) -> list[ChainRow]:
         with self.datastore.transaction(commit=False) as c:
