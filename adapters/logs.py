@@ -8,19 +8,22 @@ import sys
 import structlog
 
 
-def configure_logging(level: str = "warning") -> None:
-    """Route structlog through the stdlib logger named ``kringloop`` on stderr."""
+def configure_logging(level: str = "warning", own_handler: bool = True) -> None:
+    """Route structlog through the stdlib logger named ``kringloop``: on stderr, or (inside
+    a Prefect flow, ``own_handler=False``) through the handlers Prefect attached to it
+    (PREFECT_LOGGING_EXTRA_LOGGERS), so the lines show in the flow run's log too."""
     renderer: structlog.types.Processor = (
         structlog.dev.ConsoleRenderer(colors=False)
         if sys.stderr.isatty()
         else structlog.processors.JSONRenderer()
     )
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger("kringloop")
-    root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    root.propagate = False
+    if own_handler:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.handlers[:] = [handler]
+        root.propagate = False
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

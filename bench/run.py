@@ -7,7 +7,7 @@ work done by the bare library (or a bare Python process) in the same run. Conven
 ``ratio`` is oriented so that > 1 always means better than the baseline:
 
 * throughputs (commands/s, events/s): ``ratio = value / baseline``
-* durations (seconds): ``ratio = baseline / value``
+* durations (seconds) and peak memory (MB): ``ratio = baseline / value``
 * the 0/1 flag ``cold_start_imports_prefect``: 1 when no worse than the baseline, else 0
 
 Figures (see each module's docstring for exactly what is compared):
@@ -20,6 +20,14 @@ Figures (see each module's docstring for exactly what is compared):
 * ``cold_start_initiative_show_s`` and ``cold_start_imports_prefect`` (cold_start.py):
   ``kringloop initiative show`` process wall time vs ``python -c "import
   eventsourcing.application"``. Goal: < 0.5 s, and no prefect import.
+* ``catch_up_events_per_s_sqlite`` (catch_up.py): ``Runner.catch_up`` on a fresh read store
+  over a generated store (small 200,000 / large 1,000,000 events) vs the bare pass (read
+  notifications, map to events, upsert the decision-log rows with plain sqlite3). Goals:
+  >= 50,000 events/s and ratio >= 0.5.
+* ``rebuild_peak_memory_mb_sqlite`` and ``rebuild_events_per_s_sqlite`` (catch_up.py): peak
+  resident memory (MB, lower is better: ``ratio = baseline / value``) and events/s of
+  ``Runner.rebuild`` in a fresh process, vs the bare pass in a fresh process. Goal: under
+  300 MB at 1,000,000 events.
 
 Progress and diagnostics go to stderr. Every store is a fresh SQLite file in a temporary
 folder, removed afterwards. A benchmark that fails is reported on stderr, the others still
@@ -37,6 +45,7 @@ from collections.abc import Callable
 from typing import Any
 
 import apply_load
+import catch_up
 import cold_start
 import engine_commands
 import figure
@@ -45,6 +54,7 @@ BENCHMARKS: dict[str, Callable[[str], list[dict[str, Any]]]] = {
     "engine_commands": engine_commands.run,
     "apply_load": apply_load.run,
     "cold_start": cold_start.run,
+    "catch_up": catch_up.run,
 }
 
 

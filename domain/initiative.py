@@ -78,6 +78,7 @@ class Initiative(DecisionRecord):
         self.scale_level: str | None = None
         self.scale_target: str | None = None
         self.impact: dict[str, dict[str, float]] = {}
+        self.escalations: list[dict[str, Any]] = []
         self.applied_commands = {}
         self.last_effective = decision.effective
 
@@ -311,13 +312,24 @@ class Initiative(DecisionRecord):
 
     @event("ScaleUpAssessed")
     def assess_scale_up(
-        self, ready: bool, criteria: str, figures: dict[str, float], decision: Decision
+        self,
+        ready: bool,
+        criteria: str,
+        figures: dict[str, float],
+        decision: Decision,
+        at_risk: bool = False,
     ) -> None:
-        self.check_step("assess scale-up", Stage.BOARD_WITHDRAWN, Stage.SCALED_UP)
+        if self.stage not in (Stage.BOARD_WITHDRAWN, Stage.SCALED_UP):
+            raise WrongStageError(
+                f"cannot assess scale-up: initiative '{self.initiative_id}' is at "
+                f"{Stage(self.stage).label}, not board withdrawn or scaled up"
+            )
+        self.check_not_abandoned("assess scale-up")  # a stalled one is assessed: at risk
         self.assessments.append(
             {
                 "on": decision.effective,
                 "ready": ready,
+                "at_risk": at_risk,
                 "criteria": criteria,
                 "figures": dict(figures),
                 "by": decision.actor,
@@ -358,6 +370,14 @@ class Initiative(DecisionRecord):
             )
         self.check_not_abandoned("report impact")
         self.impact[str(period)] = dict(figures)
+
+    @event("Escalated")
+    def escalate(self, concern: str, subject: str, decision: Decision) -> None:
+        """A deadline passed: an overdue precondition, or a stall past the threshold."""
+        self.check_not_abandoned("escalate")
+        self.escalations.append(
+            {"on": decision.effective, "concern": concern, "subject": subject, "by": decision.actor}
+        )
 
     # -- side paths ---------------------------------------------------------------------
 
@@ -407,6 +427,7 @@ class Initiative(DecisionRecord):
                 "stage, and not once scale-up has started"
             )
         self.consortium_formed_on = None
+        self.assessments = []  # a scale-up assessment does not outlive the consortium it judged
         if target.rank <= Stage.MARKET_CONSULTATION.rank:
             self.consultation_open = target == Stage.MARKET_CONSULTATION
             self.lead = None

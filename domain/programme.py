@@ -13,6 +13,7 @@ from domain.errors import AlreadyExistsError, NotFoundError, RuleError
 from domain.record import DecisionRecord
 from domain.values import Decision, PhaseStatus
 
+ALL_STREAMS = "all"  # a mandate on every stream, e.g. for the programme's scheduled checks
 PROGRAMME_NAMESPACE = UUID("6c7e0f4e-3f0b-4c55-9a55-1f1d3c0a7a01")
 
 
@@ -39,6 +40,7 @@ class Programme(DecisionRecord):
         self.targets: dict[str, dict[str, Any]] = {}
         self.streams: dict[str, dict[str, Any]] = {}
         self.mandates: dict[str, dict[str, list[list[Any]]]] = {}
+        self.scale_up_criteria: dict[str, Any] = {}
         self.applied_commands = {}
         self.last_effective = decision.effective
 
@@ -104,10 +106,16 @@ class Programme(DecisionRecord):
             raise NotFoundError(f"no target '{key}' to measure (targets: {known})")
         self.targets[key]["measurements"].append([decision.effective, value, source])
 
+    @event("ScaleUpCriteriaSet")
+    def set_scale_up_criteria(self, criteria: dict[str, Any], decision: Decision) -> None:
+        self.scale_up_criteria = dict(criteria)
+
     @event("StreamRegistered")
     def register_stream(
         self, stream: str, name: str, parent: str | None, decision: Decision
     ) -> None:
+        if stream == ALL_STREAMS:
+            raise RuleError(f"'{ALL_STREAMS}' means every stream in a mandate: choose another id")
         if stream in self.streams:
             raise AlreadyExistsError(f"stream '{stream}' is already registered")
         if parent is not None and parent not in self.streams:
@@ -128,7 +136,8 @@ class Programme(DecisionRecord):
     @event("MandateGranted")
     def grant_mandate(self, broker: str, streams: list[str], decision: Decision) -> None:
         for stream in streams:
-            self.check_stream(stream)
+            if stream != ALL_STREAMS:
+                self.check_stream(stream)
         for stream in streams:
             periods = self.mandates.setdefault(broker, {}).setdefault(stream, [])
             if not periods or periods[-1][1] is not None:
@@ -151,7 +160,7 @@ class Programme(DecisionRecord):
 
     def holds_mandate(self, broker: str, stream: str, on: date) -> bool:
         """Whether the broker may decide on the stream (or its parent stream) on that date."""
-        lineage = [stream]
+        lineage = [stream, ALL_STREAMS]
         parent = self.streams.get(stream, {}).get("parent")
         if parent:
             lineage.append(parent)

@@ -93,6 +93,7 @@ def programme_created(ws: WorkingSet, e: Any, _: Row) -> None:
             "current_phase": None,
             "phases": {},
             "member_count": len(set(e.members)),
+            "scale_up_criteria": {},
             "version": 1,
         },
     )
@@ -145,6 +146,12 @@ def target_measured(ws: WorkingSet, e: Any, _: Row) -> None:
         measured_value=e.value, measured_on=e.decision.effective, measured_source=e.source
     )
     ws.touch("targets", target)
+
+
+def scale_up_criteria_set(ws: WorkingSet, e: Any, _: Row) -> None:
+    programme = _programme_row(ws, e)
+    programme["scale_up_criteria"] = dict(e.criteria)
+    ws.touch("programmes", programme)
 
 
 def stream_registered(ws: WorkingSet, e: Any, _: Row) -> None:
@@ -247,10 +254,14 @@ def proposed(ws: WorkingSet, e: Any, _: Row) -> None:
             "members": {},
             "arrangement_type": None,
             "consortium_formed_on": None,
+            "withdrawn_on": None,
             "scale_level": None,
             "scale_target": None,
             "last_assessment_on": None,
             "last_assessment_ready": None,
+            "at_risk": False,
+            "escalations": 0,
+            "last_escalated_on": None,
             "open_preconditions": 0,
             "failed_preconditions": 0,
             "version": 1,
@@ -354,12 +365,14 @@ def consortium_formed(ws: WorkingSet, e: Any, row: Row) -> None:
 
 
 def board_withdrew(ws: WorkingSet, e: Any, row: Row) -> None:
+    row["withdrawn_on"] = e.decision.effective
     _enter(row, Stage.BOARD_WITHDRAWN, e)
 
 
 def scale_up_assessed(ws: WorkingSet, e: Any, row: Row) -> None:
     row["last_assessment_on"] = e.decision.effective
     row["last_assessment_ready"] = e.ready
+    row["at_risk"] = getattr(e, "at_risk", False)
 
 
 def scale_up_started(ws: WorkingSet, e: Any, row: Row) -> None:
@@ -371,6 +384,11 @@ def scale_up_completed(ws: WorkingSet, e: Any, row: Row) -> None:
     row["scale_level"] = row["scale_target"]
     row["scale_target"] = None
     _enter(row, Stage.SCALED_UP, e)
+
+
+def escalated(ws: WorkingSet, e: Any, row: Row) -> None:
+    row["escalations"] += 1
+    row["last_escalated_on"] = e.decision.effective
 
 
 def impact_reported(ws: WorkingSet, e: Any, row: Row) -> None:
@@ -405,6 +423,10 @@ def fell_back(ws: WorkingSet, e: Any, row: Row) -> None:
     target = Stage(e.to_stage)
     assert target in FALLBACK_STAGES
     row["consortium_formed_on"] = None
+    row["withdrawn_on"] = None
+    row["last_assessment_on"] = None
+    row["last_assessment_ready"] = None
+    row["at_risk"] = False
     if target.rank <= Stage.MARKET_CONSULTATION.rank:
         row["consultation_open"] = target == Stage.MARKET_CONSULTATION
         row["lead"] = None
@@ -429,6 +451,7 @@ HANDLERS: dict[str, Handler] = {  # by event class: Aggregate.EventName
     "Programme.TargetSet": target_set,
     "Programme.TargetMeasured": target_measured,
     "Programme.StreamRegistered": stream_registered,
+    "Programme.ScaleUpCriteriaSet": scale_up_criteria_set,
     "Programme.MandateGranted": mandate_granted,
     "Programme.MandateRevoked": mandate_revoked,
     "Initiative.Proposed": proposed,
@@ -451,6 +474,7 @@ HANDLERS: dict[str, Handler] = {  # by event class: Aggregate.EventName
     "Initiative.ScaleUpStarted": scale_up_started,
     "Initiative.ScaleUpCompleted": scale_up_completed,
     "Initiative.ImpactReported": impact_reported,
+    "Initiative.Escalated": escalated,
     "Initiative.Stalled": _status(Status.STALLED, keep_reason=True),
     "Initiative.Resumed": _status(Status.ACTIVE, keep_reason=False),
     "Initiative.Abandoned": _status(Status.ABANDONED, keep_reason=True),

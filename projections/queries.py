@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from domain.scale_up import Phase3Figures
 from domain.values import Stage
 from projections.store import ReadStore
 from projections.tables import DecisionRow, ImpactRow, InitiativeRow, PreconditionRow, StreamRow
@@ -37,6 +38,11 @@ class InitiativeSummary(BaseModel):
     arrangement_type: str | None
     consortium_formed_on: date | None
     scale_level: str | None
+    last_assessment_on: date | None
+    ready_to_scale: bool | None
+    at_risk: bool
+    escalations: int
+    last_escalated_on: date | None
     version: int
     last_effective: date
 
@@ -119,6 +125,11 @@ def _summary(row: InitiativeRow, today: date) -> InitiativeSummary:
         arrangement_type=row.arrangement_type,
         consortium_formed_on=row.consortium_formed_on,
         scale_level=row.scale_level,
+        last_assessment_on=row.last_assessment_on,
+        ready_to_scale=row.last_assessment_ready,
+        at_risk=row.at_risk,
+        escalations=row.escalations,
+        last_escalated_on=row.last_escalated_on,
         version=row.version,
         last_effective=row.last_effective,
     )
@@ -134,6 +145,7 @@ def list_initiatives(
     broker: str | None = None,
     status: str | None = None,
     stalled_days: int | None = None,
+    flagged: Literal["ready", "at_risk", "escalated"] | None = None,
     sort: SortKey = "id",
 ) -> list[InitiativeSummary]:
     """Initiatives by stage, stream (with its sub-streams), sub-stream, broker (anyone who
@@ -154,6 +166,12 @@ def list_initiatives(
             InitiativeRow.status == "stalled",
             col(InitiativeRow.status_since) < today - timedelta(days=stalled_days),
         )
+    if flagged == "ready":
+        query = query.where(col(InitiativeRow.last_assessment_ready).is_(True))
+    elif flagged == "at_risk":
+        query = query.where(col(InitiativeRow.at_risk).is_(True))
+    elif flagged == "escalated":
+        query = query.where(InitiativeRow.escalations > 0)
     if broker:
         decided = select(DecisionRow.subject_id).where(
             DecisionRow.actor == broker, DecisionRow.subject_kind == "initiative"
@@ -335,3 +353,79 @@ def version_as_of(
     with Session(store.engine) as session:
         found = session.exec(query).one()
     return int(found) if found is not None else None
+
+
+def phase3_candidates(
+    store: ReadStore, programme_id: str, today: date, after: str = "", limit: int = 5000
+) -> tuple[dict[str, Any], list[Phase3Figures]]:
+    """The programme's phase-3 criteria, and the figures of its initiatives after board
+    withdrawal (not abandoned), in id order from ``after``, a page at a time."""
+    from projections.tables import ProgrammeRow
+
+    with Session(store.engine) as session:
+        programme = session.get(ProgrammeRow, programme_id)
+        criteria = json.loads(programme.scale_up_criteria) if programme else {}
+        rows = session.exec(
+            select(InitiativeRow)
+            .where(
+                InitiativeRow.programme_id == programme_id,
+                col(InitiativeRow.stage).in_(["board_withdrawn", "scaled_up"]),
+                InitiativeRow.status != "abandoned",
+                col(InitiativeRow.initiative_id) > after,
+            )
+            .order_by(col(InitiativeRow.initiative_id))
+            .limit(limit)
+        ).all()
+        ids = [r.initiative_id for r in rows]
+        latest: dict[str, ImpactRow] = {}
+        for report in session.exec(
+            select(ImpactRow)
+            .where(col(ImpactRow.initiative_id).in_(ids))
+            .order_by(col(ImpactRow.period))
+        ):
+            latest[report.initiative_id] = report
+    figures = []
+    for r in rows:
+        since = r.withdrawn_on or r.stage_since
+        months = (today.year - since.year) * 12 + today.month - since.month
+        last_report = latest.get(r.initiative_id)
+        risks = [
+            reason
+            for present, reason in (
+                (r.status == "stalled", f"stalled since {r.status_since}"),
+                (r.failed_preconditions > 0, f"{r.failed_preconditions} failed preconditions"),
+                (
+                    r.last_escalated_on is not None and (today - r.last_escalated_on).days <= 90,
+                    "escalated in the last 90 days",
+                ),
+            )
+            if present
+        ]
+        figures.append(
+            Phase3Figures(
+                initiative_id=r.initiative_id,
+                months_operating=max(months, 0),
+                tonnes_per_year=(last_report.tonnes_processed_per_year or 0.0)
+                if last_report
+                else 0.0,
+                jobs_fte=(last_report.jobs_fte or 0.0) if last_report else 0.0,
+                open_risks=tuple(risks),
+            )
+        )
+    return criteria, figures
+
+
+def deadline_concerns(
+    store: ReadStore, today: date, stalled_days: int
+) -> list[tuple[str, str, str]]:
+    """(initiative, concern, subject) for every open precondition past its due date and
+    every initiative stalled longer than ``stalled_days``."""
+    concerns = [
+        (p.initiative_id, "overdue_precondition", p.precondition)
+        for p in register(store, today, overdue=True)
+    ]
+    concerns += [
+        (s.id, "stalled", s.status_reason or "stalled")
+        for s in list_initiatives(store, today, stalled_days=stalled_days)
+    ]
+    return concerns

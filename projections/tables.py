@@ -27,6 +27,7 @@ class ProgrammeRow(SQLModel, table=True):
     current_phase: int | None = None
     phases: str = "{}"  # JSON: phase -> {started, approved, completed, approved_by}
     member_count: int = 0
+    scale_up_criteria: str = "{}"  # JSON: the phase-3 criteria the scheduled check applies
     version: int = 0
 
 
@@ -93,10 +94,14 @@ class InitiativeRow(SQLModel, table=True):
     members: str = "{}"  # JSON: organisation -> role
     arrangement_type: str | None = None
     consortium_formed_on: date | None = None
+    withdrawn_on: date | None = None
     scale_level: str | None = None
     scale_target: str | None = None
     last_assessment_on: date | None = None
     last_assessment_ready: bool | None = None
+    at_risk: bool = False  # flagged by the latest phase-3 assessment
+    escalations: int = 0
+    last_escalated_on: date | None = None
     open_preconditions: int = 0
     failed_preconditions: int = 0
     version: int

@@ -16,7 +16,7 @@ Key = tuple[Any, ...]
 Convert = Callable[[Any], Any]
 
 JSON_COLUMNS = {
-    "programmes": ("phases",),
+    "programmes": ("phases", "scale_up_criteria"),
     "initiatives": ("options", "chosen_options", "members", "respondents"),
     "preconditions": ("evidence",),
     "decisions": ("evidence", "details"),

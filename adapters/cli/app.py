@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from adapters.cli.context import Session, console, emit_json, errors, refusals, refuse, session
 from adapters.cli.lazy import CatalogueGroup
+from adapters.cli.orchestration import register_orchestration
 from adapters.cli.reads import register_reads
 from adapters.cli.show import print_programme
 from adapters.commanding import ApplyReport, apply_lines
@@ -44,6 +45,7 @@ groups = {
 app.add_typer(groups["programme"], name="programme")
 app.add_typer(groups["initiative"], name="initiative")
 register_reads(app, groups)
+register_orchestration(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 

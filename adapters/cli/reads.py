@@ -34,12 +34,18 @@ def initiative_list(
     stalled_days: Annotated[
         int | None, typer.Option(min=0, help="stalled for more than this many days")
     ] = None,
+    flagged: Annotated[
+        str | None,
+        typer.Option(help="ready (to scale, by the phase-3 check), at_risk, or escalated"),
+    ] = None,
     sort: Annotated[
         str, typer.Option(help="id, stage, stage_since, last_effective or stream")
     ] = "id",
     as_json: JsonFlag = False,
 ) -> None:
     """List initiatives, filtered and sorted."""
+    if flagged not in (None, "ready", "at_risk", "escalated"):
+        refuse(f"--flagged {flagged!r}: use ready, at_risk or escalated", as_json=as_json)
     if sort not in ("id", "stage", "stage_since", "last_effective", "stream"):
         refuse(
             f"cannot sort by {sort!r}: use id, stage, stage_since, last_effective or stream",
@@ -54,15 +60,26 @@ def initiative_list(
         broker=broker,
         status=status.value if status else None,
         stalled_days=stalled_days,
+        flagged=flagged,  # type: ignore[arg-type]
         sort=sort,  # type: ignore[arg-type]
     )
     if as_json:
         emit_json(found)
         return
     table = Table(title=f"{len(found)} initiatives")
-    for column in ("initiative", "stream", "stage", "days", "status", "open prec.", "broker"):
+    columns = ("initiative", "stream", "stage", "days", "status", "open prec.", "broker", "flags")
+    for column in columns:
         table.add_column(column, no_wrap=column in ("initiative",))
     for s in found:
+        flags = [
+            name
+            for present, name in (
+                (s.ready_to_scale, "ready to scale"),
+                (s.at_risk, "at risk"),
+                (s.escalations, f"{s.escalations} escalations"),
+            )
+            if present
+        ]
         table.add_row(
             s.id,
             s.stream,
@@ -71,6 +88,7 @@ def initiative_list(
             s.status,
             str(s.open_preconditions),
             s.broker,
+            ", ".join(flags),
         )
     console.print(table)
 

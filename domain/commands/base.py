@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import date
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.values import Decision
 
@@ -17,7 +18,20 @@ Slug = Annotated[
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$"),
     Field(description="lower-case letters, digits and hyphens, at most 63 characters"),
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+RESERVED = {"_type_", "_data_"}  # the event store's JSON marks its own encoded values so
+
+
+def _not_reserved(value: str) -> str:
+    if value in RESERVED:
+        raise ValueError(f"{value!r} is reserved by the event store; choose another name")
+    return value
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_not_reserved),
+]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 Reason = Annotated[
     str,
@@ -31,7 +45,11 @@ ABSURD = 1e12
 Figure = Annotated[float, Field(allow_inf_nan=False, ge=0, le=ABSURD)]
 """A non-negative, finite, not absurdly large figure."""
 Percentage = Annotated[float, Field(allow_inf_nan=False, ge=0, le=100)]
-FigureName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+FigureName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    AfterValidator(_not_reserved),
+]
 
 
 def _kebab(name: str) -> str:
@@ -84,8 +102,9 @@ class Command(BaseModel):
 
     def digest(self) -> str:
         """A fingerprint of the content, without the command id."""
-        body = self.model_dump_json(exclude={"command_id"})  # field order is the class's
-        return hashlib.sha256(f"{self.command}:{body}".encode()).hexdigest()[:32]
+        body = self.model_dump(mode="json", exclude={"command_id"})
+        canonical = json.dumps([self.command, body], sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
     def decision(self, effective: date) -> Decision:
         return Decision(

@@ -254,11 +254,14 @@ class AssessScaleUp(InitiativeCommand):
 
     verb: ClassVar[str] = "assess-scale-up"
     ready: bool
+    at_risk: bool = False
     criteria: Text = Field(min_length=1)
     figures: dict[FigureName, Figure] = Field(default_factory=dict, max_length=50)
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
-        initiative.assess_scale_up(self.ready, self.criteria, dict(self.figures), decision=decision)
+        initiative.assess_scale_up(
+            self.ready, self.criteria, dict(self.figures), decision=decision, at_risk=self.at_risk
+        )
 
 
 class StartScaleUp(InitiativeCommand):
@@ -304,6 +307,17 @@ class ReportImpact(InitiativeCommand):
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.report_impact(self.period, self.figures(), decision=decision)
+
+
+class EscalateInitiative(InitiativeCommand):
+    """Escalate a passed deadline: an overdue precondition, or a stall past the threshold."""
+
+    verb: ClassVar[str] = "escalate"
+    concern: Literal["overdue_precondition", "stalled"]
+    subject: Name = Field(description="the precondition, or what the stall waits for")
+
+    def decide(self, initiative: Initiative, decision: Decision) -> None:
+        initiative.escalate(self.concern, self.subject, decision=decision)
 
 
 class StallInitiative(InitiativeCommand):

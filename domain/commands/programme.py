@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from domain.commands.base import Command, Name, Slug, Text
+from domain.commands.base import Command, Figure, Name, Slug, Text
 from domain.programme import Programme
 from domain.values import Decision, Measure, OrganisationKind, PhaseStatus
 
@@ -120,8 +120,35 @@ class RegisterStream(ProgrammeCommand):
         programme.register_stream(self.stream, self.name, self.parent, decision=decision)
 
 
+class SetScaleUpCriteria(ProgrammeCommand):
+    """Set the phase-3 criteria the scheduled scale-up check applies to every initiative
+    after board withdrawal."""
+
+    verb: ClassVar[str] = "set-scale-up-criteria"
+    min_months_operating: int = Field(ge=0, le=600, description="since board withdrawal")
+    min_tonnes_per_year: Figure = Field(description="latest yearly impact report")
+    min_jobs_fte: Figure = Field(default=0)
+    no_open_risks: bool = Field(
+        default=True, description="not stalled, no escalation, no failed precondition"
+    )
+
+    def decide(self, programme: Programme, decision: Decision) -> None:
+        programme.set_scale_up_criteria(
+            self.model_dump(
+                include={
+                    "min_months_operating",
+                    "min_tonnes_per_year",
+                    "min_jobs_fte",
+                    "no_open_risks",
+                }
+            ),
+            decision=decision,
+        )
+
+
 class GrantMandate(ProgrammeCommand):
-    """Give a broker the mandate to decide on streams, from the effective date."""
+    """Give a broker the mandate to decide on streams, from the effective date ('all' for
+    every stream, e.g. for the programme's scheduled checks)."""
 
     verb: ClassVar[str] = "grant-mandate"
     broker: Name

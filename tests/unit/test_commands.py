@@ -105,3 +105,33 @@ def test_the_digest_ignores_the_command_id_but_not_the_content() -> None:
     same = parse_command({"command": "start-expert-scan", **BASE, "command_id": "b"})
     other = parse_command({"command": "start-expert-scan", **BASE, "reason": "else"})
     assert one.digest() == same.digest() != other.digest()
+
+
+@pytest.mark.parametrize("reserved", ["_type_", "_data_"])
+def test_the_event_stores_own_markers_are_refused_as_names(reserved: str) -> None:
+    with pytest.raises(InvalidCommandError, match="is reserved by the event store"):
+        parse_command(
+            {
+                "command": "assess-scale-up",
+                **BASE,
+                "ready": True,
+                "criteria": "c",
+                "figures": {reserved: 1},
+            }
+        )
+    with pytest.raises(InvalidCommandError, match="is reserved by the event store"):
+        parse_command(
+            {
+                "command": "admit-consortium-member",
+                **BASE,
+                "organisation": reserved,
+                "role": "other",
+            }
+        )
+
+
+def test_the_digest_does_not_depend_on_the_order_of_keys() -> None:
+    fields = {"command": "assess-scale-up", **BASE, "ready": True, "criteria": "c"}
+    one = parse_command({**fields, "figures": {"tonnes": 10, "jobs": 2}})
+    other = parse_command({**fields, "figures": {"jobs": 2, "tonnes": 10}})
+    assert one.digest() == other.digest()

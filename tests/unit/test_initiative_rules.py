@@ -324,3 +324,13 @@ def test_phases_start_in_order(at: Run) -> None:
             actor="board",
             effective="2019-01-07",
         )
+
+
+def test_a_fall_back_clears_the_scale_up_assessment(at: Run) -> None:
+    initiative_at(at, Stage.BOARD_WITHDRAWN)
+    at("assess-scale-up", initiative_id="grass", ready=True, criteria="all met")
+    at("fall-back", initiative_id="grass", to_stage="precondition_fulfilment")
+    at("form-consortium", initiative_id="grass")
+    at("withdraw-board", initiative_id="grass", handover_note="again")
+    with pytest.raises(RuleError, match="no scale-up assessment recorded yet"):
+        at("start-scale-up", initiative_id="grass", level="regional")

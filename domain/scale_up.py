@@ -1,0 +1,67 @@
+"""The phase-3 rule: is an initiative after board withdrawal ready to scale up, or at risk?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Phase3Figures:
+    """What the read models say about one initiative after board withdrawal."""
+
+    initiative_id: str
+    months_operating: int
+    tonnes_per_year: float
+    jobs_fte: float
+    open_risks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Phase3Assessment:
+    ready: bool
+    at_risk: bool
+    criteria: str  # every criterion with its figure, met or not
+    reason: str
+    figures: dict[str, float]
+
+
+def assess(criteria: dict[str, Any], figures: Phase3Figures) -> Phase3Assessment:
+    """Apply the programme's criteria; the reason names every criterion and figure."""
+    months = int(criteria.get("min_months_operating", 0))
+    tonnes = float(criteria.get("min_tonnes_per_year", 0))
+    jobs = float(criteria.get("min_jobs_fte", 0))
+    no_risks = bool(criteria.get("no_open_risks", True))
+    checks = [
+        (
+            figures.months_operating >= months,
+            f"operating {figures.months_operating} months (at least {months})",
+        ),
+        (
+            figures.tonnes_per_year >= tonnes,
+            f"{figures.tonnes_per_year:,g} t/yr processed (at least {tonnes:,g})",
+        ),
+        (figures.jobs_fte >= jobs, f"{figures.jobs_fte:,g} FTE (at least {jobs:,g})"),
+    ]
+    if no_risks:
+        risks = ", ".join(figures.open_risks) or "none"
+        checks.append((not figures.open_risks, f"open risks: {risks}"))
+    ready = all(ok for ok, _ in checks)
+    stalled_output = figures.months_operating >= 12 and figures.tonnes_per_year == 0
+    at_risk = bool(figures.open_risks) or stalled_output
+    verdict = "ready to scale up" if ready else "not ready"
+    if at_risk:
+        verdict += ", at risk"
+    text = "; ".join(f"{'met' if ok else 'NOT met'}: {words}" for ok, words in checks)
+    return Phase3Assessment(
+        ready=ready,
+        at_risk=at_risk,
+        criteria=text,
+        reason=f"phase-3 check: {verdict} ({text})",
+        figures={
+            "months_operating": float(figures.months_operating),
+            "tonnes_per_year": figures.tonnes_per_year,
+            "jobs_fte": figures.jobs_fte,
+            "open_risks": float(len(figures.open_risks)),
+        },
+    )

@@ -1,0 +1,25 @@
+"""Projection catch-up: bring the read models up to the newest event. Scheduled every
+minute, and run at the end of the broker workflows."""
+
+from __future__ import annotations
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import runtime
+
+
+@task(name="catch up read models", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+def catch_up() -> int:
+    applied = runtime.runner().catch_up()
+    runtime.log.info("caught up", applied=applied)
+    return applied
+
+
+@flow(name="projection-catch-up")
+def projection_catch_up() -> dict[str, int]:
+    """Apply every event recorded since the read models' position."""
+    runtime.bind_run()
+    applied = catch_up()
+    status = runtime.runner().status()
+    return {"applied": applied, "position": status.position, "lag": status.lag}
