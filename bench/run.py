@@ -28,6 +28,14 @@ Figures (see each module's docstring for exactly what is compared):
   resident memory (MB, lower is better: ``ratio = baseline / value``) and events/s of
   ``Runner.rebuild`` in a fresh process, vs the bare pass in a fresh process. Goal: under
   300 MB at 1,000,000 events.
+* ``scale_up_check_s`` and ``scale_up_check_rerun_s`` (prefect_flows.py, ``--only flows``):
+  the ``scale_up_check`` flow on a temporary Prefect server over initiatives after board
+  withdrawal (small 5,000 / large 100,000), first run and a rerun on the same day that
+  records nothing new, vs the flow's task functions called in a plain loop on an identical
+  copy of the store. Goal: 100,000 initiatives under 5 s.
+* ``prefect_flow_run_overhead_ms`` and ``prefect_task_run_overhead_ms`` (prefect_flows.py):
+  mean wall time of an empty ``@flow`` run, and mean cost per run of an empty ``@task``
+  inside a flow, vs calling the same plain function.
 
 Progress and diagnostics go to stderr. Every store is a fresh SQLite file in a temporary
 folder, removed afterwards. A benchmark that fails is reported on stderr, the others still
@@ -49,12 +57,14 @@ import catch_up
 import cold_start
 import engine_commands
 import figure
+import prefect_flows
 
 BENCHMARKS: dict[str, Callable[[str], list[dict[str, Any]]]] = {
     "engine_commands": engine_commands.run,
     "apply_load": apply_load.run,
     "cold_start": cold_start.run,
     "catch_up": catch_up.run,
+    "flows": prefect_flows.run,  # not bench/flows.py: that would shadow the flows package
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -23,12 +23,20 @@ from domain.errors import (
     NotFoundError,
 )
 from domain.initiative import Initiative
+from domain.procurement import Commitment, Community
 from domain.programme import Programme
 from domain.record import DecisionRecord
 from domain.transcodings import DateAsISO, DecisionAsDict
 from domain.values import Decision
 
 PROGRAMME_TZ = ZoneInfo("Europe/Amsterdam")
+AGGREGATES: dict[str, type[DecisionRecord]] = {
+    "programme": Programme,
+    "initiative": Initiative,
+    "commitment": Commitment,
+    "community": Community,
+}
+Record = TypeVar("Record", bound=DecisionRecord)
 ATTEMPTS = 5  # a stale write is decided again against the new state this many times
 
 
@@ -46,7 +54,7 @@ class Engine(Application[UUID]):
     """Kringloop's service layer: programmes and initiatives, decided by command."""
 
     name = "Kringloop"
-    snapshotting_intervals = {Initiative: 50, Programme: 50}
+    snapshotting_intervals = {Initiative: 50, Programme: 50, Commitment: 50, Community: 50}
 
     def __init__(
         self, env: dict[str, str] | None = None, clock: Callable[[], date] | None = None
@@ -126,22 +134,14 @@ class Engine(Application[UUID]):
         return effective
 
     def _decide(self, command: Command, decision: Decision) -> Outcome:
-        kind = Programme if command.group == "programme" else Initiative
+        kind = AGGREGATES[command.group]
         if command.creates:
             return self._create(command, decision, kind.create_id(command.subject_id))
-        aggregate = (
-            self.programme(command.subject_id)
-            if kind is Programme
-            else self.initiative(command.subject_id)
-        )
+        aggregate = self.record(kind, command.subject_id)
         replay = self._replay(command, aggregate)
         if replay is not None:
             return replay
-        if isinstance(aggregate, Initiative):
-            programme = self.programme(aggregate.programme_id)
-            self.check_authority(programme, decision, aggregate.stream)
-        else:
-            self.check_authority(aggregate, decision, stream=None)
+        self._authorise(aggregate, decision)
         command.decide(aggregate, decision)
         return self._save(command, aggregate)
 
@@ -151,13 +151,22 @@ class Engine(Application[UUID]):
             replay = self._replay(command, existing)
             if replay is not None:
                 return replay
-            raise AlreadyExistsError(f"{existing.kind} '{self._slug(existing)}' already exists")
+            raise AlreadyExistsError(f"{existing.kind} '{existing.slug}' already exists")
         created = command.create(decision)
-        if isinstance(created, Initiative):  # proposing needs a mandate for the stream
-            programme = self.programme(created.programme_id)
-            programme.check_stream(created.stream)
-            self.check_authority(programme, decision, created.stream)
+        if isinstance(created, Initiative):  # proposing needs the stream to exist
+            self.programme(created.programme_id).check_stream(created.stream)
+        self._authorise(created, decision)
         return self._save(command, created)
+
+    def _authorise(self, aggregate: DecisionRecord, decision: Decision) -> None:
+        if isinstance(aggregate, Programme):
+            self.check_authority(aggregate, decision, stream=None)
+        elif isinstance(aggregate, Initiative):
+            programme = self.programme(aggregate.programme_id)
+            self.check_authority(programme, decision, aggregate.stream)
+        else:  # procurement: within the programme's life
+            assert isinstance(aggregate, Commitment | Community)
+            self.check_authority(self.programme(aggregate.programme_id), decision, stream=None)
 
     def check_authority(self, programme: Programme, decision: Decision, stream: str | None) -> None:
         """The effective date lies within the programme's life and, for an initiative, within
@@ -183,7 +192,7 @@ class Engine(Application[UUID]):
         if digest != command.digest():
             raise CommandIdReusedError(
                 f"command id '{command.command_id}' was already used for a different decision "
-                f"(version {version} of {aggregate.kind} '{self._slug(aggregate)}')"
+                f"(version {version} of {aggregate.kind} '{aggregate.slug}')"
             )
         return self._outcome(command, aggregate, version, None, replayed=True)
 
@@ -206,33 +215,27 @@ class Engine(Application[UUID]):
         return Outcome.model_construct(  # built from trusted values: no validation needed
             command=command.command,
             command_id=command.command_id,
-            kind="programme" if isinstance(aggregate, Programme) else "initiative",
-            id=self._slug(aggregate),
+            kind=aggregate.kind,
+            id=aggregate.slug,
             version=version,
             notification_id=notification_id,
             replayed=replayed,
         )
 
-    @staticmethod
-    def _slug(aggregate: DecisionRecord) -> str:
-        if isinstance(aggregate, Programme):
-            return aggregate.programme_id
-        assert isinstance(aggregate, Initiative)
-        return aggregate.initiative_id
-
     # -- reading the record ----------------------------------------------------------------
 
-    def programme(self, programme_id: str, version: int | None = None) -> Programme:
-        found = self._get_or_none(Programme.create_id(programme_id), version)
-        if not isinstance(found, Programme):
-            raise NotFoundError(f"no programme '{programme_id}'")
+    def record(self, kind: type[Record], slug: str, version: int | None = None) -> Record:
+        """A programme, initiative, commitment or community by its id."""
+        found = self._get_or_none(kind.create_id(slug), version)
+        if not isinstance(found, kind):
+            raise NotFoundError(f"no {kind.__name__.lower()} '{slug}'")
         return found
 
+    def programme(self, programme_id: str, version: int | None = None) -> Programme:
+        return self.record(Programme, programme_id, version)
+
     def initiative(self, initiative_id: str, version: int | None = None) -> Initiative:
-        found = self._get_or_none(Initiative.create_id(initiative_id), version)
-        if not isinstance(found, Initiative):
-            raise NotFoundError(f"no initiative '{initiative_id}'")
-        return found
+        return self.record(Initiative, initiative_id, version)
 
     def history(self, aggregate: DecisionRecord) -> list[Any]:
         """Every event of an aggregate, oldest first."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
@@ -32,6 +33,9 @@ class DecisionRecord(Aggregate):
         applied_commands: dict[str, list[Any]]
         last_effective: date
 
+        @staticmethod
+        def create_id(slug: str) -> UUID: ...
+
     keeps_effective_order = True
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
@@ -51,6 +55,11 @@ class DecisionRecord(Aggregate):
     @property
     def kind(self) -> str:
         return type(self).__name__.lower()
+
+    @property
+    def slug(self) -> str:
+        """The id people use: ``programme_id``, ``initiative_id``, ..."""
+        return str(getattr(self, f"{self.kind}_id"))
 
     def version_of_command(self, command_id: str) -> tuple[int, str] | None:
         """The version a command produced, and its content digest, if it was applied here."""

@@ -123,8 +123,9 @@ class OrganisationKind(StrEnum):
 class Measure(StrEnum):
     """What the read models count towards a target, from the initiatives' decisions.
 
-    ``consortia_formed`` counts initiatives whose consortium is formed and not abandoned
-    (each is one product/material chain redesigned). ``streams_recycled_high_value`` counts
+    ``consortia_formed`` counts initiatives whose consortium is formed and not abandoned;
+    ``chains_redesigned`` adds the joint procurement trajectories started from communities of
+    practice (each redesigns a chain from the buying side). ``streams_recycled_high_value`` counts
     distinct (sub-)streams with such an initiative whose chosen option sits at R0-R8 (energy
     recovery, R9, is not high value). The impact measures add up each initiative's latest
     yearly report (``companies_started``: all years). A target without a measure is tracked
@@ -132,6 +133,7 @@ class Measure(StrEnum):
     """
 
     CONSORTIA_FORMED = "consortia_formed"
+    CHAINS_REDESIGNED = "chains_redesigned"  # consortia formed + joint procurement trajectories
     STREAMS_RECYCLED_HIGH_VALUE = "streams_recycled_high_value"
     JOBS_FTE = "jobs_fte"
     COMPANIES_STARTED = "companies_started"

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from domain.values import Measure, Status
 from projections.store import ReadStore
-from projections.tables import ImpactRow, InitiativeRow, TargetRow
+from projections.tables import ImpactRow, InitiativeRow, TargetRow, TrajectoryRow
 
 HIGH_VALUE_LEVELS = {f"R{n}" for n in range(9)}  # R0-R8; R9 (energy recovery) is not
 
@@ -57,8 +57,15 @@ def programme_progress(store: ReadStore, programme_id: str) -> list[TargetProgre
         reports = session.exec(
             select(ImpactRow).where(ImpactRow.programme_id == programme_id)
         ).all()
+        trajectories = session.exec(
+            select(TrajectoryRow).where(TrajectoryRow.programme_id == programme_id)
+        ).all()
     live = {i.initiative_id for i in initiatives}
     contributions = _contributions(initiatives, [r for r in reports if r.initiative_id in live])
+    contributions[Measure.CHAINS_REDESIGNED] = contributions[Measure.CONSORTIA_FORMED] + [
+        Contribution(initiative_id=f"trajectory:{t.community_id}/{t.trajectory}", value=1)
+        for t in sorted(trajectories, key=lambda t: (t.community_id, t.trajectory))
+    ]
     return [_progress(t, contributions) for t in targets]
 
 

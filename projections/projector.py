@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from domain.initiative import Initiative
+from domain.procurement import Commitment, Community
 from domain.programme import Programme
 from domain.values import (
     FALLBACK_STAGES,
@@ -48,6 +49,12 @@ def project(ws: WorkingSet, notification_id: int, event: Any) -> None:
         ws.touch("programmes", programme)
         subject_kind, subject_id = "programme", programme["programme_id"]
         programme_id = subject_id
+    elif isinstance(event, Commitment.Event | Community.Event):
+        if handler is not None:
+            handler(ws, event, {})
+        own = ws.procurement_by_aggregate[event.originator_id.hex]
+        subject_kind = "commitment" if isinstance(event, Commitment.Event) else "community"
+        subject_id, programme_id = own[f"{subject_kind}_id"], own["programme_id"]
     else:
         return
     decision = event.decision
@@ -444,6 +451,99 @@ def fell_back(ws: WorkingSet, e: Any, row: Row) -> None:
     _enter(row, target, e)
 
 
+# -- circular procurement -------------------------------------------------------------------
+
+
+def committed(ws: WorkingSet, e: Any, _: Row) -> None:
+    ws.put(
+        "commitments",
+        {
+            "commitment_id": e.commitment_id,
+            "aggregate_id": e.originator_id.hex,
+            "programme_id": e.programme_id,
+            "organisation": e.organisation,
+            "organisation_kind": e.organisation_kind,
+            "path": list(e.path),
+            "committed_on": e.decision.effective,
+            "categories": [],
+        },
+    )
+
+
+def category_adopted(ws: WorkingSet, e: Any, _: Row) -> None:
+    commitment = ws.procurement_by_aggregate[e.originator_id.hex]
+    commitment["categories"].append(e.category)
+    ws.touch("commitments", commitment)
+
+
+def spend_reported(ws: WorkingSet, e: Any, _: Row) -> None:
+    commitment = ws.procurement_by_aggregate[e.originator_id.hex]
+    ws.put(
+        "spend_reports",
+        {
+            "commitment_id": commitment["commitment_id"],
+            "year": e.year,
+            "category": e.category,
+            "programme_id": commitment["programme_id"],
+            "total_spend_eur": e.total_spend_eur,
+            "circular_spend_eur": e.circular_spend_eur,
+            "investment_eur": e.investment_eur,
+            "reported_on": e.decision.effective,
+        },
+    )
+
+
+def community_founded(ws: WorkingSet, e: Any, _: Row) -> None:
+    ws.put(
+        "communities",
+        {
+            "community_id": e.community_id,
+            "aggregate_id": e.originator_id.hex,
+            "programme_id": e.programme_id,
+            "name": e.name,
+            "moderator": e.moderator,
+            "members": {},
+            "founded_on": e.decision.effective,
+        },
+    )
+
+
+def community_joined(ws: WorkingSet, e: Any, _: Row) -> None:
+    community = ws.procurement_by_aggregate[e.originator_id.hex]
+    community["members"][e.organisation] = e.role
+    ws.touch("communities", community)
+
+
+def meeting_held(ws: WorkingSet, e: Any, _: Row) -> None:
+    community = ws.procurement_by_aggregate[e.originator_id.hex]
+    ws.put(
+        "community_meetings",
+        {
+            "community_id": community["community_id"],
+            "meeting": e.meeting,
+            "programme_id": community["programme_id"],
+            "held_on": e.decision.effective,
+            "attendees": len(e.attendees),
+        },
+    )
+
+
+def trajectory_started(ws: WorkingSet, e: Any, _: Row) -> None:
+    community = ws.procurement_by_aggregate[e.originator_id.hex]
+    ws.put(
+        "joint_trajectories",
+        {
+            "community_id": community["community_id"],
+            "trajectory": e.trajectory,
+            "programme_id": community["programme_id"],
+            "category": e.category,
+            "participants": len(e.participants),
+            "invested_eur": e.invested_eur,
+            "started_on": e.decision.effective,
+        },
+    )
+
+
 HANDLERS: dict[str, Handler] = {  # by event class: Aggregate.EventName
     "Programme.Created": programme_created,
     "Programme.MemberAdded": member_added,
@@ -480,4 +580,11 @@ HANDLERS: dict[str, Handler] = {  # by event class: Aggregate.EventName
     "Initiative.Abandoned": _status(Status.ABANDONED, keep_reason=True),
     "Initiative.Reopened": _status(Status.ACTIVE, keep_reason=False),
     "Initiative.FellBack": fell_back,
+    "Commitment.Committed": committed,
+    "Commitment.CategoryAdopted": category_adopted,
+    "Commitment.SpendReported": spend_reported,
+    "Community.Founded": community_founded,
+    "Community.MemberJoined": community_joined,
+    "Community.MeetingHeld": meeting_held,
+    "Community.JointTrajectoryStarted": trajectory_started,
 }

@@ -164,6 +164,70 @@ class DecisionRow(SQLModel, table=True):
     details: str = "{}"  # JSON: the event's own fields
 
 
+class CommitmentRow(SQLModel, table=True):
+    """An organisation's circular-procurement commitment and its path."""
+
+    __tablename__ = "commitments"
+
+    commitment_id: str = Field(primary_key=True)
+    aggregate_id: str = Field(index=True)
+    programme_id: str = Field(index=True)
+    organisation: str
+    organisation_kind: str
+    path: str = "[]"  # JSON: [{year, share}]
+    committed_on: date
+    categories: str = "[]"  # JSON list of adopted purchase categories
+
+
+class SpendRow(SQLModel, table=True):
+    __tablename__ = "spend_reports"
+
+    commitment_id: str = Field(primary_key=True)
+    year: int = Field(primary_key=True)
+    category: str = Field(primary_key=True)
+    programme_id: str = Field(index=True)
+    total_spend_eur: float
+    circular_spend_eur: float
+    investment_eur: float = 0
+    reported_on: date
+
+
+class CommunityRow(SQLModel, table=True):
+    __tablename__ = "communities"
+
+    community_id: str = Field(primary_key=True)
+    aggregate_id: str = Field(index=True)
+    programme_id: str = Field(index=True)
+    name: str
+    moderator: str
+    members: str = "{}"  # JSON: organisation -> role
+    founded_on: date
+
+
+class MeetingRow(SQLModel, table=True):
+    __tablename__ = "community_meetings"
+
+    community_id: str = Field(primary_key=True)
+    meeting: int = Field(primary_key=True)
+    programme_id: str = Field(index=True)
+    held_on: date
+    attendees: int
+
+
+class TrajectoryRow(SQLModel, table=True):
+    """A joint procurement trajectory started from a community of practice."""
+
+    __tablename__ = "joint_trajectories"
+
+    community_id: str = Field(primary_key=True)
+    trajectory: str = Field(primary_key=True)
+    programme_id: str = Field(index=True)
+    category: str
+    participants: int
+    invested_eur: float = 0
+    started_on: date
+
+
 READ_MODELS = [
     ProjectionPosition,
     ProgrammeRow,
@@ -174,4 +238,9 @@ READ_MODELS = [
     PreconditionRow,
     ImpactRow,
     DecisionRow,
+    CommitmentRow,
+    SpendRow,
+    CommunityRow,
+    MeetingRow,
+    TrajectoryRow,
 ]

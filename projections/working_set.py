@@ -20,7 +20,10 @@ JSON_COLUMNS = {
     "initiatives": ("options", "chosen_options", "members", "respondents"),
     "preconditions": ("evidence",),
     "decisions": ("evidence", "details"),
+    "commitments": ("path", "categories"),
+    "communities": ("members",),
 }
+OWN_ROWS = ("initiatives", "preconditions", "commitments", "communities")  # by aggregate id
 
 
 class WorkingSet:
@@ -34,6 +37,7 @@ class WorkingSet:
         self.initiative_by_aggregate: dict[str, str] = {}
         self.programme_by_aggregate: dict[str, Row] = {}
         self.preconditions_by_initiative: dict[str, list[Row]] = defaultdict(list)
+        self.procurement_by_aggregate: dict[str, Row] = {}
         self._keys = {n: [c.name for c in t.primary_key.columns] for n, t in tables.items()}
 
     def key_of(self, table: str, row: Row) -> Key:
@@ -44,7 +48,7 @@ class WorkingSet:
         ids = list(set(aggregate_ids))
         for name in ("programmes", "streams", "targets", "mandates"):
             self._load_rows(conn, name, select(self.tables[name]))
-        for name in ("initiatives", "preconditions"):
+        for name in OWN_ROWS:
             table = self.tables[name]
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
@@ -66,6 +70,8 @@ class WorkingSet:
             self.programme_by_aggregate[row["aggregate_id"]] = row
         elif table == "preconditions":
             self.preconditions_by_initiative[row["initiative_id"]].append(row)
+        elif table in ("commitments", "communities"):
+            self.procurement_by_aggregate[row["aggregate_id"]] = row
 
     def get(self, table: str, *key: Any) -> Row | None:
         return self.rows[table].get(key)

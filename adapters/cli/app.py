@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from adapters.cli.context import Session, console, emit_json, errors, refusals, refuse, session
 from adapters.cli.lazy import CatalogueGroup
 from adapters.cli.orchestration import register_orchestration
+from adapters.cli.procurement import register_procurement
 from adapters.cli.reads import register_reads
 from adapters.cli.show import print_programme
 from adapters.commanding import ApplyReport, apply_lines
@@ -42,8 +43,14 @@ groups = {
         no_args_is_help=True,
     ),
 }
-app.add_typer(groups["programme"], name="programme")
-app.add_typer(groups["initiative"], name="initiative")
+groups["procurement"] = typer.Typer(
+    cls=CatalogueGroup,
+    help="Circular procurement: commitments, spend reports, communities of practice.",
+    no_args_is_help=True,
+)
+for group_name, group in groups.items():
+    app.add_typer(group, name=group_name)
+register_procurement(groups["procurement"])
 register_reads(app, groups)
 register_orchestration(app)
 
@@ -111,7 +118,7 @@ def commands(as_json: JsonFlag = False) -> None:
                 {
                     "command": name,
                     "group": cls.group,
-                    "cli": f"kringloop {cls.group} {cls.verb}",
+                    "cli": f"kringloop {cls.cli_group} {cls.verb}",
                     "description": cls.__doc__,
                     "schema": cls.model_json_schema(),
                 }
@@ -121,7 +128,7 @@ def commands(as_json: JsonFlag = False) -> None:
         return
     for name, cls in CATALOGUE.items():
         console.print(
-            f"{name:36} kringloop {cls.group} {cls.verb:24} {cls.__doc__}",
+            f"{name:36} kringloop {cls.cli_group} {cls.verb:24} {cls.__doc__}",
             highlight=False,
             soft_wrap=True,
         )
@@ -211,14 +218,42 @@ def apply(
 def demo(
     ctx: typer.Context,
     fresh: Annotated[
-        bool, typer.Option("--fresh", help="delete the data folder's event store first")
+        bool, typer.Option("--fresh", help="delete the data folder's stores first")
     ] = False,
+    scenario: Annotated[
+        str, typer.Option(help="regional (the Amsterdam region) or first-steps (a small one)")
+    ] = "regional",
     as_json: JsonFlag = False,
 ) -> None:
-    """Load the first scenario (one programme, initiatives through the lifecycle) and show it."""
+    """Load a scenario through the engine's commands and show the programme dashboard."""
     from adapters.demo import run_demo  # only the demo needs the scenario machinery
 
-    run_demo(ctx, fresh=fresh, as_json=as_json)
+    run_demo(ctx, fresh=fresh, as_json=as_json, scenario=scenario)
+
+
+@app.command("report")
+def report(
+    ctx: typer.Context,
+    out: Annotated[
+        Path, typer.Option("--out", help="folder for the charts and index.html", file_okay=False)
+    ],
+    programme: Annotated[str, typer.Option(help="the programme")] = "mra-circular",
+    since: Annotated[int, typer.Option(help="first year of the charts")] = 2016,
+    as_json: JsonFlag = False,
+) -> None:
+    """Charts (targets over time, procurement shares against the path, the pipeline) and an
+    HTML summary page that opens offline."""
+    from adapters.report import write_report
+    from projections.procurement import this_year
+
+    current = session(ctx)
+    written = write_report(
+        current.engine, current.fresh_reads(), programme, out, since, this_year() - 1
+    )
+    if as_json:
+        emit_json({"files": [str(p) for p in written]})
+    else:
+        console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ class CatalogueGroup(TyperGroup):
     def _catalogue(self) -> dict[str, Any]:
         from domain.commands.catalogue import CATALOGUE  # only now: it builds every command model
 
-        return {cls.verb: cls for cls in CATALOGUE.values() if cls.group == self.name}
+        return {cls.verb: cls for cls in CATALOGUE.values() if cls.cli_group == self.name}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self._catalogue()))

@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from datetime import date
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar
 from uuid import uuid4
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -63,7 +63,8 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True, defer_build=True)
 
     command: ClassVar[str]  # the name in the catalogue and in JSON lines
-    group: ClassVar[Literal["programme", "initiative"]]  # the aggregate it decides on
+    group: ClassVar[str]  # the aggregate it decides on: programme, initiative, commitment, ...
+    cli_group: ClassVar[str] = ""  # where the CLI lists it (default: its group)
     creates: ClassVar[bool] = False  # it brings its aggregate into being
     verb: ClassVar[str]  # the CLI sub-command, unique within its group
 
@@ -86,6 +87,8 @@ class Command(BaseModel):
         super().__init_subclass__(**kwargs)
         if "command" not in cls.__dict__:
             cls.command = _kebab(cls.__name__)
+        if not cls.__dict__.get("cli_group") and hasattr(cls, "group"):
+            cls.cli_group = cls.group
 
     @property
     def subject_id(self) -> str:
@@ -124,7 +127,7 @@ class Outcome(BaseModel):
 
     command: str
     command_id: str
-    kind: Literal["programme", "initiative"]
+    kind: str = Field(description="programme, initiative, commitment or community")
     id: str
     version: int
     notification_id: int | None = Field(

@@ -6,27 +6,28 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from domain.commands import initiative, programme
+from domain.commands import initiative, procurement, programme
 from domain.commands.base import Command, Outcome
 from domain.commands.initiative import InitiativeCommand, ProposeInitiative
 from domain.commands.programme import CreateProgramme, ProgrammeCommand
 from domain.errors import InvalidCommandError
 
 
-def _concrete(module: Any, base: type[Command]) -> list[type[Command]]:
+def _concrete(module: Any) -> list[type[Command]]:
+    """The commands a module defines: the classes that have a verb."""
     return [
         obj
         for obj in vars(module).values()
         if isinstance(obj, type)
-        and issubclass(obj, base)
-        and obj is not base
+        and issubclass(obj, Command)
+        and "verb" in obj.__dict__
         and obj.__module__ == module.__name__
     ]
 
 
 CATALOGUE: dict[str, type[Command]] = {
     cls.command: cls
-    for cls in _concrete(programme, ProgrammeCommand) + _concrete(initiative, InitiativeCommand)
+    for cls in _concrete(programme) + _concrete(initiative) + _concrete(procurement)
 }
 """Every command by its name, in the order a lifecycle runs."""
 

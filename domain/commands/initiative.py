@@ -21,7 +21,7 @@ from domain.values import (
 
 
 class InitiativeCommand(Command):
-    group: ClassVar[Literal["programme", "initiative"]] = "initiative"
+    group: ClassVar[str] = "initiative"
 
     initiative_id: Slug
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from pydantic import Field
 
@@ -13,7 +13,7 @@ from domain.values import Decision, Measure, OrganisationKind, PhaseStatus
 
 
 class ProgrammeCommand(Command):
-    group: ClassVar[Literal["programme", "initiative"]] = "programme"
+    group: ClassVar[str] = "programme"
 
     programme_id: Slug
 

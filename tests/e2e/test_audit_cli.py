@@ -12,7 +12,7 @@ from tests.e2e.test_cli import as_json, kringloop
 
 
 def test_verify_passes_on_a_clean_store_and_names_tampering(tmp_path: Path) -> None:
-    kringloop(tmp_path, "demo", "--fresh", "--json")
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     clean = as_json(kringloop(tmp_path, "audit", "verify", "--json"))
     assert (clean["ok"], clean["events_checked"]) == (True, 96)
     with sqlite3.connect(tmp_path / "events.sqlite") as conn:
@@ -27,7 +27,7 @@ def test_verify_passes_on_a_clean_store_and_names_tampering(tmp_path: Path) -> N
 
 
 def test_an_export_checks_offline_with_the_public_key(tmp_path: Path) -> None:
-    kringloop(tmp_path, "demo", "--fresh", "--json")
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     out = tmp_path / "export.jsonl"
     exported = as_json(kringloop(tmp_path, "audit", "export", "--all", "--out", str(out), "--json"))
     assert exported["events"] == 96
@@ -44,7 +44,7 @@ def test_an_export_checks_offline_with_the_public_key(tmp_path: Path) -> None:
 
 
 def test_history_lists_every_decision_with_its_mandate(tmp_path: Path) -> None:
-    kringloop(tmp_path, "demo", "--fresh", "--json")
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     lines = as_json(kringloop(tmp_path, "audit", "history", "diaper-recycling", "--json"))
     assert [line["version"] for line in lines] == list(range(1, 19))
     assert lines[0]["mandate"] == "broker-anna for diapers from 2016-01-04"
@@ -57,7 +57,7 @@ def test_history_lists_every_decision_with_its_mandate(tmp_path: Path) -> None:
 
 
 def test_as_of_shows_the_initiative_on_a_past_date(tmp_path: Path) -> None:
-    kringloop(tmp_path, "demo", "--fresh", "--json")
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     then = as_json(
         kringloop(
             tmp_path, "audit", "as-of", "roadside-grass-insulation", "--at", "2017-01-01", "--json"

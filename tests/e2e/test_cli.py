@@ -37,7 +37,7 @@ def as_json(done: subprocess.CompletedProcess[str]) -> Any:
 
 
 def test_the_demo_loads_its_scenario_and_shows_each_path(tmp_path: Path) -> None:
-    demo = as_json(kringloop(tmp_path, "demo", "--fresh", "--json"))
+    demo = as_json(kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json"))
     stages = {i["id"]: (i["stage"], i["status"]) for i in demo["initiatives"]}
     assert stages == {
         "roadside-grass-insulation": ("scaled_up", "active"),
@@ -46,18 +46,18 @@ def test_the_demo_loads_its_scenario_and_shows_each_path(tmp_path: Path) -> None
         "textile-fibre-to-fibre": ("market_consultation", "abandoned"),
         "timber-reuse": ("precondition_fulfilment", "active"),
     }
-    assert demo["applied"] == len(scenario_path().read_text().splitlines())
+    assert demo["applied"] == len(scenario_path("first-steps").read_text().splitlines())
 
 
 def test_running_the_demo_again_records_nothing_new(tmp_path: Path) -> None:
-    kringloop(tmp_path, "demo", "--fresh", "--json")
-    again = as_json(kringloop(tmp_path, "demo", "--json"))
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
+    again = as_json(kringloop(tmp_path, "demo", "--scenario", "first-steps", "--json"))
     assert again["applied"] == 0
-    assert again["already_applied"] == len(scenario_path().read_text().splitlines())
+    assert again["already_applied"] == len(scenario_path("first-steps").read_text().splitlines())
 
 
 def test_apply_stops_at_a_refused_line_and_continues_after_the_fix(tmp_path: Path) -> None:
-    lines = scenario_path().read_text().splitlines()
+    lines = scenario_path("first-steps").read_text().splitlines()
     broken = list(lines)
     broken[40] = broken[40].replace('"reason": "', '"reason": "", "x": "')
     path = tmp_path / "commands.jsonl"
@@ -82,7 +82,7 @@ def test_apply_names_a_line_that_is_not_json(tmp_path: Path) -> None:
 def test_a_refused_step_exits_non_zero_with_the_reason_and_appends_nothing(
     tmp_path: Path,
 ) -> None:
-    kringloop(tmp_path, "demo", "--fresh", "--json")
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     before = as_json(kringloop(tmp_path, "initiative", "show", "timber-reuse", "--json"))
     refused = kringloop(
         tmp_path,
@@ -105,7 +105,7 @@ def test_a_refused_step_exits_non_zero_with_the_reason_and_appends_nothing(
 
 
 def test_a_broker_takes_a_step_from_the_command_line(tmp_path: Path) -> None:
-    kringloop(tmp_path, "demo", "--fresh", "--json")
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     done = as_json(
         kringloop(
             tmp_path,
@@ -140,7 +140,7 @@ def test_a_broker_takes_a_step_from_the_command_line(tmp_path: Path) -> None:
 
 
 def test_structured_fields_take_json_on_the_command_line(tmp_path: Path) -> None:
-    kringloop(tmp_path, "demo", "--fresh", "--json")
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     refused = kringloop(
         tmp_path,
         "initiative",
@@ -169,7 +169,7 @@ def test_commands_json_lists_every_command_with_its_schema(tmp_path: Path) -> No
 
 
 def test_reading_an_initiative_does_not_import_prefect(tmp_path: Path) -> None:
-    kringloop(tmp_path, "demo", "--fresh", "--json")
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     probe = (
         "import sys\n"
         "from adapters.cli.app import app\n"
@@ -200,8 +200,10 @@ def test_one_setting_moves_the_store_to_postgresql(tmp_path: Path, postgres_url:
     schema = f"cli_{uuid.uuid4().hex[:8]}"
     postgres_env(postgres_url, schema)
     env = {"KRINGLOOP_DATABASE_URL": postgres_url, "KRINGLOOP_DATABASE_SCHEMA": schema}
-    applied = as_json(kringloop(tmp_path, "apply", str(scenario_path()), "--json", env=env))
-    assert applied["applied"] == len(scenario_path().read_text().splitlines())
+    applied = as_json(
+        kringloop(tmp_path, "apply", str(scenario_path("first-steps")), "--json", env=env)
+    )
+    assert applied["applied"] == len(scenario_path("first-steps").read_text().splitlines())
     shown = as_json(
         kringloop(tmp_path, "initiative", "show", "diaper-recycling", "--json", env=env)
     )
@@ -214,7 +216,7 @@ def test_one_setting_moves_the_store_to_postgresql(tmp_path: Path, postgres_url:
 
 
 def test_the_read_commands_answer_from_the_read_models(tmp_path: Path) -> None:
-    kringloop(tmp_path, "demo", "--fresh", "--json")
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     stalled = as_json(kringloop(tmp_path, "initiative", "list", "--status", "stalled", "--json"))
     assert [s["id"] for s in stalled] == ["mattress-recycling"]
     board = as_json(kringloop(tmp_path, "pipeline", "--json"))
@@ -237,7 +239,7 @@ def test_the_read_commands_answer_from_the_read_models(tmp_path: Path) -> None:
 
 
 def test_a_write_is_visible_to_the_next_read(tmp_path: Path) -> None:
-    kringloop(tmp_path, "demo", "--fresh", "--json")
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     kringloop(
         tmp_path,
         "initiative",
@@ -259,8 +261,8 @@ def test_a_write_is_visible_to_the_next_read(tmp_path: Path) -> None:
 
 
 def test_a_rebuild_leaves_the_same_answers(tmp_path: Path) -> None:
-    kringloop(tmp_path, "demo", "--fresh", "--json")
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     before = kringloop(tmp_path, "initiative", "list", "--json").stdout
     rebuilt = as_json(kringloop(tmp_path, "projections", "rebuild", "--json"))
-    assert rebuilt["applied"] == len(scenario_path().read_text().splitlines())
+    assert rebuilt["applied"] == len(scenario_path("first-steps").read_text().splitlines())
     assert kringloop(tmp_path, "initiative", "list", "--json").stdout == before

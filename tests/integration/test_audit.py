@@ -336,7 +336,18 @@ def file_digests(folder: Path) -> dict[str, str]:
 def demo_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
     done = subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "--home", str(home), "demo", "--fresh", "--json"],
+        [
+            sys.executable,
+            "-m",
+            "adapters.cli",
+            "--home",
+            str(home),
+            "demo",
+            "--fresh",
+            "--scenario",
+            "first-steps",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -96,7 +96,7 @@ def test_every_command_has_a_schema_a_verb_and_a_description() -> None:
         schema = cls.model_json_schema()
         assert {"actor", "reason", "command_id"} <= set(schema["properties"]), name
         assert cls.__doc__, name
-        verbs.add((cls.group, cls.verb))
+        verbs.add((cls.cli_group, cls.verb))
     assert len(verbs) == len(CATALOGUE)
 
 

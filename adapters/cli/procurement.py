@@ -1,0 +1,118 @@
+"""`kringloop procurement roadmap|categories|communities`: circular procurement, read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from adapters.cli.context import console, emit_json, session
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+Programme = Annotated[str, typer.Option("--programme", help="the programme")]
+
+
+def roadmap(
+    ctx: typer.Context,
+    programme: Programme = "mra-circular",
+    until: Annotated[int | None, typer.Option(help="last year shown [default: last year]")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help="only organisations whose latest year is: on track, behind, no report"),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Each organisation's circular share per year against its path: the roadmap view a
+    regional procurement director needs."""
+    from projections.procurement import roadmap as lines_of
+    from projections.procurement import this_year
+
+    last = until or this_year() - 1
+    lines = lines_of(session(ctx).fresh_reads(), programme, last)
+    if status:
+        lines = [line for line in lines if line.latest_status == status]
+    if as_json:
+        emit_json(lines)
+        return
+    years = list(range(min((y.year for line in lines for y in line.years), default=last), last + 1))
+    table = Table(
+        title=f"Circular procurement roadmap ({len(lines)} organisations), share against path"
+    )
+    table.add_column("organisation", no_wrap=True)
+    table.add_column("kind")
+    for year in years:
+        table.add_column(str(year), justify="right")
+    table.add_column("latest")
+    for line in lines:
+        cells = {y.year: y for y in line.years}
+        row = []
+        for year in years:
+            y = cells.get(year)
+            row.append(
+                "" if y is None else ("-" if y.share is None else f"{y.share:.0f}/{y.target:.0f}")
+            )
+        table.add_row(line.organisation, line.organisation_kind, *row, line.latest_status)
+    console.print(table)
+
+
+def categories(
+    ctx: typer.Context, programme: Programme = "mra-circular", as_json: JsonFlag = False
+) -> None:
+    """Spend per purchase category: total, circular, investment."""
+    from projections.procurement import category_totals
+
+    found = category_totals(session(ctx).fresh_reads(), programme)
+    if as_json:
+        emit_json(found)
+        return
+    table = Table(title="Spend per category")
+    for column in ("category", "organisations", "total EUR", "circular EUR", "share"):
+        table.add_column(column)
+    for c in found:
+        table.add_row(
+            c.category,
+            str(c.organisations),
+            f"{c.total_spend_eur:,.0f}",
+            f"{c.circular_spend_eur:,.0f}",
+            f"{c.circular_share or 0:.1f} %",
+        )
+    console.print(table)
+
+
+def communities(
+    ctx: typer.Context, programme: Programme = "mra-circular", as_json: JsonFlag = False
+) -> None:
+    """Community activity: members, meetings, attendance, joint trajectories, investment."""
+    from projections.procurement import community_activity
+
+    found = community_activity(session(ctx).fresh_reads(), programme)
+    if as_json:
+        emit_json(found)
+        return
+    table = Table(title="Communities of practice")
+    for column in (
+        "community",
+        "members",
+        "meetings",
+        "avg attendance",
+        "trajectories",
+        "invested EUR",
+    ):
+        table.add_column(column)
+    for c in found:
+        table.add_row(
+            c.name,
+            str(c.members),
+            str(c.meetings),
+            f"{c.average_attendance or 0:.1f}",
+            str(c.trajectories),
+            f"{c.invested_eur:,.0f}",
+        )
+    console.print(table)
+
+
+def register_procurement(group: typer.Typer) -> None:
+    group.command("roadmap")(roadmap)
+    group.command("categories")(categories)
+    group.command("communities")(communities)

@@ -1,0 +1,1 @@
+"""Scenario files: commands as JSON lines, loaded through `kringloop apply`."""

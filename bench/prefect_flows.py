@@ -1,0 +1,418 @@
+"""Benchmark ``flows`` (``run.py --only flows``): the phase-3 scale-up check on a real Prefect,
+and what Prefect itself costs per flow run and per task run.
+
+This file is not called ``flows.py`` on purpose: ``run.py`` puts ``bench/`` first on
+``sys.path``, so a ``bench/flows.py`` would shadow the project's ``flows`` package (and
+``from flows import runtime`` inside ``flows.scale_up_check`` would find this module).
+
+Prefect: ``PREFECT_HOME`` is a temporary folder and ``PREFECT_SERVER_ANALYTICS_ENABLED`` is
+``false``, both set before prefect is imported; the server is
+``prefect.testing.utilities.prefect_test_harness()`` (a temporary server process on its own
+SQLite database, as ``tests/flows/conftest.py`` runs it), started once and not timed, with
+``PREFECT_FLOWS_HEARTBEAT_FREQUENCY`` set to ``None``. Flows run in this process, as a
+deployment's flow run runs in its worker. That server records task runs from the event
+stream *after* the flow returns (about 40 ms per task run on a 2-core machine), and while it
+catches up, the next ``create_flow_run`` call can wait for seconds. So after every flow run
+with task runs this benchmark waits, untimed, until the server reports all of that run's task
+runs completed (``settle``; the wait is noted on stderr), and every timed flow run starts on
+an idle server.
+
+The event store: the ``workload`` programme (streams, broker mandates), a mandate on 'all'
+streams for ``runtime.SCHEDULER`` and the programme's scale-up criteria (at least 12 months
+since board withdrawal, 10,000 t/yr, 5 FTE, no open risks), then N initiatives (small 5,000,
+large 100,000) taken through the ``workload.lifecycle`` steps up to ``withdraw-board``, each
+followed by one ``report-impact`` (tonnes 0/10,000/20,000/30,000 and jobs 0..12 by index, so
+some are ready, some not, a quarter at risk for output stalled at 0 t/yr): 18 events per
+initiative, 50 initiatives side by side. It is recorded with ``Engine.execute_batch`` in
+batches of ``BATCH_SIZE`` commands on the very engine the flows use (``flows.runtime``, with
+``KRINGLOOP_HOME`` pointing at a temporary folder), with the engine's clock fixed at
+``CLOCK``; the read models are then caught up (``runtime.runner().catch_up()``). None of
+this is timed (about 5,000 events/s). The baseline gets a *second, identical store*: both
+SQLite files (events and read models) copied with ``sqlite3``'s backup API after the
+catch-up, so both sides decide the very same commands with the very same command ids.
+
+Before each side is timed, ``flows.runtime`` is closed and reopened on that side's folder
+(engine and read store open, the aggregate cache empty, the clock fixed at ``CLOCK``), as a
+served process would have them open. The check's day is ``DAY`` on both sides.
+
+* ``scale_up_check_s``: wall time of the call ``scale_up_check(programme_id, today=DAY)``
+  on the first store: catch up, pages of ``PAGE`` candidates, one ``assess and record``
+  task per page, catch up again. It records one ``ScaleUpAssessed`` per initiative.
+  Baseline: the same work without Prefect, on the second store, in a plain loop: the flow's
+  own task functions called as plain functions (``.fn``): ``catch_up`` (the runner's
+  catch-up), then ``find_candidates`` (``phase3_candidates``, a page at a time) and
+  ``assess_page`` (``assess`` + ``AssessScaleUp`` + ``runtime.execute_all``) until a page
+  comes back empty, then ``catch_up`` again. Seconds; ``ratio = baseline / value``. The
+  issue's goal: 100,000 initiatives under 5 s. Both sides' results must be equal.
+* ``scale_up_check_rerun_s``: the same flow run again at once on the same store and day: it
+  records nothing new (every command is recognised by its id), vs the baseline loop run
+  again on its store. Seconds; ``ratio = baseline / value``.
+* ``prefect_flow_run_overhead_ms``: mean wall time of ``EMPTY_FLOW_RUNS`` calls of an empty
+  ``@flow`` (it returns 1) on the running server, after one untimed warm-up call, vs the
+  mean time of calling the same plain function (timed as one loop of as many calls).
+  Milliseconds; ``ratio = baseline / value``.
+* ``prefect_task_run_overhead_ms``: a flow calling an empty ``@task`` (``NO_CACHE``, as the
+  project's tasks) ``TASK_RUNS`` times, run ``TASK_FLOW_RUNS`` times after a warm-up:
+  (its mean wall time - the empty flow's mean) / ``TASK_RUNS``, vs the plain function called
+  ``TASK_RUNS`` times (per call). Milliseconds; ``ratio = baseline / value``.
+
+The flow runs go first (after the overhead figures, which warm Prefect's client up), then
+the baseline, so any one-off warm-up in this process falls on the flow's side. ``--profile``
+profiles the first ``scale_up_check`` call (this thread only: Prefect's API client and event
+threads are not in it).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing
+from datetime import date, timedelta
+from itertools import chain, islice
+from pathlib import Path
+from statistics import mean
+from typing import Any
+from uuid import UUID
+
+from figure import figure, note, stopwatch
+from workload import FIRST_DAY, PROGRAMME, STEP_DAYS, lifecycle, numbered, programme_commands
+
+from domain.commands.catalogue import parse_command
+
+INITIATIVES = {"small": 5_000, "large": 100_000}
+BATCH_SIZE = 500  # commands per execute_batch while generating the store
+WAVE = 50  # initiatives advancing side by side
+WITHDRAWN_STEPS = [s["command"] for s in lifecycle("x", 0)].index("withdraw-board") + 1
+STEPS = WITHDRAWN_STEPS + 1  # and one impact report
+CLOCK = date(2030, 1, 1)  # the engine's "today": after every generated effective date
+DAY = CLOCK  # the day the check runs for (its command ids carry it)
+PROGRESS_EVERY = 50_000  # events
+EMPTY_FLOW_RUNS = 20
+TASK_RUNS = 200
+TASK_FLOW_RUNS = 3
+SETTLE_TIMEOUT = 600.0  # seconds to wait for the server to record a run's task runs
+ENV_KEYS = (
+    "PREFECT_HOME",
+    "PREFECT_SERVER_ANALYTICS_ENABLED",
+    "KRINGLOOP_HOME",
+    "KRINGLOOP_DATABASE_URL",
+)
+
+
+# -- the event store ---------------------------------------------------------------------
+
+
+def setup_commands() -> list[dict[str, Any]]:
+    """The workload programme, a mandate on every stream for the scheduler, and criteria."""
+    from flows import runtime
+
+    return [
+        *programme_commands(),
+        {
+            "command": "grant-mandate",
+            "programme_id": PROGRAMME,
+            "broker": runtime.SCHEDULER,
+            "streams": ["all"],
+            "actor": "board",
+            "reason": "The weekly phase-3 check assesses every stream",
+            "effective": "2015-03-01",
+        },
+        {
+            "command": "set-scale-up-criteria",
+            "programme_id": PROGRAMME,
+            "min_months_operating": 12,
+            "min_tonnes_per_year": 10_000,
+            "min_jobs_fte": 5,
+            "actor": "board",
+            "reason": "Phase-3 criteria",
+            "effective": "2015-03-01",
+        },
+    ]
+
+
+def withdrawn_path(index: int) -> list[dict[str, Any]]:
+    """Proposal to board withdrawal, then one impact report (its period set later)."""
+    steps = lifecycle(f"initiative-{index:06d}", index)[:WITHDRAWN_STEPS]
+    first = steps[0]
+    steps.append(
+        {
+            "command": "report-impact",
+            "initiative_id": first["initiative_id"],
+            "tonnes_processed_per_year": 10_000.0 * (index % 4),
+            "jobs_fte": 2.0 * (index % 7),
+            "evidence": [],
+            "actor": first["actor"],
+            "reason": "Step: report-impact",
+        }
+    )
+    return steps
+
+
+def initiative_commands(count: int) -> Iterator[dict[str, Any]]:
+    """``count`` initiatives to board withdrawal and a report, ``WAVE`` side by side."""
+    for start in range(0, count, WAVE):
+        members = range(start, min(start + WAVE, count))
+        paths = {i: withdrawn_path(i) for i in members}
+        first = FIRST_DAY + timedelta(days=start // WAVE)
+        for step in range(STEPS):
+            effective = first + timedelta(days=step * STEP_DAYS)
+            for i in members:
+                command = {**paths[i][step], "effective": effective.isoformat()}
+                if command["command"] == "report-impact":
+                    command["period"] = effective.year
+                yield command
+
+
+def open_home(home: Path) -> None:
+    """Point ``flows.runtime`` at ``home``: engine (clock fixed) and read store open."""
+    from flows import runtime
+
+    runtime.close()
+    os.environ["KRINGLOOP_HOME"] = str(home)
+    runtime.engine().clock = lambda: CLOCK
+    runtime.read_store()
+
+
+def generate(home: Path, count: int) -> int:
+    """Record the store through the flows' own engine and catch the read models up."""
+    from flows import runtime
+
+    open_home(home)
+    engine = runtime.engine()
+    stream = numbered(chain(setup_commands(), initiative_commands(count)), "flows")
+    recorded = 0
+    begun = time.perf_counter()
+    while batch := [parse_command(c) for c in islice(stream, BATCH_SIZE)]:
+        result = engine.execute_batch(batch)
+        assert result.refusal is None, f"refused: {result.refusal}"
+        assert len(result.outcomes) == len(batch)
+        if (recorded + len(batch)) // PROGRESS_EVERY > recorded // PROGRESS_EVERY:
+            note(f"flows: generated {recorded + len(batch):,} events")
+        recorded += len(batch)
+    assert engine.recorder.max_notification_id() == recorded, "one event per command"
+    took = time.perf_counter() - begun
+    note(f"flows: {recorded:,} events in {took:.1f} s ({recorded / took:,.0f} events/s)")
+    with stopwatch() as elapsed:
+        applied = runtime.runner().catch_up()
+    note(f"flows: read models caught up over {applied:,} events in {elapsed[0]:.1f} s")
+    runtime.close()
+    return recorded
+
+
+def copy_store(source: Path, target: Path) -> None:
+    """A second, identical store: both SQLite files copied with the backup API."""
+    target.mkdir(parents=True)
+    for name in ("events.sqlite", "read.sqlite"):
+        with (
+            closing(sqlite3.connect(source / name)) as src,
+            closing(sqlite3.connect(target / name)) as dst,
+        ):
+            src.backup(dst)
+
+
+# -- Prefect -----------------------------------------------------------------------------
+
+
+def settle(flow_run_id: UUID, task_runs: int) -> float:
+    """Wait (untimed) until the server reports ``task_runs`` completed task runs of this
+    flow run; returns the seconds waited."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterId,
+        TaskRunFilter,
+        TaskRunFilterState,
+        TaskRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    of_run = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+    completed = TaskRunFilter(
+        state=TaskRunFilterState(type=TaskRunFilterStateType(any_=[StateType.COMPLETED]))
+    )
+    begun = time.perf_counter()
+    with get_client(sync_client=True) as client:
+        while True:
+            found = 0
+            while page := client.read_task_runs(
+                flow_run_filter=of_run, task_run_filter=completed, limit=200, offset=found
+            ):
+                found += len(page)
+            if found >= task_runs:
+                break
+            if time.perf_counter() - begun > SETTLE_TIMEOUT:
+                note(f"flows: the server recorded only {found} of {task_runs} task runs")
+                break
+            time.sleep(0.1)
+    return time.perf_counter() - begun
+
+
+def one() -> int:
+    return 1
+
+
+def per_call_ms(function: Callable[[], Any], calls: int) -> float:
+    """Mean milliseconds per call of a plain function, timed as one loop."""
+    begun = time.perf_counter()
+    for _ in range(calls):
+        function()
+    return (time.perf_counter() - begun) * 1000 / calls
+
+
+def overhead_figures() -> list[dict[str, Any]]:
+    from prefect import flow, task
+    from prefect.cache_policies import NO_CACHE
+
+    empty_flow = flow(name="bench-empty-flow")(one)
+    empty_task = task(name="bench-empty-task", cache_policy=NO_CACHE)(one)
+
+    @flow(name="bench-task-runs")
+    def task_runs() -> int:
+        return sum(empty_task() for _ in range(TASK_RUNS))
+
+    empty_flow()  # warm-up: registers the flow
+    flow_ms = []
+    for _ in range(EMPTY_FLOW_RUNS):
+        with stopwatch() as elapsed:
+            empty_flow()
+        flow_ms.append(elapsed[0] * 1000)
+    plain_flow_ms = per_call_ms(one, EMPTY_FLOW_RUNS)
+    note(
+        f"flows: empty flow run {mean(flow_ms):.1f} ms mean ({min(flow_ms):.1f} to "
+        f"{max(flow_ms):.1f}); the plain call {plain_flow_ms * 1e6:.0f} ns"
+    )
+
+    state = task_runs(return_state=True)  # warm-up: registers the flow and the task
+    settle(state.state_details.flow_run_id, TASK_RUNS)
+    runs_ms = []
+    for _ in range(TASK_FLOW_RUNS):
+        with stopwatch() as elapsed:
+            state = task_runs(return_state=True)
+        runs_ms.append(elapsed[0] * 1000)
+        waited = settle(state.state_details.flow_run_id, TASK_RUNS)
+        note(
+            f"flows: a flow of {TASK_RUNS} task runs took {runs_ms[-1]:,.0f} ms; the server "
+            f"then took {waited:.1f} s more to record its task runs"
+        )
+    task_ms = (mean(runs_ms) - mean(flow_ms)) / TASK_RUNS
+    plain_task_ms = per_call_ms(one, TASK_RUNS)
+    note(f"flows: {task_ms:.2f} ms per task run; the plain call {plain_task_ms * 1e6:.0f} ns")
+    return [
+        figure("prefect_flow_run_overhead_ms", mean(flow_ms), "ms", plain_flow_ms, "lower"),
+        figure("prefect_task_run_overhead_ms", task_ms, "ms", plain_task_ms, "lower"),
+    ]
+
+
+# -- the scale-up check ------------------------------------------------------------------
+
+
+def plain_check(programme_id: str, day: date) -> dict[str, Any]:
+    """The flow's body without Prefect: its task functions called as plain functions."""
+    from flows import runtime
+    from flows.projection_catch_up import catch_up
+    from flows.scale_up_check import PAGE, assess_page, find_candidates
+
+    catch_up.fn()
+    totals = runtime.Tally()
+    after, candidates = "", 0
+    while True:
+        criteria, figures = find_candidates.fn(programme_id, day, after, PAGE)
+        if not figures:
+            break
+        assert criteria, "the programme has scale-up criteria"
+        totals.add(assess_page.fn(criteria, figures, day))
+        candidates += len(figures)
+        after = figures[-1].initiative_id
+    catch_up.fn()
+    runtime.log.info("phase-3 check done", candidates=candidates, **totals.as_dict())
+    return {"candidates": candidates, **totals.as_dict()}
+
+
+def scale_up_figures(flow_home: Path, plain_home: Path, count: int) -> list[dict[str, Any]]:
+    from flows.scale_up_check import PAGE, scale_up_check
+
+    pages = -(-count // PAGE)
+    task_runs = 2 + pages + (pages + 1)  # two catch-ups, assess per page, find per page + 1
+
+    def flow_check(label: str, profile: bool) -> tuple[dict[str, Any], float]:
+        with stopwatch(label, profile=profile) as elapsed:
+            state = scale_up_check(programme_id=PROGRAMME, today=DAY, return_state=True)
+        result: dict[str, Any] = state.result()
+        waited = settle(state.state_details.flow_run_id, task_runs)
+        note(
+            f"flows: {label} {elapsed[0]:.2f} s, {result['recorded']:,} recorded, "
+            f"{result['already_recorded']:,} already; the server then took {waited:.1f} s "
+            "more to record its task runs"
+        )
+        return result, elapsed[0]
+
+    open_home(flow_home)
+    first, flow_s = flow_check("scale_up_check flow", profile=True)
+    again, flow_again_s = flow_check("scale_up_check flow, rerun", profile=False)
+
+    open_home(plain_home)
+    with stopwatch() as elapsed:
+        plain_first = plain_check(PROGRAMME, DAY)
+    plain_s = elapsed[0]
+    with stopwatch() as elapsed:
+        plain_again = plain_check(PROGRAMME, DAY)
+    plain_again_s = elapsed[0]
+    note(f"flows: plain loop {plain_s:.2f} s, rerun {plain_again_s:.2f} s")
+
+    assert (first["candidates"], first["recorded"], first["refused"]) == (count, count, 0), first
+    assert (again["recorded"], again["already_recorded"]) == (0, count), again
+    assert plain_first == first, (plain_first, first)
+    assert plain_again == again, (plain_again, again)
+    return [
+        figure("scale_up_check_s", flow_s, "s", plain_s, "lower"),
+        figure("scale_up_check_rerun_s", flow_again_s, "s", plain_again_s, "lower"),
+    ]
+
+
+# -- the figures -------------------------------------------------------------------------
+
+
+def measure(folder: Path, count: int) -> list[dict[str, Any]]:
+    flow_home, plain_home = folder / "flow", folder / "plain"
+    note(f"flows: generating {count:,} initiatives after board withdrawal (not timed)")
+    generate(flow_home, count)
+    copy_store(flow_home, plain_home)
+
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    note("flows: starting Prefect's temporary server (not timed)")
+    with ExitStack() as stack:
+        stack.enter_context(prefect_test_harness(server_startup_timeout=120))
+        stack.enter_context(temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
+        rows = overhead_figures()
+        return scale_up_figures(flow_home, plain_home, count) + rows
+
+
+def run(size: str) -> list[dict[str, Any]]:
+    saved = {key: os.environ.get(key) for key in ENV_KEYS}
+    if "prefect" in sys.modules:
+        note("flows: prefect was imported before this benchmark set PREFECT_HOME")
+    try:
+        with tempfile.TemporaryDirectory(prefix="kringloop-bench-") as tmp:
+            folder = Path(tmp)
+            (folder / "prefect").mkdir()
+            os.environ["PREFECT_HOME"] = str(folder / "prefect")
+            os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+            os.environ.pop("KRINGLOOP_DATABASE_URL", None)
+            try:
+                return measure(folder, INITIATIVES[size])
+            finally:
+                from flows import runtime
+
+                runtime.close()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value

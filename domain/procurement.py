@@ -1,0 +1,156 @@
+"""Circular procurement (spearhead 1): procurement commitments of member organisations, and
+communities of practice where heads of procurement learn together and start joint
+procurement trajectories."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import event
+
+from domain.errors import AlreadyExistsError, NotFoundError, RuleError
+from domain.record import DecisionRecord
+from domain.values import Decision
+
+COMMITMENT_NAMESPACE = UUID("2f8a4c1e-5b7d-4e2a-9c3f-7d1e0a9b8c03")
+COMMUNITY_NAMESPACE = UUID("9d3b7e2a-1c4f-4a6e-8b5d-3e2f1a0c9d04")
+
+
+class Commitment(DecisionRecord):
+    """One organisation's commitment to buy circular along a path (10 % in 2022, ...)."""
+
+    keeps_effective_order = False  # spend reports for past years arrive in any order
+
+    @staticmethod
+    @lru_cache(maxsize=65536)
+    def create_id(commitment_id: str) -> UUID:
+        return uuid5(COMMITMENT_NAMESPACE, commitment_id)
+
+    @event("Committed")
+    def __init__(
+        self,
+        commitment_id: str,
+        programme_id: str,
+        organisation: str,
+        organisation_kind: str,
+        path: list[dict[str, Any]],
+        decision: Decision,
+    ) -> None:
+        years = [p["year"] for p in path]
+        if years != sorted(set(years)):
+            raise RuleError("the path's years must rise, each year once")
+        shares = [p["share"] for p in path]
+        if shares != sorted(shares):
+            raise RuleError("the path's circular shares must not fall over the years")
+        self.commitment_id = commitment_id
+        self.programme_id = programme_id
+        self.organisation = organisation
+        self.organisation_kind = organisation_kind
+        self.path = [dict(p) for p in path]
+        self.committed_on: date = decision.effective
+        self.categories: list[str] = []
+        self.reports: dict[str, dict[str, Any]] = {}
+        self.applied_commands = {}
+        self.last_effective = decision.effective
+
+    @event("CategoryAdopted")
+    def adopt_category(self, category: str, decision: Decision) -> None:
+        if category in self.categories:
+            raise AlreadyExistsError(f"'{self.organisation}' already adopted '{category}'")
+        self.categories.append(category)
+
+    @event("SpendReported")
+    def report_spend(
+        self,
+        year: int,
+        category: str,
+        total_spend_eur: float,
+        circular_spend_eur: float,
+        investment_eur: float,
+        decision: Decision,
+    ) -> None:
+        if circular_spend_eur > total_spend_eur:
+            raise RuleError(
+                f"circular spend (EUR {circular_spend_eur:,.0f}) cannot exceed total spend "
+                f"(EUR {total_spend_eur:,.0f})"
+            )
+        if year < self.committed_on.year:
+            raise RuleError(
+                f"cannot report spend for {year}: '{self.organisation}' committed in "
+                f"{self.committed_on.year}"
+            )
+        self.reports[f"{year}:{category}"] = {
+            "year": year,
+            "category": category,
+            "total_spend_eur": total_spend_eur,
+            "circular_spend_eur": circular_spend_eur,
+            "investment_eur": investment_eur,
+        }
+
+
+class Community(DecisionRecord):
+    """A community of practice, moderated by the board: members, meetings, trajectories."""
+
+    keeps_effective_order = False
+
+    @staticmethod
+    @lru_cache(maxsize=65536)
+    def create_id(community_id: str) -> UUID:
+        return uuid5(COMMUNITY_NAMESPACE, community_id)
+
+    @event("Founded")
+    def __init__(
+        self, community_id: str, programme_id: str, name: str, moderator: str, decision: Decision
+    ) -> None:
+        self.community_id = community_id
+        self.programme_id = programme_id
+        self.name = name
+        self.moderator = moderator
+        self.members: dict[str, str] = {}
+        self.meetings: dict[str, dict[str, Any]] = {}
+        self.trajectories: dict[str, dict[str, Any]] = {}
+        self.applied_commands = {}
+        self.last_effective = decision.effective
+
+    @event("MemberJoined")
+    def admit(self, organisation: str, role: str, decision: Decision) -> None:
+        self.members[organisation] = role
+
+    @event("MeetingHeld")
+    def hold_meeting(self, meeting: int, attendees: list[str], decision: Decision) -> None:
+        strangers = [a for a in attendees if a not in self.members]
+        if strangers:
+            raise NotFoundError(
+                f"not members of community '{self.community_id}': {', '.join(strangers)}"
+            )
+        if str(meeting) in self.meetings:
+            raise AlreadyExistsError(f"meeting {meeting} is already recorded")
+        self.meetings[str(meeting)] = {"on": decision.effective, "attendees": list(attendees)}
+
+    @event("JointTrajectoryStarted")
+    def start_trajectory(
+        self,
+        trajectory: str,
+        category: str,
+        participants: list[str],
+        invested_eur: float,
+        decision: Decision,
+    ) -> None:
+        strangers = [p for p in participants if p not in self.members]
+        if strangers:
+            raise NotFoundError(
+                f"not members of community '{self.community_id}': {', '.join(strangers)}"
+            )
+        if len(set(participants)) < 2:
+            raise RuleError("a joint procurement trajectory needs at least two participants")
+        if trajectory in self.trajectories:
+            raise AlreadyExistsError(f"trajectory '{trajectory}' is already started")
+        self.trajectories[trajectory] = {
+            "category": category,
+            "participants": list(participants),
+            "invested_eur": invested_eur,
+            "started_on": decision.effective,
+        }

@@ -1,0 +1,213 @@
+"""Read-side queries of circular procurement: the regional roadmap (each organisation's
+circular share per year against its path), totals per category, community activity, and
+the headline figures of the programme monitor."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date
+from itertools import pairwise
+
+from pydantic import BaseModel
+from sqlmodel import Session, col, func, select
+
+from projections.store import ReadStore
+from projections.tables import (
+    CommitmentRow,
+    CommunityRow,
+    InitiativeRow,
+    MeetingRow,
+    SpendRow,
+    TrajectoryRow,
+)
+
+
+class YearShare(BaseModel):
+    year: int
+    share: float | None  # circular spend / total spend, in percent; None: no report
+    target: float
+    status: str  # on track, behind, no report
+
+
+class RoadmapLine(BaseModel):
+    commitment_id: str
+    organisation: str
+    organisation_kind: str
+    path: list[dict[str, float]]
+    categories: list[str]
+    years: list[YearShare]
+    latest_status: str
+
+
+class CategoryTotal(BaseModel):
+    category: str
+    organisations: int
+    total_spend_eur: float
+    circular_spend_eur: float
+    investment_eur: float
+    circular_share: float | None
+
+
+class CommunityActivity(BaseModel):
+    community_id: str
+    name: str
+    members: int
+    meetings: int
+    average_attendance: float | None
+    trajectories: int
+    invested_eur: float
+
+
+class MonitorFigures(BaseModel):
+    consortia_formed: int
+    share_with_financial_arrangement: float | None
+    procurement_commitments: int
+    communities_of_practice: int
+    cop_meetings: int
+    cop_avg_participants: float | None
+    procurement_invested_eur: float
+    joint_trajectories: int
+
+
+def path_target(path: list[dict[str, float]], year: int, start: int) -> float:
+    """The share a path asks for in a year: straight lines from 0 % in the commitment's
+    year through each step (10 % by 2022, 50 % by 2025, ...), flat after the last."""
+    points = [(float(start), 0.0)] + [(float(p["year"]), float(p["share"])) for p in path]
+    for (x0, y0), (x1, y1) in pairwise(points):
+        if year <= x1:
+            return y0 if x1 == x0 else y0 + (y1 - y0) * max(year - x0, 0) / (x1 - x0)
+    return points[-1][1]
+
+
+def roadmap(store: ReadStore, programme_id: str, until: int) -> list[RoadmapLine]:
+    """Every commitment's circular share per year (all categories together) against its
+    path, from the commitment's year up to ``until``."""
+    with Session(store.engine) as session:
+        commitments = session.exec(
+            select(CommitmentRow)
+            .where(CommitmentRow.programme_id == programme_id)
+            .order_by(col(CommitmentRow.organisation))
+        ).all()
+        spend: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for row in session.exec(select(SpendRow).where(SpendRow.programme_id == programme_id)):
+            totals = spend[(row.commitment_id, row.year)]
+            totals[0] += row.total_spend_eur
+            totals[1] += row.circular_spend_eur
+    lines = []
+    for c in commitments:
+        path = json.loads(c.path)
+        years = []
+        for year in range(c.committed_on.year, until + 1):
+            total, circular = spend.get((c.commitment_id, year), (0.0, 0.0))
+            share = 100 * circular / total if total else None
+            target = round(path_target(path, year, c.committed_on.year), 1)
+            status = (
+                "no report"
+                if share is None
+                else ("on track" if share + 1e-9 >= target else "behind")
+            )
+            years.append(YearShare(year=year, share=share, target=target, status=status))
+        latest = next((y.status for y in reversed(years) if y.share is not None), "no report")
+        lines.append(
+            RoadmapLine(
+                commitment_id=c.commitment_id,
+                organisation=c.organisation,
+                organisation_kind=c.organisation_kind,
+                path=path,
+                categories=json.loads(c.categories),
+                years=years,
+                latest_status=latest,
+            )
+        )
+    return lines
+
+
+def category_totals(store: ReadStore, programme_id: str) -> list[CategoryTotal]:
+    """Spend per purchase category over all years and organisations."""
+    with Session(store.engine) as session:
+        rows = session.exec(select(SpendRow).where(SpendRow.programme_id == programme_id)).all()
+    grouped: dict[str, list[SpendRow]] = defaultdict(list)
+    for row in rows:
+        grouped[row.category].append(row)
+    totals = []
+    for category, found in sorted(grouped.items()):
+        total = sum(r.total_spend_eur for r in found)
+        circular = sum(r.circular_spend_eur for r in found)
+        totals.append(
+            CategoryTotal(
+                category=category,
+                organisations=len({r.commitment_id for r in found}),
+                total_spend_eur=total,
+                circular_spend_eur=circular,
+                investment_eur=sum(r.investment_eur for r in found),
+                circular_share=100 * circular / total if total else None,
+            )
+        )
+    return totals
+
+
+def community_activity(store: ReadStore, programme_id: str) -> list[CommunityActivity]:
+    with Session(store.engine) as session:
+        communities = session.exec(
+            select(CommunityRow)
+            .where(CommunityRow.programme_id == programme_id)
+            .order_by(col(CommunityRow.community_id))
+        ).all()
+        meetings = session.exec(
+            select(MeetingRow).where(MeetingRow.programme_id == programme_id)
+        ).all()
+        trajectories = session.exec(
+            select(TrajectoryRow).where(TrajectoryRow.programme_id == programme_id)
+        ).all()
+    activity = []
+    for c in communities:
+        attended = [m.attendees for m in meetings if m.community_id == c.community_id]
+        started = [t for t in trajectories if t.community_id == c.community_id]
+        activity.append(
+            CommunityActivity(
+                community_id=c.community_id,
+                name=c.name,
+                members=len(json.loads(c.members)),
+                meetings=len(attended),
+                average_attendance=sum(attended) / len(attended) if attended else None,
+                trajectories=len(started),
+                invested_eur=sum(t.invested_eur for t in started),
+            )
+        )
+    return activity
+
+
+def monitor_figures(store: ReadStore, programme_id: str) -> MonitorFigures:
+    """The headline figures, each counted from the read models."""
+    with Session(store.engine) as session:
+        formed = session.exec(
+            select(InitiativeRow).where(
+                InitiativeRow.programme_id == programme_id,
+                col(InitiativeRow.consortium_formed_on).is_not(None),
+                InitiativeRow.status != "abandoned",
+            )
+        ).all()
+        commitments = session.exec(
+            select(func.count())
+            .select_from(CommitmentRow)
+            .where(CommitmentRow.programme_id == programme_id)
+        ).one()
+    with_arrangement = [f for f in formed if f.arrangement_type not in (None, "none")]
+    communities = community_activity(store, programme_id)
+    meetings = sum(c.meetings for c in communities)
+    attended = sum((c.average_attendance or 0) * c.meetings for c in communities)
+    return MonitorFigures(
+        consortia_formed=len(formed),
+        share_with_financial_arrangement=len(with_arrangement) / len(formed) if formed else None,
+        procurement_commitments=int(commitments),
+        communities_of_practice=len(communities),
+        cop_meetings=meetings,
+        cop_avg_participants=attended / meetings if meetings else None,
+        procurement_invested_eur=sum(c.invested_eur for c in communities),
+        joint_trajectories=sum(c.trajectories for c in communities),
+    )
+
+
+def this_year() -> int:
+    return date.today().year  # noqa: DTZ011 (a calendar year, not a moment)
