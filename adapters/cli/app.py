@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from adapters.cli.api import register_api
 from adapters.cli.context import Session, console, emit_json, errors, refusals, refuse, session
 from adapters.cli.lazy import CatalogueGroup
 from adapters.cli.orchestration import register_orchestration
@@ -53,6 +54,7 @@ for group_name, group in groups.items():
 register_procurement(groups["procurement"])
 register_reads(app, groups)
 register_orchestration(app)
+register_api(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 

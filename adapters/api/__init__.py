@@ -1,0 +1,1 @@
+"""The HTTP API and the web pages for brokers, managers and auditors (FastAPI)."""

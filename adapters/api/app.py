@@ -1,0 +1,45 @@
+"""The one wiring point of the HTTP side: `create_app(settings)` builds the API and pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from adapters.api import audit, problems, reads
+from adapters.api.backend import Backend
+from adapters.api.commands import command_router
+from adapters.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the stores open on first use and close when the server stops."""
+    backend = Backend(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        backend.close()
+
+    app = FastAPI(
+        title="Kringloop",
+        summary="Brokers decide, managers run the programme, auditors read and replay.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.backend = backend
+    problems.install(app)
+
+    @app.get("/api/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Answers without a token: the server is up."""
+        return {"status": "ok"}
+
+    app.include_router(command_router())
+    app.include_router(reads.router)
+    app.include_router(audit.router)
+    from adapters.api.web import mount_web
+
+    mount_web(app, backend)
+    return app

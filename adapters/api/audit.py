@@ -1,0 +1,130 @@
+"""Audit over HTTP: an initiative's history, the record as of a date or version, the hash
+chain checked on demand, and signed export bundles to download."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from adapters.api.auth import principal
+from adapters.api.backend import Backend
+from adapters.audit import records
+from domain.errors import InvalidCommandError, KringloopError
+from domain.reading import InitiativeState, decision_entry
+
+router = APIRouter(prefix="/api/audit", dependencies=[Depends(principal)], tags=["audit"])
+PAGE = 20_000
+
+
+class TamperedError(KringloopError):
+    code = "tampered"
+
+
+def backend(request: Request) -> Backend:
+    result: Backend = request.app.state.backend
+    return result
+
+
+@router.get("/initiatives/{initiative_id}/history")
+def history(request: Request, initiative_id: str) -> list[dict[str, Any]]:
+    """Every decision on the initiative, with the mandate it was taken under."""
+    return [asdict(line) for line in records.history(backend(request).engine, initiative_id)]
+
+
+@router.get("/initiatives/{initiative_id}/as-of", response_model=InitiativeState | None)
+def as_of(
+    request: Request,
+    initiative_id: str,
+    at: date | None = None,
+    by: Literal["recorded", "effective"] = "effective",
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> InitiativeState | None:
+    """The initiative as it stood on a date (by effective or recorded time) or at a version;
+    null if it did not exist yet."""
+    if (at is None) == (version is None):
+        raise InvalidCommandError("give either at=YYYY-MM-DD or version=N")
+    current = backend(request)
+    return records.as_of(
+        current.engine, current.fresh_reads(), initiative_id, at=at, by=by, version=version
+    )
+
+
+def run_verify(current: Backend) -> dict[str, Any]:
+    """Check the whole chain; remember the result for the audit page. Seals nothing."""
+    from adapters.audit.verify import verify_store
+
+    report, _ = verify_store(current.engine.recorder, current.settings.home)
+    current.last_verify = {
+        **report.as_dict(),
+        "checked_at": datetime.now(tz=UTC).isoformat(timespec="seconds"),
+    }
+    return current.last_verify
+
+
+@router.post("/verify")
+def verify(request: Request) -> dict[str, Any]:
+    """Recompute every event's hash and chain link (auditors may run it: it writes nothing)."""
+    return run_verify(backend(request))
+
+
+def export_bundle(current: Backend, initiative_id: str | None) -> tuple[bytes, str]:
+    """A signed bundle of one initiative's events (or all), as `kringloop audit export`."""
+    from eventsourcing.persistence import StoredEvent
+
+    from adapters.audit.export import write_export
+
+    if not run_verify(current)["ok"]:
+        raise TamperedError("the store fails verification: run `kringloop audit verify`")
+    engine = current.engine
+    recorder = engine.recorder
+    start = ("", 0)
+    target = None
+    if initiative_id is not None:
+        target = engine.initiative(initiative_id).id.hex
+        start = (target, 0)
+    stored = [
+        r
+        for r in _pages(recorder.stored_page, start, target)
+        if target is None or r.originator_id == target
+    ]
+    stored.sort(key=lambda r: r.notification_id)
+    chain = {(c.originator_id, c.version): c for c in _pages(recorder.chain_page, ("", 0), None)}
+
+    def decode(row: Any) -> Any:
+        event = engine.mapper.to_domain_event(
+            StoredEvent(UUID(row.originator_id), row.version, row.topic, row.state)
+        )
+        return decision_entry(event).model_dump(mode="json")
+
+    scope = f"initiative {initiative_id}" if initiative_id else "all"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "export.jsonl"
+        write_export(path, current.settings.home, scope, stored, chain, decode)
+        return path.read_bytes(), f"{initiative_id or 'all'}.jsonl"
+
+
+def _pages(fetch: Any, start: tuple[str, int], only: str | None) -> Any:
+    after = start
+    while page := fetch(after, PAGE):
+        yield from page
+        after = (page[-1].originator_id, page[-1].version)
+        if only and page[-1].originator_id != only:
+            return
+
+
+@router.get("/export", response_class=Response)
+def export(request: Request, initiative_id: str | None = None) -> Response:
+    """Download a signed export bundle (JSON lines), checkable offline with the public key."""
+    body, name = export_bundle(backend(request), initiative_id)
+    return Response(
+        body,
+        media_type="application/jsonl",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

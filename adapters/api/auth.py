@@ -1,0 +1,79 @@
+"""Bearer tokens, roles and what each role may decide; every refusal is logged (no token)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from adapters.api.users import Role, user_by_token
+from adapters.logs import get_logger
+from domain.commands.base import Command
+
+log = get_logger("kringloop.api.auth")
+bearer = HTTPBearer(auto_error=False, description="a token from `kringloop users add`")
+
+MAY_RUN: dict[Role, frozenset[str]] = {
+    # the engine also checks a broker's mandate on the stream at the effective date
+    Role.BROKER: frozenset({"initiative"}),
+    Role.MANAGER: frozenset({"programme", "initiative", "commitment", "community"}),
+    Role.AUDITOR: frozenset(),  # auditors read and export, never write
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated user: the actor of every decision they make."""
+
+    name: str
+    role: Role
+
+    def may_run(self, command: type[Command]) -> bool:
+        return command.group in MAY_RUN[self.role]
+
+    @property
+    def may_act(self) -> bool:
+        return bool(MAY_RUN[self.role])
+
+
+def refused(request: Request, status: int, detail: str, who: str | None = None) -> HTTPException:
+    """Log a refused attempt (never the token) and build the error to raise."""
+    log.warning(
+        "access refused",
+        status=status,
+        method=request.method,
+        path=request.url.path,
+        user=who,
+        client=request.client.host if request.client else None,
+        detail=detail,
+    )
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return HTTPException(status_code=status, detail=detail, headers=headers)
+
+
+def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The user behind the bearer token, or 401."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise refused(request, 401, "a bearer token is required")
+    user = user_by_token(request.app.state.backend.read_store.engine, credentials.credentials)
+    if user is None:
+        raise refused(request, 401, "unknown or revoked token")
+    return Principal(user.name, Role(user.role))
+
+
+def require_may_run(request: Request, who: Principal, command: type[Command]) -> None:
+    if not who.may_run(command):
+        raise refused(
+            request,
+            403,
+            f"role {who.role.value} may not run {command.command} ({command.group} commands)",
+            who.name,
+        )
+
+
+CurrentPrincipal = Annotated[Principal, Depends(principal)]

@@ -1,0 +1,105 @@
+"""A POST endpoint for every command in the catalogue; the authenticated user is the actor."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from pydantic import BaseModel, ConfigDict, create_model
+
+from adapters.api.auth import Principal, principal, require_may_run
+from adapters.api.backend import Backend
+from adapters.commanding import execute
+from domain.commands.base import Command, Outcome
+from domain.commands.catalogue import CATALOGUE, validate_command
+
+NOT_FROM_CLIENT = {"actor", "command_id"}  # the principal decides; the header names the id
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="the command id: the same key twice records the decision once",
+    ),
+]
+
+
+def body_model(cls: type[Command]) -> type[BaseModel]:
+    """The request body of a command: its fields without the actor and the command id."""
+    fields: dict[str, Any] = {
+        name: (info.annotation, info)
+        for name, info in cls.model_fields.items()
+        if name not in NOT_FROM_CLIENT
+    }
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{cls.__name__}Request",
+        __config__=ConfigDict(extra="forbid", title=f"{cls.command} request"),
+        __doc__=cls.__doc__,
+        **fields,
+    )
+
+
+def run_command(
+    backend: Backend, who: Principal, cls: type[Command], fields: dict[str, Any], key: str | None
+) -> Outcome:
+    """Validate, execute as the principal, and wait until the read models include it."""
+    payload = {**fields, "actor": who.name}
+    if key:
+        payload["command_id"] = key
+    command = validate_command(cls, payload)
+    outcome = execute(backend.engine, command)
+    backend.runner.wait_for(outcome.notification_id)
+    return outcome
+
+
+def _endpoint(cls: type[Command], body: type[BaseModel]) -> Any:
+    def endpoint(request: Request, who: Principal, payload: BaseModel, key: str | None) -> Outcome:
+        require_may_run(request, who, cls)
+        fields = payload.model_dump(exclude_unset=True)
+        return run_command(request.app.state.backend, who, cls, fields, key)
+
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
+            ),
+            inspect.Parameter(
+                "who",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=Annotated[Principal, Depends(principal)],
+            ),
+            inspect.Parameter("payload", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=body),
+            inspect.Parameter(
+                "key",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=IdempotencyKey,
+                default=None,
+            ),
+        ]
+    )
+    endpoint.__name__ = cls.command.replace("-", "_")
+    return endpoint
+
+
+def command_router() -> APIRouter:
+    router = APIRouter(prefix="/api/commands")
+    for name, cls in CATALOGUE.items():
+        router.add_api_route(
+            f"/{name}",
+            _endpoint(cls, body_model(cls)),
+            methods=["POST"],
+            response_model=Outcome,
+            summary=(cls.__doc__ or name).strip().splitlines()[0],
+            tags=[f"commands: {cls.group}"],
+            operation_id=f"command_{name.replace('-', '_')}",
+            responses={
+                401: {"description": "no or unknown token"},
+                403: {"description": "the role may not run it, or no mandate"},
+                404: {"description": "not found"},
+                409: {"description": "conflicts with the record as it stands"},
+                422: {"description": "invalid input"},
+            },
+        )
+    return router

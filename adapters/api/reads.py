@@ -1,0 +1,152 @@
+"""GET endpoints for every read-side query: served from the read models, caught up first."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from adapters.api.auth import principal
+from adapters.api.backend import Backend
+from domain.engine import today_in_programme_tz
+from domain.errors import NotFoundError
+from domain.values import Stage, Status
+from projections import procurement, queries
+from projections.progress import TargetProgress, programme_progress
+from projections.store import ReadStore
+
+router = APIRouter(prefix="/api", dependencies=[Depends(principal)], tags=["reads"])
+Flag = Literal["ready", "at_risk", "escalated"]
+Limit = Annotated[int, Query(ge=1, le=10_000)]
+
+
+def backend(request: Request) -> Backend:
+    result: Backend = request.app.state.backend
+    return result
+
+
+def fresh(request: Request) -> ReadStore:
+    return backend(request).fresh_reads()
+
+
+Reads = Annotated[ReadStore, Depends(fresh)]
+
+
+@router.get("/initiatives", response_model=list[queries.InitiativeSummary])
+def list_initiatives(
+    reads: Reads,
+    stage: Stage | None = None,
+    stream: str | None = None,
+    sub_stream: str | None = None,
+    broker: str | None = None,
+    status: Status | None = None,
+    stalled_days: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+    flagged: Flag | None = None,
+    sort: queries.SortKey = "id",
+) -> list[queries.InitiativeSummary]:
+    return queries.list_initiatives(
+        reads,
+        today_in_programme_tz(),
+        stage=stage.value if stage else None,
+        stream=stream,
+        sub_stream=sub_stream,
+        broker=broker,
+        status=status.value if status else None,
+        stalled_days=stalled_days,
+        flagged=flagged,
+        sort=sort,
+    )
+
+
+@router.get("/initiatives/{initiative_id}", response_model=queries.InitiativeDetail)
+def initiative_detail(reads: Reads, initiative_id: str) -> queries.InitiativeDetail:
+    detail = queries.initiative_detail(reads, initiative_id, today_in_programme_tz())
+    if detail is None:
+        raise NotFoundError(f"no initiative '{initiative_id}'")
+    return detail
+
+
+@router.get("/pipeline", response_model=queries.Pipeline)
+def pipeline(reads: Reads, programme_id: str | None = None) -> queries.Pipeline:
+    return queries.pipeline(reads, programme_id)
+
+
+@router.get("/preconditions", response_model=list[queries.PreconditionEntry])
+def register(
+    reads: Reads,
+    initiative_id: str | None = None,
+    responsible: str | None = None,
+    status: str | None = None,
+    overdue: bool = False,
+    due_before: date | None = None,
+) -> list[queries.PreconditionEntry]:
+    return queries.register(
+        reads,
+        today_in_programme_tz(),
+        initiative_id=initiative_id,
+        responsible=responsible,
+        status=status,
+        overdue=overdue,
+        due_before=due_before,
+    )
+
+
+@router.get("/decisions", response_model=list[queries.DecisionLogEntry])
+def decision_log(
+    reads: Reads,
+    actor: str | None = None,
+    step: str | None = None,
+    subject: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    text: str | None = None,
+    limit: Limit = 1000,
+) -> list[queries.DecisionLogEntry]:
+    return queries.decision_log(
+        reads,
+        actor=actor,
+        step=step,
+        subject=subject,
+        since=since,
+        until=until,
+        text=text,
+        limit=limit,
+    )
+
+
+@router.get("/programmes/{programme_id}/progress", response_model=list[TargetProgress])
+def progress(reads: Reads, programme_id: str) -> list[TargetProgress]:
+    return programme_progress(reads, programme_id)
+
+
+@router.get("/programmes/{programme_id}/roadmap", response_model=list[procurement.RoadmapLine])
+def roadmap(
+    reads: Reads,
+    programme_id: str,
+    until: Annotated[int | None, Query(ge=1900, le=2200)] = None,
+) -> list[procurement.RoadmapLine]:
+    return procurement.roadmap(reads, programme_id, until or procurement.this_year() - 1)
+
+
+@router.get(
+    "/programmes/{programme_id}/procurement/categories",
+    response_model=list[procurement.CategoryTotal],
+)
+def categories(reads: Reads, programme_id: str) -> list[procurement.CategoryTotal]:
+    return procurement.category_totals(reads, programme_id)
+
+
+@router.get(
+    "/programmes/{programme_id}/procurement/communities",
+    response_model=list[procurement.CommunityActivity],
+)
+def communities(reads: Reads, programme_id: str) -> list[procurement.CommunityActivity]:
+    return procurement.community_activity(reads, programme_id)
+
+
+@router.get(
+    "/programmes/{programme_id}/procurement/figures", response_model=procurement.MonitorFigures
+)
+def figures(reads: Reads, programme_id: str) -> procurement.MonitorFigures:
+    return procurement.monitor_figures(reads, programme_id)

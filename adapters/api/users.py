@@ -1,0 +1,97 @@
+"""Who may use the API: named users with a role and a bearer token, stored hashed.
+
+The table lives in the read store's database but is not a read model: it is created on its
+own and is no part of ``projections.store.LIVE_TABLES``, so `projections rebuild` keeps it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Engine
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from domain.errors import AlreadyExistsError, NotFoundError
+
+
+class Role(StrEnum):
+    BROKER = "broker"
+    AUDITOR = "auditor"
+    MANAGER = "manager"
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "kringloop_user"
+
+    name: str = Field(primary_key=True)
+    role: str
+    token_sha256: str = Field(index=True, unique=True)
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+def create_table(engine: Engine) -> None:
+    SQLModel.metadata.create_all(engine, tables=[UserRow.__table__])  # type: ignore[list-item]
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add_user(engine: Engine, name: str, role: Role) -> str:
+    """Create a user and return its token: shown once, only its hash is kept."""
+    token = "kl_" + secrets.token_urlsafe(32)
+    with Session(engine) as session:
+        existing = session.get(UserRow, name)
+        if existing is not None and existing.revoked_at is None:
+            raise AlreadyExistsError(f"user '{name}' exists; revoke it first to issue a new token")
+        if existing is not None:
+            session.delete(existing)
+            session.flush()
+        session.add(
+            UserRow(
+                name=name,
+                role=role.value,
+                token_sha256=token_hash(token),
+                created_at=datetime.now(tz=UTC),
+            )
+        )
+        session.commit()
+    return token
+
+
+def list_users(engine: Engine) -> list[UserRow]:
+    with Session(engine) as session:
+        return list(session.exec(select(UserRow).order_by(col(UserRow.name))).all())
+
+
+def revoke_user(engine: Engine, name: str) -> None:
+    with Session(engine) as session:
+        user = session.get(UserRow, name)
+        if user is None or user.revoked_at is not None:
+            raise NotFoundError(f"no active user '{name}'")
+        user.revoked_at = datetime.now(tz=UTC)
+        session.add(user)
+        session.commit()
+
+
+def user_by_token(engine: Engine, token: str) -> UserRow | None:
+    """The active user holding this token, or None."""
+    wanted = token_hash(token)
+    with Session(engine) as session:
+        user = session.exec(select(UserRow).where(UserRow.token_sha256 == wanted)).first()
+    if user is None or user.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(user.token_sha256, wanted):
+        return None
+    return user
+
+
+def active_user(engine: Engine, name: str) -> UserRow | None:
+    with Session(engine) as session:
+        user = session.get(UserRow, name)
+    return user if user is not None and user.revoked_at is None else None

@@ -1,0 +1,278 @@
+"""The pages: pipeline board, initiative (with its timeline and forms), programme progress,
+procurement roadmap, audit. Reads come from the read models; forms run catalogue commands."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+
+from adapters.api.audit import export_bundle, run_verify
+from adapters.api.auth import Principal, refused
+from adapters.api.backend import Backend
+from adapters.api.commands import run_command
+from adapters.api.problems import status_for
+from adapters.api.users import user_by_token
+from adapters.api.web.forms import form_fields, next_steps, parse_form
+from adapters.api.web.session import WebUser, csrf_ok, csrf_token, log
+from adapters.audit import records
+from domain.commands.catalogue import CATALOGUE
+from domain.engine import today_in_programme_tz
+from domain.errors import KringloopError, NotFoundError
+from domain.reading import initiative_state
+from domain.values import Stage
+from projections import procurement, queries
+from projections.progress import programme_progress
+from projections.tables import ProgrammeRow
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def backend(request: Request) -> Backend:
+    result: Backend = request.app.state.backend
+    return result
+
+
+def render(
+    request: Request, name: str, who: Principal | None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"who": who, "csrf": csrf_token(request), "stage_label": _label, **context},
+        status_code=status,
+    )
+
+
+def _label(value: str) -> str:
+    return value.replace("_", " ")
+
+
+# -- login -------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/pipeline") -> HTMLResponse:
+    return render(request, "login.html", None, next=next)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    token: Annotated[str, Form()],
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/pipeline",
+) -> Response:
+    if not csrf_ok(request, csrf_token):
+        return render(request, "login.html", None, 403, next=next, error="form expired; retry")
+    user = user_by_token(backend(request).read_store.engine, token.strip())
+    if user is None:
+        log.warning("login refused", client=request.client.host if request.client else None)
+        return render(request, "login.html", None, 401, next=next, error="unknown or revoked token")
+    request.session.clear()
+    request.session["user"] = user.name
+    log.info("logged in", user=user.name, role=user.role)
+    safe = next if next.startswith("/") and not next.startswith("//") else "/pipeline"
+    return RedirectResponse(safe, status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
+    if csrf_ok(request, csrf_token):
+        request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/pipeline", status_code=303)
+
+
+# -- pipeline ----------------------------------------------------------------------------
+
+
+@router.get("/pipeline")
+def pipeline_page(request: Request, who: WebUser, stream: str | None = None) -> HTMLResponse:
+    reads = backend(request).fresh_reads()
+    cards = queries.list_initiatives(reads, today_in_programme_tz(), stream=stream, sort="stage")
+    board: dict[str, dict[str, list[queries.InitiativeSummary]]] = {}
+    for card in cards:
+        board.setdefault(card.stream, {}).setdefault(card.stage, []).append(card)
+    return render(
+        request,
+        "pipeline.html",
+        who,
+        stages=[s.value for s in Stage],
+        board=dict(sorted(board.items())),
+        total=len(cards),
+    )
+
+
+# -- initiative --------------------------------------------------------------------------
+
+
+def initiative_context(
+    current: Backend, who: Principal, initiative_id: str, as_of: date | None
+) -> dict[str, Any]:
+    reads = current.fresh_reads()
+    detail = queries.initiative_detail(reads, initiative_id, today_in_programme_tz())
+    if detail is None:
+        raise NotFoundError(f"no initiative '{initiative_id}'")
+    decisions = detail.decisions
+    if as_of is None:
+        state = initiative_state(current.engine.initiative(initiative_id))
+    else:
+        state = records.as_of(current.engine, reads, initiative_id, at=as_of, by="effective")
+        decisions = [d for d in decisions if d.effective <= as_of]
+    steps = next_steps(detail.initiative.stage, detail.initiative.status)
+    forms = [
+        {"command": name, "doc": CATALOGUE[name].__doc__, "fields": form_fields(CATALOGUE[name])}
+        for name in steps
+        if name in CATALOGUE and who.may_run(CATALOGUE[name])
+    ]
+    return {
+        "detail": detail,
+        "state": state,
+        "decisions": decisions,
+        "as_of": as_of,
+        "forms": forms if as_of is None else [],
+    }
+
+
+@router.get("/initiatives/{initiative_id}")
+def initiative_page(
+    request: Request,
+    who: WebUser,
+    initiative_id: str,
+    as_of: Annotated[date | None, Query()] = None,
+    done: str | None = None,
+) -> HTMLResponse:
+    try:
+        context = initiative_context(backend(request), who, initiative_id, as_of)
+    except KringloopError as error:
+        return render(request, "error.html", who, status_for(error), message=str(error))
+    return render(request, "initiative.html", who, done=done, **context)
+
+
+@router.post("/initiatives/{initiative_id}/commands/{command}")
+async def initiative_command(
+    request: Request, who: WebUser, initiative_id: str, command: str
+) -> Response:
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    if not csrf_ok(request, form.get("csrf_token")):
+        return render(request, "error.html", who, 403, message="form expired: reload the page")
+    cls = CATALOGUE.get(command)
+    if cls is None or cls.group != "initiative":
+        return render(request, "error.html", who, 404, message=f"no initiative step {command!r}")
+    if not who.may_run(cls):
+        error = refused(request, 403, f"role {who.role.value} may not run {command}", who.name)
+        return render(request, "error.html", who, 403, message=str(error.detail))
+    current = backend(request)
+    try:
+        fields = {**parse_form(cls, form), "initiative_id": initiative_id}
+        await run_in_threadpool(run_command, current, who, cls, fields, None)
+    except KringloopError as error:
+        context = await run_in_threadpool(initiative_context, current, who, initiative_id, None)
+        return render(
+            request,
+            "initiative.html",
+            who,
+            status_for(error),
+            error=str(error),
+            error_for=command,
+            **context,
+        )
+    return RedirectResponse(f"/initiatives/{initiative_id}?done={command}", status_code=303)
+
+
+# -- programme, roadmap ------------------------------------------------------------------
+
+
+def _programmes(current: Backend) -> list[ProgrammeRow]:
+    with Session(current.fresh_reads().engine) as db:
+        return list(db.exec(select(ProgrammeRow).order_by(col(ProgrammeRow.programme_id))).all())
+
+
+@router.get("/programmes")
+def programmes_page(request: Request, who: WebUser) -> Response:
+    found = _programmes(backend(request))
+    if len(found) == 1:
+        return RedirectResponse(f"/programmes/{found[0].programme_id}", status_code=303)
+    return render(request, "programmes.html", who, programmes=found)
+
+
+@router.get("/programmes/{programme_id}")
+def programme_page(request: Request, who: WebUser, programme_id: str) -> HTMLResponse:
+    reads = backend(request).fresh_reads()
+    return render(
+        request,
+        "programme.html",
+        who,
+        programme_id=programme_id,
+        targets=programme_progress(reads, programme_id),
+        figures=procurement.monitor_figures(reads, programme_id),
+        pipeline=queries.pipeline(reads, programme_id),
+    )
+
+
+@router.get("/programmes/{programme_id}/roadmap")
+def roadmap_page(request: Request, who: WebUser, programme_id: str) -> HTMLResponse:
+    reads = backend(request).fresh_reads()
+    until = procurement.this_year() - 1
+    lines = procurement.roadmap(reads, programme_id, until)
+    years = sorted({y.year for line in lines for y in line.years})
+    return render(
+        request,
+        "roadmap.html",
+        who,
+        programme_id=programme_id,
+        lines=lines,
+        years=years,
+        categories=procurement.category_totals(reads, programme_id),
+    )
+
+
+# -- audit -------------------------------------------------------------------------------
+
+
+@router.get("/audit")
+def audit_page(request: Request, who: WebUser) -> HTMLResponse:
+    reads = backend(request).fresh_reads()
+    initiatives = queries.list_initiatives(reads, today_in_programme_tz())
+    return render(
+        request,
+        "audit.html",
+        who,
+        last=backend(request).last_verify,
+        initiatives=initiatives,
+    )
+
+
+@router.post("/audit/verify")
+def audit_verify(
+    request: Request, who: WebUser, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    if not csrf_ok(request, csrf_token):
+        return render(request, "error.html", who, 403, message="form expired: reload the page")
+    run_verify(backend(request))
+    return RedirectResponse("/audit", status_code=303)
+
+
+@router.get("/audit/export")
+def audit_export(request: Request, who: WebUser, initiative_id: str | None = None) -> Response:
+    try:
+        body, name = export_bundle(backend(request), initiative_id or None)
+    except KringloopError as error:
+        return render(request, "error.html", who, status_for(error), message=str(error))
+    return Response(
+        body,
+        media_type="application/jsonl",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,99 @@
+"""`kringloop api` serves the HTTP API and the web pages; `kringloop users` manages who may
+use them. FastAPI and uvicorn are imported only when these commands run."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from adapters.cli.context import console, emit_json, errors, refusals, session
+
+users_app = typer.Typer(help="API users: add (issues a token), list, revoke.", no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+
+
+def _users_engine(ctx: typer.Context):  # type: ignore[no-untyped-def]
+    from adapters.api.users import create_table
+
+    engine = session(ctx).read_store.engine
+    create_table(engine)
+    return engine
+
+
+@users_app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="the user's id: the actor of their decisions")],
+    role: Annotated[str, typer.Option("--role", help="broker, auditor or manager")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Add a user and print their bearer token once (only its SHA-256 hash is stored)."""
+    from adapters.api.users import Role, add_user
+    from domain.errors import InvalidCommandError
+
+    with refusals(as_json):
+        if role not in {r.value for r in Role}:
+            raise InvalidCommandError(f"--role {role!r}: use broker, auditor or manager")
+        token = add_user(_users_engine(ctx), name, Role(role))
+    if as_json:
+        emit_json({"name": name, "role": role, "token": token})
+        return
+    console.print(token, highlight=False)
+    errors.print(f"token for {name} ({role}): shown once, keep it safe", highlight=False)
+
+
+@users_app.command("list")
+def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Every user, their role and whether they are revoked (never a token)."""
+    from adapters.api.users import list_users
+
+    found = list_users(_users_engine(ctx))
+    rows = [
+        {
+            "name": u.name,
+            "role": u.role,
+            "created_at": u.created_at.isoformat(timespec="seconds"),
+            "revoked_at": u.revoked_at.isoformat(timespec="seconds") if u.revoked_at else None,
+        }
+        for u in found
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title="Users")
+    for column in ("name", "role", "created_at", "revoked_at"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[c] or "") for c in ("name", "role", "created_at", "revoked_at")))
+    console.print(table)
+
+
+@users_app.command("revoke")
+def revoke(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
+    """Revoke a user's token: the API and the pages refuse it from now on."""
+    from adapters.api.users import revoke_user
+
+    with refusals(as_json):
+        revoke_user(_users_engine(ctx), name)
+    emit_json({"revoked": name}) if as_json else console.print(f"revoked {name}")
+
+
+def api(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs) and the web pages with uvicorn."""
+    import uvicorn
+
+    from adapters.api.app import create_app
+
+    app = create_app(session(ctx).settings)
+    uvicorn.run(app, host=host, port=port, log_level=session(ctx).settings.log_level.lower())
+
+
+def register_api(app: typer.Typer) -> None:
+    app.command("api")(api)
+    app.add_typer(users_app, name="users")
