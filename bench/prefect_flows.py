@@ -31,9 +31,9 @@ this is timed (about 5,000 events/s). The baseline gets a *second, identical sto
 SQLite files (events and read models) copied with ``sqlite3``'s backup API after the
 catch-up, so both sides decide the very same commands with the very same command ids.
 
-Before each side is timed, ``flows.runtime`` is closed and reopened on that side's folder
-(engine and read store open, the aggregate cache empty, the clock fixed at ``CLOCK``), as a
-served process would have them open. The check's day is ``DAY`` on both sides.
+Before each timed call, ``flows.runtime`` is closed and reopened on that side's folder
+(engine and read store open, as a served process has them; the aggregate cache empty; the
+clock fixed at ``CLOCK``). The check's day is ``DAY`` on both sides.
 
 * ``scale_up_check_s``: wall time of the call ``scale_up_check(programme_id, today=DAY)``
   on the first store: catch up, pages of ``PAGE`` candidates, one ``assess and record``
@@ -56,10 +56,13 @@ served process would have them open. The check's day is ``DAY`` on both sides.
   (its mean wall time - the empty flow's mean) / ``TASK_RUNS``, vs the plain function called
   ``TASK_RUNS`` times (per call). Milliseconds; ``ratio = baseline / value``.
 
-The flow runs go first (after the overhead figures, which warm Prefect's client up), then
-the baseline, so any one-off warm-up in this process falls on the flow's side. ``--profile``
-profiles the first ``scale_up_check`` call (this thread only: Prefect's API client and event
-threads are not in it).
+The order is: flow, baseline, flow rerun, baseline rerun (``runtime`` reopened on the other
+folder before each, untimed, so each starts with an empty aggregate cache); the overhead
+figures go before them and warm Prefect's client up. The first flow run goes first, so any
+one-off warm-up in this process falls on the flow's side. The machine's load average before
+and after is noted on stderr: on a shared 2-core machine, other work moves these figures.
+``--profile`` profiles the first ``scale_up_check`` call (this thread only: Prefect's API
+client and event threads are not in it).
 """
 
 from __future__ import annotations
@@ -350,18 +353,23 @@ def scale_up_figures(flow_home: Path, plain_home: Path, count: int) -> list[dict
         )
         return result, elapsed[0]
 
+    def plain(label: str) -> tuple[dict[str, Any], float]:
+        with stopwatch() as elapsed:
+            result = plain_check(PROGRAMME, DAY)
+        note(f"flows: {label} {elapsed[0]:.2f} s")
+        return result, elapsed[0]
+
+    # Interleaved, each side on its own store, so a change in the machine's load is shared.
+    note(f"flows: load average before timing {os.getloadavg()[0]:.2f}")
     open_home(flow_home)
     first, flow_s = flow_check("scale_up_check flow", profile=True)
-    again, flow_again_s = flow_check("scale_up_check flow, rerun", profile=False)
-
     open_home(plain_home)
-    with stopwatch() as elapsed:
-        plain_first = plain_check(PROGRAMME, DAY)
-    plain_s = elapsed[0]
-    with stopwatch() as elapsed:
-        plain_again = plain_check(PROGRAMME, DAY)
-    plain_again_s = elapsed[0]
-    note(f"flows: plain loop {plain_s:.2f} s, rerun {plain_again_s:.2f} s")
+    plain_first, plain_s = plain("plain loop")
+    open_home(flow_home)
+    again, flow_again_s = flow_check("scale_up_check flow, rerun", profile=False)
+    open_home(plain_home)
+    plain_again, plain_again_s = plain("plain loop, rerun")
+    note(f"flows: load average after timing {os.getloadavg()[0]:.2f}")
 
     assert (first["candidates"], first["recorded"], first["refused"]) == (count, count, 0), first
     assert (again["recorded"], again["already_recorded"]) == (0, count), again

@@ -67,10 +67,11 @@ def store_env(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": str(tmp_path / "events.sqlite"),
                 "SQLITE_LOCK_TIMEOUT": "10",
+                "AGGREGATE_CACHE_MAXSIZE": "100",  # as the CLI runs: decisions on cached copies
             }
         )
     url = request.getfixturevalue("postgres_url")
-    return postgres_env(url, f"s_{uuid.uuid4().hex[:12]}")
+    return {**postgres_env(url, f"s_{uuid.uuid4().hex[:12]}"), "AGGREGATE_CACHE_MAXSIZE": "100"}
 
 
 @pytest.fixture

@@ -54,9 +54,18 @@ def run_command(
     return outcome
 
 
+def _permitted(cls: type[Command]) -> Any:
+    """A dependency that refuses a role before the body is even read (auditors: always)."""
+
+    def check(request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
+        require_may_run(request, who, cls)
+        return who
+
+    return check
+
+
 def _endpoint(cls: type[Command], body: type[BaseModel]) -> Any:
     def endpoint(request: Request, who: Principal, payload: BaseModel, key: str | None) -> Outcome:
-        require_may_run(request, who, cls)
         fields = payload.model_dump(exclude_unset=True)
         return run_command(request.app.state.backend, who, cls, fields, key)
 
@@ -68,7 +77,7 @@ def _endpoint(cls: type[Command], body: type[BaseModel]) -> Any:
             inspect.Parameter(
                 "who",
                 inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                annotation=Annotated[Principal, Depends(principal)],
+                annotation=Annotated[Principal, Depends(_permitted(cls))],
             ),
             inspect.Parameter("payload", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=body),
             inspect.Parameter(

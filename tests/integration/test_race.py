@@ -25,8 +25,8 @@ def broker(env: dict[str, str], name: str, start: Barrier, results: Any) -> None
     start.wait()
     outcomes: list[str] = []
     try:
-        run("withdraw-board", initiative_id="grass", handover_note=f"handed over by {name}")
-        outcomes.append("withdrew")
+        done = run("withdraw-board", initiative_id="grass", handover_note=f"handed over by {name}")
+        outcomes.append("withdrew" if not done.replayed else f"replayed:{done.version}")
     except KringloopError as error:
         outcomes.append(f"refused:{error.code}")
     for i in range(REPORTS):
