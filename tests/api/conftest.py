@@ -1,0 +1,84 @@
+"""A data folder with the first-steps scenario applied, users of each role, and the app."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from adapters.api.app import create_app
+from adapters.api.users import Role, add_user, create_table
+from adapters.commanding import apply_lines
+from adapters.demo import scenario_path
+from adapters.settings import Settings
+from adapters.store import open_engine, open_read_store
+from domain.commands.catalogue import parse_command
+from projections.runner import Runner
+
+USERS = {
+    "broker-bas": Role.BROKER,  # mandate: textiles, construction (timber-reuse)
+    "broker-anna": Role.BROKER,  # mandate: biomass, diapers, mattresses
+    "board-secretariat": Role.MANAGER,
+    "audrey": Role.AUDITOR,
+}
+
+
+def load_first_steps(home: Path) -> dict[str, str]:
+    """Apply the scenario through the engine's commands; return a token per user."""
+    settings = Settings(home=home)
+    engine, reads = open_engine(settings), open_read_store(settings)
+    lines = scenario_path("first-steps").read_text().splitlines()
+    report = apply_lines(
+        engine,
+        (
+            (n, lambda line=line: parse_command(json.loads(line)))
+            for n, line in enumerate(lines, start=1)
+            if line.strip()
+        ),
+    )
+    assert report.stopped is None
+    Runner(engine, reads).catch_up()
+    create_table(reads.engine)
+    tokens = {name: add_user(reads.engine, name, role) for name, role in USERS.items()}
+    engine.close()
+    reads.close()
+    return tokens
+
+
+@dataclass
+class Api:
+    client: TestClient
+    tokens: dict[str, str]
+    home: Path
+
+    def as_(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+
+@pytest.fixture(scope="session")
+def first_steps(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """Loaded once; each test works on its own copy."""
+    home = tmp_path_factory.mktemp("first-steps")
+    return home, load_first_steps(home)
+
+
+@pytest.fixture
+def loaded_home(
+    first_steps: tuple[Path, dict[str, str]], tmp_path: Path
+) -> tuple[Path, dict[str, str]]:
+    template, tokens = first_steps
+    home = tmp_path / "home"
+    shutil.copytree(template, home)
+    return home, tokens
+
+
+@pytest.fixture
+def api(loaded_home: tuple[Path, dict[str, str]]) -> Iterator[Api]:
+    home, tokens = loaded_home
+    with TestClient(create_app(Settings(home=home))) as client:
+        yield Api(client, tokens, home)
