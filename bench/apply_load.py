@@ -123,7 +123,9 @@ def bare_rate(commands: list[dict[str, Any]], home: Path) -> float:
         (c.get("initiative_id") or c["programme_id"], c["command"] in CREATES, c["command"])
         for c in commands
     ]
-    app = BareApplication(env=engine_env(home_settings(home)))
+    env = engine_env(home_settings(home))
+    env.pop("APPLICATION_RECORDER_TOPIC", None)  # the bare library: no hash chain
+    app = BareApplication(env=env)
     try:
         ids: dict[str, UUID] = {}
         with stopwatch() as elapsed:

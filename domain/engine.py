@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -100,7 +100,8 @@ class Engine(Application[UUID]):
         """
         outcomes: list[Outcome] = []
         refusal: KringloopError | None = None
-        self._batch = {}
+        batch: dict[UUID, DecisionRecord] = {}
+        self._batch = batch
         try:
             for command in commands:
                 try:
@@ -121,11 +122,19 @@ class Engine(Application[UUID]):
             raise
         finally:
             self._batch = None
+        self._remember(batch.values())
         last = recordings[-1].notification.id if recordings else None
         outcomes = [
             o if o.replayed else o.model_copy(update={"notification_id": last}) for o in outcomes
         ]
         return BatchResult(outcomes=outcomes, refusal=refusal)
+
+    def _remember(self, saved: Iterable[DecisionRecord]) -> None:
+        """Keep what was just saved in the cache: the next decision on it needs no reload."""
+        cache = self.repository.cache
+        if cache is not None:
+            for aggregate in saved:
+                cache.put(aggregate.id, aggregate)
 
     def _forget(self) -> None:
         """Drop every cached aggregate: one of them may hold a decision that was not saved."""
@@ -226,6 +235,7 @@ class Engine(Application[UUID]):
             self._batch[aggregate.id] = aggregate
             return self._outcome(command, aggregate, aggregate.version, None, False)
         recordings = self.save(aggregate)
+        self._remember([aggregate])
         notification_id = recordings[-1].notification.id if recordings else None
         return self._outcome(command, aggregate, aggregate.version, notification_id, False)
 
