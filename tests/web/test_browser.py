@@ -1,0 +1,85 @@
+"""Brokers and auditors in a real browser (headless Chromium) against a live server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.web.conftest import screenshot
+
+Live = tuple[str, dict[str, str]]
+
+
+def log_in(page: Any, base: str, token: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("#token", token)
+    page.click("form[action='/login'] button")
+    page.wait_for_url(f"{base}/pipeline")
+
+
+def fulfil_demolition_volume(page: Any) -> None:
+    page.click("#step-fulfil-precondition summary")
+    form = page.locator("form[data-command='fulfil-precondition']")
+    form.locator("[name=precondition]").fill("demolition-volume")
+    form.locator("[name=reason]").fill("demolition contracts signed")
+    form.locator("[name=evidence]").fill("contracts-2018.pdf")
+    form.locator("[name=effective]").fill("2018-08-01")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+
+def test_a_broker_advances_an_initiative_and_sees_the_timeline_grow(
+    page: Any, live_server: Live
+) -> None:
+    base, tokens = live_server
+    log_in(page, base, tokens["broker-bas"])
+    assert page.locator("a.card[data-initiative='timber-reuse']").is_visible()
+    screenshot(page, "pipeline-broker")
+    page.goto(f"{base}/initiatives/timber-reuse")
+    before = page.locator("#timeline > li").count()
+
+    fulfil_demolition_volume(page)
+
+    assert page.locator(".recorded").inner_text() == "Recorded: fulfil-precondition"
+    assert page.locator("#timeline > li").count() == before + 1
+    assert "precondition fulfilled" in page.locator("#timeline > li").last.inner_text()
+    screenshot(page, "initiative-after-step")
+
+
+def test_the_same_step_again_is_refused_with_the_reason(page: Any, live_server: Live) -> None:
+    base, tokens = live_server
+    log_in(page, base, tokens["broker-bas"])
+    page.goto(f"{base}/initiatives/timber-reuse")
+    fulfil_demolition_volume(page)
+    count = page.locator("#timeline > li").count()
+
+    fulfil_demolition_volume(page)
+
+    refusal = page.locator("#step-fulfil-precondition .refusal")
+    assert refusal.is_visible()
+    assert "demolition-volume" in refusal.inner_text()
+    assert page.locator("#timeline > li").count() == count
+    screenshot(page, "initiative-refused")
+
+
+def test_an_auditor_sees_no_action_forms(page: Any, live_server: Live) -> None:
+    base, tokens = live_server
+    log_in(page, base, tokens["audrey"])
+    page.goto(f"{base}/initiatives/timber-reuse")
+    assert page.locator("#timeline > li").count() > 0
+    assert page.locator("form[data-command]").count() == 0
+    screenshot(page, "initiative-auditor")
+    page.goto(f"{base}/initiatives/timber-reuse?as_of=2017-06-01")
+    assert "State on 2017-06-01" in page.content()
+    screenshot(page, "initiative-as-of")
+    page.goto(f"{base}/audit")
+    page.click("form[action='/audit/verify'] button")
+    page.wait_for_url(f"{base}/audit")
+    assert "The record is intact" in page.locator("#verify-result").inner_text()
+    screenshot(page, "audit")
+    for name, path in [
+        ("programme", "/programmes/mra-circular"),
+        ("roadmap", "/programmes/mra-circular/roadmap"),
+    ]:
+        page.goto(base + path)
+        assert page.locator("h1").is_visible()
+        screenshot(page, name)
