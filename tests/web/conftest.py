@@ -36,7 +36,9 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def live_server(loaded_home: tuple[Path, dict[str, str]]) -> Iterator[tuple[str, dict[str, str]]]:
+def live_server(
+    loaded_home: tuple[Path, dict[str, str]],  # noqa: F811  (the fixture imported above)
+) -> Iterator[tuple[str, dict[str, str]]]:
     """The API and pages served by uvicorn on a free loopback port."""
     home, tokens = loaded_home
     port = free_port()
