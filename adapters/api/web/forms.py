@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from domain.commands.base import Command
@@ -58,6 +59,7 @@ class FormField:
     options: list[str] = field(default_factory=list)
 
 
+@cache  # a command's schema does not change while the server runs
 def form_fields(cls: type[Command]) -> list[FormField]:
     schema = cls.model_json_schema()
     required = set(schema.get("required", []))
