@@ -8,7 +8,6 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -17,7 +16,7 @@ from adapters.api.auth import principal
 from adapters.api.backend import Backend
 from adapters.audit import records
 from domain.errors import InvalidCommandError, KringloopError
-from domain.reading import InitiativeState, decision_entry
+from domain.reading import InitiativeState
 
 router = APIRouter(prefix="/api/audit", dependencies=[Depends(principal)], tags=["audit"])
 PAGE = 20_000
@@ -75,48 +74,19 @@ def verify(request: Request) -> dict[str, Any]:
 
 
 def export_bundle(current: Backend, initiative_id: str | None) -> tuple[bytes, str]:
-    """A signed bundle of one initiative's events (or all), as `kringloop audit export`."""
-    from eventsourcing.persistence import StoredEvent
+    """A signed bundle of one initiative's events (or all), as `kringloop audit export`:
+    verified first, and the chain heads sealed."""
+    from adapters.audit.export import export_record
+    from adapters.audit.verify import seal, verify_store
 
-    from adapters.audit.export import write_export
-
-    if not run_verify(current)["ok"]:
+    report, heads = verify_store(current.engine.recorder, current.settings.home)
+    if not report.ok:
         raise TamperedError("the store fails verification: run `kringloop audit verify`")
-    engine = current.engine
-    recorder = engine.recorder
-    start = ("", 0)
-    target = None
-    if initiative_id is not None:
-        target = engine.initiative(initiative_id).id.hex
-        start = (target, 0)
-    stored = [
-        r
-        for r in _pages(recorder.stored_page, start, target)
-        if target is None or r.originator_id == target
-    ]
-    stored.sort(key=lambda r: r.notification_id)
-    chain = {(c.originator_id, c.version): c for c in _pages(recorder.chain_page, ("", 0), None)}
-
-    def decode(row: Any) -> Any:
-        event = engine.mapper.to_domain_event(
-            StoredEvent(UUID(row.originator_id), row.version, row.topic, row.state)
-        )
-        return decision_entry(event).model_dump(mode="json")
-
-    scope = f"initiative {initiative_id}" if initiative_id else "all"
+    seal(current.settings.home, heads)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "export.jsonl"
-        write_export(path, current.settings.home, scope, stored, chain, decode)
+        export_record(current.engine, current.settings.home, path, initiative_id)
         return path.read_bytes(), f"{initiative_id or 'all'}.jsonl"
-
-
-def _pages(fetch: Any, start: tuple[str, int], only: str | None) -> Any:
-    after = start
-    while page := fetch(after, PAGE):
-        yield from page
-        after = (page[-1].originator_id, page[-1].version)
-        if only and page[-1].originator_id != only:
-            return
 
 
 @router.get("/export", response_class=Response)

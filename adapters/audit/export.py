@@ -122,3 +122,47 @@ def _check_chains(body: bytes, check: ExportCheck) -> None:
                 f"line {number}: {e['aggregate']} v{e['version']} breaks the chain"
             )
         previous[e["aggregate"]] = (e["version"], e["chain_hash"])
+
+
+def paged(fetch: Any, start: tuple[str, int] = ("", 0), only: str | None = None) -> Any:
+    """Rows of a recorder's ``stored_page`` or ``chain_page``, in (aggregate, version) order
+    from ``start``; with ``only``, stop once past that aggregate."""
+    after = start
+    while page := fetch(after, 20_000):
+        for row in page:
+            if only is not None and row.originator_id != only:
+                if row.originator_id > only:
+                    return
+                continue
+            yield row
+        after = (page[-1].originator_id, page[-1].version)
+
+
+def export_record(engine: Any, home: Path, out: Path, initiative_id: str | None = None) -> str:
+    """Write the signed bundle of one initiative's events (or of every event) to ``out``;
+    return its scope. The caller verifies the chain first."""
+    from uuid import UUID
+
+    from eventsourcing.persistence import StoredEvent
+
+    from domain.reading import decision_entry
+
+    recorder = engine.recorder
+    target = engine.initiative(initiative_id).id.hex if initiative_id else None
+    stored = sorted(
+        paged(recorder.stored_page, (target or "", 0), target), key=lambda r: r.notification_id
+    )
+    chain = {
+        (c.originator_id, c.version): c
+        for c in paged(recorder.chain_page, (target or "", 0), target)
+    }
+
+    def decode(row: Any) -> Any:
+        event = engine.mapper.to_domain_event(
+            StoredEvent(UUID(row.originator_id), row.version, row.topic, row.state)
+        )
+        return decision_entry(event).model_dump(mode="json")
+
+    scope = f"initiative {initiative_id}" if initiative_id else "all"
+    write_export(out, home, scope, stored, chain, decode)
+    return scope

@@ -201,9 +201,8 @@ def export(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a signed, self-contained bundle: the events, their chain, an Ed25519 signature."""
-    from adapters.audit.export import write_export
+    from adapters.audit.export import export_record
     from adapters.audit.verify import seal
-    from domain.reading import decision_entry
 
     if (initiative_id is None) == (not everything):
         refuse("give an INITIATIVE_ID or --all", "invalid", as_json)
@@ -217,48 +216,13 @@ def export(
             as_json,
         )
     seal(current.settings.home, heads)
-    engine = current.engine
-    recorder = engine.recorder
-    if everything:
-        stored = [r for page in _pages(recorder.stored_page) for r in page]
-        scope = "all"
-    else:
-        with refusals(as_json):
-            target = engine.initiative(str(initiative_id)).id.hex
-        stored = [
-            r
-            for page in _pages(recorder.stored_page, (target, 0))
-            for r in page
-            if r.originator_id == target
-        ]
-        scope = f"initiative {initiative_id}"
-    chain = {(c.originator_id, c.version): c for page in _pages(recorder.chain_page) for c in page}
-    stored.sort(key=lambda r: r.notification_id)
-
-    def decode(row: Any) -> Any:
-        from uuid import UUID
-
-        from eventsourcing.persistence import StoredEvent
-
-        event = engine.mapper.to_domain_event(
-            StoredEvent(UUID(row.originator_id), row.version, row.topic, row.state)
-        )
-        return decision_entry(event).model_dump(mode="json")
-
-    count = write_export(out, current.settings.home, scope, stored, chain, decode)
+    with refusals(as_json):
+        scope = export_record(current.engine, current.settings.home, out, initiative_id)
+    count = sum(1 for _ in out.open("rb")) - 2  # the header and the signature
     if as_json:
         emit_json({"out": str(out), "events": count, "scope": scope})
     else:
         console.print(f"exported {count} events ({scope}) to {out}", highlight=False)
-
-
-def _pages(fetch: Any, start: tuple[str, int] = ("", 0)) -> Any:
-    after = start
-    while page := fetch(after, 20_000):
-        yield page
-        after = (page[-1].originator_id, page[-1].version)
-        if start[0] and page[-1].originator_id != start[0]:
-            return
 
 
 @audit_app.command("check-export")

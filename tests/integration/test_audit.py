@@ -211,24 +211,10 @@ def test_an_encrypted_and_compressed_store_still_verifies(tmp_path: Path) -> Non
 
 
 def export_of(recorded: Engine, home: Path, out: Path) -> str:
-    from adapters.audit.export import write_export
+    from adapters.audit.export import export_record
     from adapters.audit.keys import public_text, signing_key
-    from adapters.cli.audit import _pages
 
-    stored = [r for page in _pages(recorded.recorder.stored_page) for r in page]
-    chain = {
-        (c.originator_id, c.version): c
-        for page in _pages(recorded.recorder.chain_page)
-        for c in page
-    }
-    write_export(
-        out,
-        home,
-        "all",
-        sorted(stored, key=lambda r: r.notification_id),
-        chain,
-        lambda row: {"topic": row.topic},
-    )
+    export_record(recorded, home, out)
     return public_text(signing_key(home))
 
 
