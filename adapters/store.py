@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
 from adapters.settings import Settings
 from domain.engine import Engine
 from domain.errors import KringloopError
+from projections.runner import Runner
 from projections.store import ReadStore
 
 
@@ -86,3 +89,52 @@ def open_engine(settings: Settings) -> Engine:
         raise StorageError(
             f"cannot open the event store ({settings.storage_label}): {error}"
         ) from None
+
+
+@dataclass
+class Stores:
+    """One process's engine and read store: opened on first use (never at import), from
+    one place for every front door, and closed once."""
+
+    settings: Settings
+    _engine: Engine | None = field(default=None, repr=False)
+    _reads: ReadStore | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = open_engine(self.settings)
+        return self._engine
+
+    @property
+    def read_store(self) -> ReadStore:
+        if self._reads is None:
+            with self._lock:
+                if self._reads is None:
+                    self._reads = self.open_reads()
+        return self._reads
+
+    def open_reads(self) -> ReadStore:
+        return open_read_store(self.settings)
+
+    @property
+    def runner(self) -> Runner:
+        return Runner(self.engine, self.read_store)
+
+    def fresh_reads(self) -> ReadStore:
+        """The read store, caught up with every event recorded so far."""
+        runner = self.runner
+        if runner.position() < runner.head():
+            runner.catch_up()
+        return self.read_store
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+        if self._reads is not None:
+            self._reads.close()
+            self._reads = None

@@ -6,7 +6,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 import typer
@@ -14,51 +13,15 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
-from adapters.settings import Settings
-from adapters.store import open_engine, open_read_store
-from domain.engine import Engine
+from adapters.store import Stores
 from domain.errors import KringloopError
-from projections.runner import Runner
-from projections.store import ReadStore
 
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True, soft_wrap=True)
 
 
-@dataclass
-class Session:
-    settings: Settings
-    _engine: Engine | None = field(default=None, repr=False)
-    _reads: ReadStore | None = field(default=None, repr=False)
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = open_engine(self.settings)
-        return self._engine
-
-    @property
-    def read_store(self) -> ReadStore:
-        if self._reads is None:
-            self._reads = open_read_store(self.settings)
-        return self._reads
-
-    @property
-    def runner(self) -> Runner:
-        return Runner(self.engine, self.read_store)
-
-    def fresh_reads(self) -> ReadStore:
-        """The read store, caught up with every event recorded so far."""
-        self.runner.catch_up()
-        return self.read_store
-
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
-        if self._reads is not None:
-            self._reads.close()
-            self._reads = None
+class Session(Stores):
+    """What every CLI command shares: the settings and the lazily opened stores."""
 
 
 def session(ctx: typer.Context) -> Session:
