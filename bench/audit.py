@@ -1,0 +1,134 @@
+"""Audit figures: as-of reconstruction and the hash-chain verification.
+
+* ``as_of_1000_events_ms``: ``adapters.audit.records.as_of`` of one initiative with 1,000
+  events (a lifecycle, then impact reports), at 50 dates spread over its history, by
+  effective date (the read model's decision index finds the version, the engine rebuilds
+  it from the nearest snapshot): the mean in milliseconds. Baseline: the bare library
+  replaying the same aggregate's events up to the same versions without snapshots
+  (``repository.get(id, version=N)`` on an Application with snapshotting off, the same
+  store). Goal: under 10 ms. ``ratio = baseline / value``.
+* ``audit_verify_events_per_s`` and ``audit_verify_s``: ``verify_store`` over every event of
+  a store built as for the catch-up figure (small: 100,000 events; large: 1,000,000). Goal
+  (large): under 60 s. Baseline: a bare pass that only reads and decodes the same events
+  (``select_notifications`` in pages of 5,000 and ``mapper.to_domain_event``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from catch_up import generate, store_env
+from figure import figure, note, stopwatch
+
+from domain.commands.catalogue import parse_command
+from domain.engine import Engine
+
+EVENTS = {"small": 100_000, "large": 1_000_000}
+CLOCK = date(2030, 1, 1)
+
+
+def long_history(env: dict[str, str]) -> tuple[Engine, str]:
+    """One initiative with 1,000 events, each a day later than the one before."""
+    from tests.scenario import STEPS, programme
+
+    engine = Engine(env=env, clock=lambda: CLOCK)
+
+    def run(command: str, **fields: Any) -> Any:
+        fields.setdefault("actor", "broker-anna")
+        fields.setdefault("reason", "benchmark")
+        return engine.execute(parse_command({"command": command, **fields}))
+
+    programme(run)
+    day = date(2016, 1, 1)
+    for _, steps in STEPS[:5]:
+        for command, fields in steps:
+            run(command, initiative_id="long", effective=day.isoformat(), **fields)
+    commands = []
+    while engine.initiative("long").version + len(commands) < 1000:
+        day += timedelta(days=1)
+        commands.append(
+            parse_command(
+                {
+                    "command": "report-impact",
+                    "initiative_id": "long",
+                    "actor": "broker-anna",
+                    "reason": "benchmark",
+                    "effective": day.isoformat(),
+                    "period": 2000 + len(commands) % 100,
+                    "jobs_fte": len(commands),
+                }
+            )
+        )
+    for start in range(0, len(commands), 500):
+        engine.execute_batch(commands[start : start + 500])
+    return engine, "long"
+
+
+def as_of_figure(folder: Path) -> dict[str, Any]:
+    from adapters.audit.records import as_of
+    from projections.runner import Runner
+    from projections.store import ReadStore
+
+    env = store_env(folder / "asof")
+    engine, initiative_id = long_history(env)
+    reads = ReadStore(f"sqlite:///{folder / 'asof' / 'read.sqlite'}")
+    reads.create()
+    Runner(engine, reads).catch_up()
+    aggregate = engine.initiative(initiative_id)
+    assert aggregate.version == 1000, aggregate.version
+    first = date(2016, 1, 1)
+    days = [first + timedelta(days=25 * i) for i in range(1, 51)]
+    versions = []
+    with stopwatch() as elapsed:
+        for day in days:
+            state = as_of(engine, reads, initiative_id, at=day, by="effective")
+            versions.append(state.version if state else 0)
+    ours = 1000 * elapsed[0] / len(days)
+
+    class Replaying(Engine):
+        """The engine's events and transcodings, without snapshots or cache."""
+
+        snapshotting_intervals = {}
+
+    bare_app = Replaying(env={k: v for k, v in env.items() if k != "AGGREGATE_CACHE_MAXSIZE"})
+    start = time.perf_counter()
+    for version in versions:
+        if version:
+            bare_app.repository.get(aggregate.id, version=version)
+    bare = 1000 * (time.perf_counter() - start) / len(days)
+    note(f"as-of: {ours:.2f} ms per reconstruction, bare replay {bare:.2f} ms")
+    return figure("as_of_1000_events_ms", ours, "ms", bare, "lower")
+
+
+def verify_figures(folder: Path, size: str) -> list[dict[str, Any]]:
+    from adapters.audit.verify import verify_store
+
+    env = store_env(folder / "verify")
+    count = generate(env, EVENTS[size])
+    engine = Engine(env=env, clock=lambda: CLOCK)
+    with stopwatch("verify", profile=True) as elapsed:
+        report, _ = verify_store(engine.recorder, folder / "verify")
+    assert report.ok, report.as_dict()
+    assert report.events == count
+    ours = elapsed[0]
+    start, position, decoded = time.perf_counter(), 0, 0
+    while notifications := engine.recorder.select_notifications(
+        start=position, limit=5000, inclusive_of_start=False
+    ):
+        decoded += len([engine.mapper.to_domain_event(n) for n in notifications])
+        position = notifications[-1].id
+    bare = time.perf_counter() - start
+    note(f"verify: {count:,} events in {ours:.1f} s; bare read+decode {bare:.1f} s")
+    return [
+        figure("audit_verify_s", ours, "s", bare, "lower"),
+        figure("audit_verify_events_per_s", count / ours, "events/s", decoded / bare, "higher"),
+    ]
+
+
+def run(size: str) -> list[dict[str, Any]]:
+    with tempfile.TemporaryDirectory(prefix="kringloop-bench-audit-") as folder:
+        return [as_of_figure(Path(folder)), *verify_figures(Path(folder), size)]
