@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
@@ -64,13 +66,34 @@ def postgres_env(url: str, schema: str | None) -> dict[str, str]:
     return env
 
 
+SCHEMA_LOCK = 7_405_184_236_501  # pg_advisory_lock key: Kringloop's table creation
+
+
+@contextmanager
+def creating_tables(settings: Settings) -> Iterator[None]:
+    """One process at a time creates tables on PostgreSQL: concurrent CREATE ... IF NOT
+    EXISTS of the same table or type fails there (workers, API and runner start together)."""
+    if not settings.database_url:
+        yield
+        return
+    import psycopg
+
+    with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=10) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
+
+
 def open_read_store(settings: Settings) -> ReadStore:
     """Open the read store and create its tables if they do not exist yet."""
     try:
-        store = ReadStore(
-            settings.read_store_url, settings.read_schema if settings.database_url else None
-        )
-        store.create()
+        with creating_tables(settings):
+            store = ReadStore(
+                settings.read_store_url, settings.read_schema if settings.database_url else None
+            )
+            store.create()
     except Exception as error:  # the driver's own connection errors
         raise StorageError(f"cannot open the read store: {error}") from None
     return store
@@ -84,7 +107,8 @@ def open_engine(settings: Settings) -> Engine:
         except OSError as error:
             raise StorageError(f"cannot create data folder {settings.home}: {error}") from None
     try:
-        return Engine(env=engine_env(settings))
+        with creating_tables(settings):
+            return Engine(env=engine_env(settings))
     except Exception as error:  # the library raises driver-specific errors on connect
         raise StorageError(
             f"cannot open the event store ({settings.storage_label}): {error}"
