@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.engine import Engine
 from projections.projector import project
@@ -97,11 +98,16 @@ class Runner:
         return applied
 
     def _ensure_position_row(self, tables: dict[str, Table]) -> None:
+        """Insert the position row unless it exists: one statement, so two runners starting
+        together neither both insert it nor read before they write."""
         table = tables["projection_position"]
         with self.store.engine.begin() as conn:
-            exists = conn.execute(select(table.c.name).where(table.c.name == PROJECTION)).first()
-            if exists is None:
-                conn.execute(insert(table).values(name=PROJECTION, position=0))
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            conn.execute(
+                dialect.insert(table)
+                .values(name=PROJECTION, position=0)
+                .on_conflict_do_nothing(index_elements=["name"])
+            )
 
     def _apply(self, notifications: Any, old: int, new: int, tables: dict[str, Table]) -> bool:
         events = [self.engine.mapper.to_domain_event(n) for n in notifications]
