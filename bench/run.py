@@ -33,14 +33,14 @@ Figures (see each module's docstring for exactly what is compared):
   withdrawal (small 5,000 / large 100,000), first run and a rerun on the same day that
   records nothing new, vs the flow's task functions called in a plain loop on an identical
   copy of the store. Goal: 100,000 initiatives under 5 s.
+* ``prefect_flow_run_overhead_ms`` and ``prefect_task_run_overhead_ms`` (prefect_flows.py):
+  mean wall time of an empty ``@flow`` run, and mean cost per run of an empty ``@task``
+  inside a flow, vs calling the same plain function.
 * ``as_of_1000_events_ms``, ``audit_verify_s`` and ``audit_verify_events_per_s`` (audit.py):
   as-of reconstruction of a 1,000-event initiative against bare replay (goal < 10 ms), and
   ``audit verify`` against a bare read-and-decode pass (goal at 1M events: < 60 s).
 * ``api_*`` (api_load.py, ``--only api``): 50 concurrent clients on loopback against the
   initiative page and the pipeline API, beside a bare FastAPI endpoint (goal p99 < 50 ms).
-* ``prefect_flow_run_overhead_ms`` and ``prefect_task_run_overhead_ms`` (prefect_flows.py):
-  mean wall time of an empty ``@flow`` run, and mean cost per run of an empty ``@task``
-  inside a flow, vs calling the same plain function.
 
 Progress and diagnostics go to stderr. Every store is a fresh SQLite file in a temporary
 folder, removed afterwards. A benchmark that fails is reported on stderr, the others still
