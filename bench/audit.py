@@ -18,43 +18,37 @@ from __future__ import annotations
 import tempfile
 import time
 from datetime import date, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from catch_up import generate, store_env
 from figure import figure, note, stopwatch
+from workload import CONSORTIUM_STEPS, interleaved, programme_commands
 
 from domain.commands.catalogue import parse_command
 from domain.engine import Engine
 
 EVENTS = {"small": 100_000, "large": 1_000_000}
 CLOCK = date(2030, 1, 1)
+INITIATIVE = "initiative-000000"  # the first of workload.interleaved
 
 
 def long_history(env: dict[str, str]) -> tuple[Engine, str]:
-    """One initiative with 1,000 events, each a day later than the one before."""
-    from tests.scenario import STEPS, programme
-
+    """One initiative with 1,000 events: to its consortium, then daily impact reports."""
     engine = Engine(env=env, clock=lambda: CLOCK)
-
-    def run(command: str, **fields: Any) -> Any:
-        fields.setdefault("actor", "broker-anna")
-        fields.setdefault("reason", "benchmark")
-        return engine.execute(parse_command({"command": command, **fields}))
-
-    programme(run)
-    day = date(2016, 1, 1)
-    for _, steps in STEPS[:5]:
-        for command, fields in steps:
-            run(command, initiative_id="long", effective=day.isoformat(), **fields)
+    setup = programme_commands() + list(islice(interleaved(1), CONSORTIUM_STEPS))
+    for number, fields in enumerate(setup):
+        engine.execute(parse_command({"command_id": f"setup-{number}", **fields}))
+    day = date.fromisoformat(setup[-1]["effective"])
     commands = []
-    while engine.initiative("long").version + len(commands) < 1000:
+    while engine.initiative(INITIATIVE).version + len(commands) < 1000:
         day += timedelta(days=1)
         commands.append(
             parse_command(
                 {
                     "command": "report-impact",
-                    "initiative_id": "long",
+                    "initiative_id": INITIATIVE,
                     "actor": "broker-anna",
                     "reason": "benchmark",
                     "effective": day.isoformat(),
@@ -65,7 +59,7 @@ def long_history(env: dict[str, str]) -> tuple[Engine, str]:
         )
     for start in range(0, len(commands), 500):
         engine.execute_batch(commands[start : start + 500])
-    return engine, "long"
+    return engine, INITIATIVE
 
 
 def as_of_figure(folder: Path) -> dict[str, Any]:
