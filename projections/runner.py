@@ -3,7 +3,9 @@ writes the rows and the new position in one read-store transaction (exactly once
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +42,19 @@ def apply_events(conn: Connection, tables: dict[str, Table], events: list[tuple[
     ws.flush(conn)
 
 
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """A bulk pass allocates hundreds of thousands of short-lived, acyclic objects, which
+    set off the cyclic garbage collector again and again for nothing (a third of the time,
+    measured): collect less often while it runs."""
+    before = gc.get_threshold()
+    gc.set_threshold(200_000, before[1], before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
 class Runner:
     """Keeps the read models up with the event store."""
 
@@ -70,6 +85,12 @@ class Runner:
     ) -> int:
         """Apply every event after the saved position (or up to ``until``); return how many."""
         self._ensure_position_row(tables)
+        with fewer_collections():
+            return self._catch_up(until, on_progress, tables)
+
+    def _catch_up(
+        self, until: int | None, on_progress: Callable[[int], None], tables: dict[str, Table]
+    ) -> int:
         applied = 0
         position = self.position(tables)
         while until is None or position < until:
