@@ -11,7 +11,7 @@ import structlog
 
 from adapters.logs import configure_logging, get_logger
 from adapters.settings import Settings
-from adapters.store import open_engine, open_read_store
+from adapters.store import Stores
 from domain.commands.base import Command
 from domain.engine import Engine
 from projections.runner import Runner
@@ -20,43 +20,37 @@ from projections.store import ReadStore
 SCHEDULER = "scheduler:phase-3-check"  # service identities: the programme grants them
 DEADLINES = "scheduler:deadlines"  # a mandate on 'all' streams
 
-_opened: dict[str, Any] = {}
+_stores: list[Stores] = []  # this process's stores, opened on first use
 log = get_logger("kringloop.flows")
 
 
-def settings() -> Settings:
-    if "settings" not in _opened:
-        _opened["settings"] = Settings()
+def stores() -> Stores:
+    if not _stores:
         configure_logging("info", own_handler=False)
-    found: Settings = _opened["settings"]
-    return found
+        _stores.append(Stores(Settings()))
+    return _stores[0]
+
+
+def settings() -> Settings:
+    return stores().settings
 
 
 def engine() -> Engine:
-    if "engine" not in _opened:
-        _opened["engine"] = open_engine(settings())
-    found: Engine = _opened["engine"]
-    return found
+    return stores().engine
 
 
 def read_store() -> ReadStore:
-    if "reads" not in _opened:
-        _opened["reads"] = open_read_store(settings())
-    found: ReadStore = _opened["reads"]
-    return found
+    return stores().read_store
 
 
 def runner() -> Runner:
-    return Runner(engine(), read_store())
+    return stores().runner
 
 
 def close() -> None:
     """Forget this process's engine and read store (tests switch data folders)."""
-    for name in ("engine", "reads"):
-        opened = _opened.pop(name, None)
-        if opened is not None:
-            opened.close()
-    _opened.pop("settings", None)
+    if _stores:
+        _stores.pop().close()
 
 
 def run_scoped(step: str) -> str:

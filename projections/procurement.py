@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date
 from itertools import pairwise
 
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
+from domain.engine import today_in_programme_tz
 from projections.store import ReadStore
 from projections.tables import (
     CommitmentRow,
@@ -210,4 +210,5 @@ def monitor_figures(store: ReadStore, programme_id: str) -> MonitorFigures:
 
 
 def this_year() -> int:
-    return date.today().year  # noqa: DTZ011 (a calendar year, not a moment)
+    """The programme's current year, by the same clock the engine decides with."""
+    return today_in_programme_tz().year
