@@ -3,9 +3,7 @@ other gets a clear refusal; commuting decisions all land; nothing is lost or dou
 
 from __future__ import annotations
 
-import multiprocessing
 from multiprocessing.synchronize import Barrier
-from typing import Any
 
 import pytest
 
@@ -13,14 +11,17 @@ from domain.engine import Engine
 from domain.errors import KringloopError
 from domain.values import Stage
 from tests.conftest import TODAY, runner
+from tests.processes import barrier, spawned
 from tests.scenario import initiative_at, programme
 
 REPORTS = 25
 
 
-def broker(env: dict[str, str], name: str, start: Barrier, results: Any) -> None:
-    """One broker process: a contested step, then a run of its own impact reports."""
-    engine = Engine(env=env, clock=lambda: TODAY)
+def broker(env: dict[str, str], name: str, start: Barrier) -> tuple[str, list[str]]:
+    """One broker process: a contested step, then a run of its own impact reports. The tables
+    exist already, as they do when brokers start on a deployed store: creating them is the
+    start-up's business (`adapters.store.creating_tables`), not each command's."""
+    engine = Engine(env={**env, "CREATE_TABLE": "n"}, clock=lambda: TODAY)
     run = runner(engine)
     start.wait()
     outcomes: list[str] = []
@@ -36,8 +37,8 @@ def broker(env: dict[str, str], name: str, start: Barrier, results: Any) -> None
             outcomes.append(f"reported:{period}")
         except KringloopError as error:
             outcomes.append(f"refused:{error.code}")
-    results.put((name, outcomes))
     engine.close()
+    return name, outcomes
 
 
 @pytest.mark.slow
@@ -48,17 +49,9 @@ def test_two_processes_racing_on_one_initiative(
     programme(run)
     initiative_at(run, Stage.CONSORTIUM_FORMED)
     before = stored_engine.initiative("grass").version
-    context = multiprocessing.get_context("spawn")
-    start, results = context.Barrier(2), context.Queue()
-    processes = [
-        context.Process(target=broker, args=(store_env, n, start, results)) for n in ("a", "b")
-    ]
-    for p in processes:
-        p.start()
-    outcomes = dict(results.get(timeout=120) for _ in processes)
-    for p in processes:
-        p.join(timeout=60)
-        assert p.exitcode == 0
+    start = barrier(2)
+    with spawned(broker, [(store_env, n, start) for n in ("a", "b")]) as returned:
+        outcomes = dict(returned)
 
     contested = sorted(o[0] for o in outcomes.values())
     assert contested == ["refused:wrong_stage", "withdrew"]

@@ -3,30 +3,31 @@ runner) must not trip over each other creating tables."""
 
 from __future__ import annotations
 
-import multiprocessing
 import uuid
 from multiprocessing.synchronize import Barrier
-from typing import Any
 
 import pytest
+
+from tests.processes import barrier, spawned
 
 PROCESSES = 8
 
 
-def start(url: str, schema: str, read_schema: str, barrier: Barrier, results: Any) -> None:
+def start(url: str, schema: str, read_schema: str, together: Barrier) -> tuple[str, object]:
     from adapters.settings import Settings
     from adapters.store import open_engine, open_read_store
 
     settings = Settings(database_url=url, database_schema=schema, read_schema=read_schema)
-    barrier.wait()
+    together.wait()
     try:
         engine = open_engine(settings)
         reads = open_read_store(settings)
-        results.put(("ok", engine.recorder.max_notification_id()))
+        head = engine.recorder.max_notification_id()
         engine.close()
         reads.close()
     except Exception as error:  # report, so the parent can show what went wrong
-        results.put(("failed", f"{type(error).__name__}: {error}"))
+        return "failed", f"{type(error).__name__}: {error}"
+    return "ok", head
 
 
 @pytest.mark.postgres
@@ -38,15 +39,7 @@ def test_eight_processes_starting_at_once_all_open_the_stores(postgres_url: str)
     schema, read_schema = f"race_{tag}", f"race_read_{tag}"
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(PROCESSES), context.Queue()
-    processes = [
-        context.Process(target=start, args=(postgres_url, schema, read_schema, barrier, results))
-        for _ in range(PROCESSES)
-    ]
-    for p in processes:
-        p.start()
-    outcomes = [results.get(timeout=120) for _ in processes]
-    for p in processes:
-        p.join(timeout=60)
+    together = barrier(PROCESSES)
+    with spawned(start, [(postgres_url, schema, read_schema, together)] * PROCESSES) as outcomes:
+        pass
     assert [o for o in outcomes if o[0] != "ok"] == []

@@ -3,9 +3,7 @@ one of them, and the result equals a rebuild."""
 
 from __future__ import annotations
 
-import multiprocessing
 from multiprocessing.synchronize import Barrier
-from typing import Any
 
 import pytest
 
@@ -15,18 +13,18 @@ from projections.runner import Runner
 from projections.store import ReadStore
 from tests.conftest import runner
 from tests.integration.test_projection_properties import snapshot
+from tests.processes import barrier, spawned
 from tests.scenario import initiative_at, programme
 
 
-def run_runner(
-    env: dict[str, str], url: str, schema: str | None, start: Barrier, results: Any
-) -> None:
+def run_runner(env: dict[str, str], url: str, schema: str | None, start: Barrier) -> int:
     reads = ReadStore(url, schema)
-    engine = Engine(env=env)
+    engine = Engine(env={**env, "CREATE_TABLE": "n"})
     start.wait()
-    results.put(Runner(engine, reads, batch_size=20).catch_up())
+    applied = Runner(engine, reads, batch_size=20).catch_up()
     engine.close()
     reads.close()
+    return applied
 
 
 @pytest.mark.slow
@@ -38,20 +36,10 @@ def test_two_runners_at_once_apply_each_event_once(
     for n in range(10):
         initiative_at(run, Stage.SCALED_UP, initiative_id=f"grass-{n}")
     head = stored_engine.recorder.max_notification_id()
-    context = multiprocessing.get_context("spawn")
-    start, results = context.Barrier(2), context.Queue()
-    runners = [
-        context.Process(
-            target=run_runner, args=(store_env, read_store.url, read_store.schema, start, results)
-        )
-        for _ in range(2)
-    ]
-    for p in runners:
-        p.start()
-    applied = [results.get(timeout=120) for _ in runners]
-    for p in runners:
-        p.join(timeout=60)
-        assert p.exitcode == 0
+    start = barrier(2)
+    arguments = [(store_env, read_store.url, read_store.schema, start)] * 2
+    with spawned(run_runner, arguments) as applied:
+        pass
     assert sum(applied) == head, f"each event applied once between them: {applied}"
     kept_up = snapshot(read_store)
     assert len(kept_up["decisions"]) == head
