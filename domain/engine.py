@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -75,6 +76,11 @@ class Engine(Application[UUID]):
         super().__init__(env)
         self.clock = clock or today_in_programme_tz
         self._batch: dict[UUID, DecisionRecord] | None = None  # aggregates a batch touched
+        # One decision at a time per engine: decisions are made on the cached aggregates in
+        # place, so two threads (the API's) deciding on one object at once recorded both
+        # events under the first save, a command id twice. Other processes are kept apart by
+        # the store's optimistic concurrency, as before.
+        self._deciding = threading.RLock()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -86,6 +92,10 @@ class Engine(Application[UUID]):
     def execute(self, command: Command) -> Outcome:
         """Decide a command and record it, once, whatever the number of retries."""
         decision = command.decision(self.effective_date(command))
+        with self._deciding:
+            return self._execute(command, decision)
+
+    def _execute(self, command: Command, decision: Decision) -> Outcome:
         for _ in range(ATTEMPTS):
             try:
                 return self._decide(command, decision)
@@ -106,6 +116,10 @@ class Engine(Application[UUID]):
         Stops at the first refusal: the commands before it are recorded, the refused one
         appends nothing. If another writer interferes, falls back to one command at a time.
         """
+        with self._deciding:
+            return self._execute_batch(commands)
+
+    def _execute_batch(self, commands: Sequence[Command]) -> BatchResult:
         outcomes: list[Outcome] = []
         refusal: KringloopError | None = None
         batch: dict[UUID, DecisionRecord] = {}
