@@ -99,9 +99,11 @@ def catch_up(args: dict[str, Any]) -> dict[str, Any]:
         )
     engine = Engine(env={**args["env"], "CREATE_TABLE": "n"})
     store = ReadStore(args["url"], args["schema"])
+    runner = Runner(engine, store, batch_size=args["batch"])
+    runner.position()  # connected: what follows is the catch-up itself
     if args.get("started"):
         Path(args["started"]).write_text("starting")
-    applied = Runner(engine, store, batch_size=args["batch"]).catch_up()
+    applied = runner.catch_up()
     engine.close()
     store.close()
     return {"applied": applied}
