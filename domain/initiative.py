@@ -310,7 +310,21 @@ class Initiative(DecisionRecord):
         self.handover_note = handover_note
         self.enter(Stage.BOARD_WITHDRAWN, decision)
 
-    @event("ScaleUpAssessed")
+    class ScaleUpAssessed(DecisionRecord.Event):
+        """Version 2 has ``at_risk`` (the phase-3 check's flag beside ``ready``). It was added
+        before events were versioned: a version-1 state may or may not hold it."""
+
+        class_version = 2
+        ready: bool
+        criteria: str
+        figures: dict[str, float]
+        at_risk: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("at_risk", False)  # assessed before the flag existed: none raised
+
+    @event(ScaleUpAssessed)
     def assess_scale_up(
         self,
         ready: bool,

@@ -73,7 +73,25 @@ class Programme(DecisionRecord):
         started = [int(p) for p, rec in self.phases.items() if "started" in rec]
         return max(started) if started else None
 
-    @event("TargetSet")
+    class TargetSet(DecisionRecord.Event):
+        """Version 2 has ``measure`` (what the read models count towards the target). It was
+        added before events were versioned: a version-1 state may or may not hold it."""
+
+        class_version = 2
+        key: str
+        description: str
+        unit: str
+        baseline: float
+        target: float
+        deadline: date
+        source: str
+        measure: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state.setdefault("measure", None)  # set before measures existed: measured by hand
+
+    @event(TargetSet)
     def set_target(
         self,
         key: str,

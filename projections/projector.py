@@ -137,7 +137,7 @@ def target_set(ws: WorkingSet, e: Any, _: Row) -> None:
             "target": e.target,
             "deadline": e.deadline,
             "source": e.source,
-            "measure": getattr(e, "measure", None),
+            "measure": e.measure,  # version 1 events are upcast: None
             "measured_value": existing.get("measured_value"),
             "measured_on": existing.get("measured_on"),
             "measured_source": existing.get("measured_source"),
@@ -379,7 +379,7 @@ def board_withdrew(ws: WorkingSet, e: Any, row: Row) -> None:
 def scale_up_assessed(ws: WorkingSet, e: Any, row: Row) -> None:
     row["last_assessment_on"] = e.decision.effective
     row["last_assessment_ready"] = e.ready
-    row["at_risk"] = getattr(e, "at_risk", False)
+    row["at_risk"] = e.at_risk  # version 1 events are upcast: False
 
 
 def scale_up_started(ws: WorkingSet, e: Any, row: Row) -> None:
