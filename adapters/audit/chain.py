@@ -144,9 +144,16 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             ).format(*self.chain_table)
         )
 
-    def _insert_events(
+    def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
+    ) -> Sequence[int] | None:
+        """Chain the events once they are in: the library has locked the events table and
+        its pipeline has synced, so a competing writer's version conflict has surfaced as
+        the IntegrityError the engine retries on (chaining first, in the library's
+        `_insert_events` hook, let that conflict surface as "pipeline aborted" instead), and
+        the chain heads read here cannot move under us."""
+        notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+
         def head_of(originator: str, version: int) -> str:
             curs.execute(
                 SQL("SELECT chain_hash FROM {}.{} WHERE originator_id=%s AND version=%s").format(
@@ -157,11 +164,11 @@ class ChainedPostgresRecorder(PostgresApplicationRecorder):
             found = curs.fetchone()
             return str(found["chain_hash"]) if found else GENESIS
 
-        super()._insert_events(curs, stored_events, **kwargs)
         rows = _chain_rows(stored_events, head_of)
         curs.executemany(
             SQL("INSERT INTO {}.{} VALUES (%s, %s, %s, %s)").format(*self.chain_table), rows
         )
+        return notification_ids
 
     def stored_page(self, after: tuple[str, int], limit: int) -> list[StoredRow]:
         """Stored events in (aggregate, version) order, after a key."""
