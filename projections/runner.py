@@ -82,18 +82,29 @@ class Runner:
         until: int | None = None,
         on_progress: Callable[[int], None] = lambda n: None,
         tables: dict[str, Table] = LIVE_TABLES,
+        stopping: Callable[[], bool] = lambda: False,
+        on_batch: Callable[[int, int], None] = lambda n, position: None,
     ) -> int:
-        """Apply every event after the saved position (or up to ``until``); return how many."""
+        """Apply every event after the saved position (or up to ``until``); return how many.
+
+        ``stopping`` is asked before each batch: a batch is one transaction, so stopping
+        between two leaves the read models whole. ``on_batch(count, position)`` follows
+        each batch this runner applied, once it is committed."""
         self._ensure_position_row(tables)
         with fewer_collections():
-            return self._catch_up(until, on_progress, tables)
+            return self._catch_up(until, on_progress, tables, stopping, on_batch)
 
     def _catch_up(
-        self, until: int | None, on_progress: Callable[[int], None], tables: dict[str, Table]
+        self,
+        until: int | None,
+        on_progress: Callable[[int], None],
+        tables: dict[str, Table],
+        stopping: Callable[[], bool],
+        on_batch: Callable[[int, int], None],
     ) -> int:
         applied = 0
         position = self.position(tables)
-        while until is None or position < until:
+        while (until is None or position < until) and not stopping():
             notifications = self.engine.recorder.select_notifications(
                 start=position, limit=self.batch_size, inclusive_of_start=False
             )
@@ -103,6 +114,7 @@ class Runner:
             if self._apply(notifications, position, new_position, tables):
                 applied += len(notifications)
                 on_progress(len(notifications))
+                on_batch(len(notifications), new_position)
             position = self.position(tables)  # ours, or further on if another runner won
         return applied
 

@@ -20,7 +20,7 @@ from projections.progress import programme_progress
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 projections_app = typer.Typer(
-    help="The read models: status, catch-up, rebuild.", no_args_is_help=True
+    help="The read models: status, catch-up, follow, rebuild.", no_args_is_help=True
 )
 
 
@@ -339,6 +339,76 @@ def projections_rebuild(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     head = session(ctx).runner.status().head
     applied = _with_progress(head, "rebuilding", ctx, rebuild=True)
     emit_json({"applied": applied}) if as_json else console.print(f"rebuilt from {applied} events")
+
+
+@projections_app.command("follow")
+def projections_follow(
+    ctx: typer.Context,
+    poll: Annotated[
+        float,
+        typer.Option(
+            "--poll",
+            min=0.01,
+            max=60.0,
+            metavar="SECONDS",
+            help="on the SQLite store: seconds between two looks for new events",
+        ),
+    ] = 0.1,
+    as_json: JsonFlag = False,
+) -> None:
+    """Keep the read models up to date until stopped: catch up, then apply each new event
+    as it is recorded.
+
+    On PostgreSQL (--database-url) it LISTENs for the event store's NOTIFY and applies an
+    event moments after its transaction commits; on the SQLite file it looks every --poll
+    seconds. Ctrl-C or SIGTERM stops it between two batches (each batch is one
+    transaction), so the read models are never left half-applied. Several may run at once,
+    on one host or many: each batch is applied by exactly one of them.
+
+    \b
+    Examples:
+      kringloop --database-url postgresql://kringloop@db:5432/kringloop projections follow
+      kringloop --home /srv/kringloop projections follow --poll 0.05
+      kringloop --log-level info projections follow   # a log line per applied batch
+    """
+    import signal
+
+    from adapters.logs import get_logger
+    from projections.following import Follower
+
+    log = get_logger("kringloop.projections")
+    runner = session(ctx).runner
+    follower = Follower(
+        runner,
+        poll_interval=poll,
+        on_batch=lambda count, position: log.info("applied", events=count, position=position),
+        on_ready=lambda: errors.print(
+            f"following {runner.status().name} at position {runner.position()}, "
+            + (
+                "woken by the store's notifications"
+                if follower.mode == "listening"
+                else f"looking every {poll:g} s"
+            )
+            + "; Ctrl-C to stop",
+            highlight=False,
+        ),
+    )
+    stopping = (signal.SIGINT, signal.SIGTERM)
+    handlers = {s: signal.signal(s, lambda *_: follower.stop()) for s in stopping}
+    try:
+        applied = follower.run()
+    except Exception as error:  # the store went away: say so and exit non-zero
+        refuse(f"stopped following: {error}", "storage", as_json)
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    summary = {"applied": applied, "position": runner.position(), "mode": follower.mode}
+    if as_json:
+        emit_json(summary)
+    else:
+        console.print(
+            f"stopped at position {summary['position']}; applied {applied} events", highlight=False
+        )
 
 
 def register_reads(app: typer.Typer, groups: dict[str, typer.Typer]) -> None:
