@@ -62,7 +62,8 @@ def apply_lines(
     """Apply numbered commands in batches; stop at the first line that cannot be applied.
 
     Each line comes as a thunk that parses it, so a malformed line stops the run at its
-    number with everything before it recorded.
+    number with everything before it recorded. A line without a command id gets one from
+    its content, so the file run again (after a fix, or after a kill) recognises it too.
     """
     report = ApplyReport()
     for batch in _batches(lines, batch_size):
@@ -71,7 +72,7 @@ def apply_lines(
         parse_error: Stopped | None = None
         for number, parse in batch:
             try:
-                commands.append(parse())
+                commands.append(_resumable(parse()))
                 numbers.append(number)
             except KringloopError as error:
                 parse_error = Stopped(number, str(error))
@@ -94,6 +95,13 @@ def apply_lines(
             return report
     log.info("applied", applied=report.applied, replayed=report.replayed)
     return report
+
+
+def _resumable(command: Command) -> Command:
+    """A random command id, the default, would record the line again on every run."""
+    if "command_id" in command.model_fields_set:
+        return command
+    return command.model_copy(update={"command_id": f"line:{command.digest()}"})
 
 
 def _batches(
