@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from adapters.cli.api import register_api
@@ -21,8 +22,9 @@ from adapters.cli.show import print_programme
 from adapters.commanding import ApplyReport, apply_lines
 from adapters.logs import configure_logging
 from adapters.settings import Settings
+from adapters.store import storage_error
 from domain.commands.base import Command
-from domain.errors import InvalidCommandError
+from domain.errors import InvalidCommandError, KringloopError
 from domain.reading import programme_state
 
 app = typer.Typer(
@@ -259,4 +261,17 @@ def report(
 
 
 def main() -> None:
-    app()
+    """Run the CLI. A refusal or storage failure that no command caught (a locked store, a
+    full disk, a lost server) still ends in one line and exit 1, never a traceback."""
+    try:
+        app()
+    except Exception as error:
+        failure = error if isinstance(error, KringloopError) else storage_error(error)
+        if failure is None:
+            raise
+        code = getattr(failure, "code", "refused")
+        if "--json" in sys.argv:
+            emit_json({"error": code, "message": str(failure)})
+        else:
+            errors.print(f"[bold red]refused:[/] {escape(str(failure))}", highlight=False)
+        sys.exit(1)

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
-from adapters.store import Stores
+from adapters.store import Stores, storage_error
 from domain.errors import KringloopError
 
 console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -55,6 +55,11 @@ def refusals(as_json: bool = False) -> Iterator[None]:
         yield
     except KringloopError as error:
         refuse(str(error), error.code, as_json)
+    except Exception as error:  # a driver's error: said plainly if it is a storage failure
+        failure = storage_error(error)
+        if failure is None:
+            raise
+        refuse(str(failure), failure.code, as_json)
 
 
 def guarded(as_json: bool, action: Callable[[], Any]) -> Any:
