@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     actor: str | None = Field(default=None, description="default actor for CLI decisions")
     log_level: str = Field(default="warning", description="debug, info, warning or error")
     cache_size: int = Field(default=1000, ge=0, description="aggregates kept in memory")
+    lock_timeout: float = Field(
+        default=30.0,
+        ge=0,
+        description="seconds a write waits for an SQLite event store locked by another process",
+    )
 
     @property
     def events_path(self) -> Path:

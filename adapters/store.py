@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import errno
+import math
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from eventsourcing.persistence import PersistenceError
 
 from adapters.settings import Settings
 from domain.engine import Engine
@@ -19,6 +25,67 @@ class StorageError(KringloopError):
     code = "storage"
 
 
+LOCKED = ("database is locked", "database table is locked", "lock timeout")
+DISK_FULL = ("database or disk is full", "no space left on device", "disk full", "disk quota")
+CONNECTION = (
+    "connection refused",
+    "server closed the connection",
+    "terminating connection",
+    "connection is closed",
+    "connection timeout",
+    "couldn't get a connection",
+    "consuming input failed",
+)
+
+
+def is_locked(error: BaseException) -> bool:
+    return any(s in str(error).lower() for s in LOCKED)
+
+
+def describe_failure(error: BaseException, what: str, waited: float = 0.0) -> StorageError:
+    """A storage failure in words a person can act on: what happened, that nothing was
+    half-written (every write is one transaction), and what to do."""
+    text = str(error).lower()
+    if is_locked(error):
+        waiting = f" (waited {waited:g} s)" if waited else ""
+        return StorageError(
+            f"{what} is locked by another process{waiting}: another kringloop command, "
+            "`kringloop serve`, the API or a tool such as the sqlite3 shell is holding a write "
+            "lock. Nothing was recorded. Let it finish (or stop it) and run the command again; "
+            "KRINGLOOP_LOCK_TIMEOUT sets how many seconds to wait"
+        )
+    if any(s in text for s in DISK_FULL) or getattr(error, "errno", None) == errno.ENOSPC:
+        return StorageError(
+            f"the disk holding {what} is full: the write was refused and rolled back, nothing "
+            "is half-written. Free some space (or move the data folder) and run the command "
+            "again; `kringloop audit verify` checks the store"
+        )
+    if any(s in text for s in CONNECTION):
+        return StorageError(
+            f"lost the connection to {what} and could not get it back ({error}). The failed "
+            "write was not recorded; check that the database server is running and run the "
+            "command again"
+        )
+    return StorageError(f"{what} failed: {error}")
+
+
+def storage_error(error: BaseException, settings: Settings | None = None) -> StorageError | None:
+    """The StorageError for a driver or OS error met anywhere (event store, read store,
+    data folder); None for anything that is not a storage failure."""
+    if isinstance(error, StorageError):
+        return error
+    module = type(error).__module__.split(".")[0]
+    if isinstance(error, PersistenceError) or module in ("sqlite3", "psycopg", "psycopg_pool"):
+        return describe_failure(
+            error, f"the event store ({settings.storage_label})" if settings else "the event store"
+        )
+    if module == "sqlalchemy":
+        return describe_failure(error, "the read models' database")
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return describe_failure(error, f"the data folder {settings.home}" if settings else "it")
+    return None
+
+
 def engine_env(settings: Settings) -> dict[str, str]:
     """The eventsourcing environment for these settings."""
     env = {"AGGREGATE_CACHE_MAXSIZE": str(settings.cache_size)} if settings.cache_size else {}
@@ -28,14 +95,16 @@ def engine_env(settings: Settings) -> dict[str, str]:
         env.update(
             PERSISTENCE_MODULE="eventsourcing.sqlite",
             SQLITE_DBNAME=str(settings.events_path),
-            SQLITE_LOCK_TIMEOUT="10",
+            # SQLite's busy handler waits this long per attempt; adapters.recorders retries a
+            # locked write (and says so in the log) up to settings.lock_timeout in all
+            SQLITE_LOCK_TIMEOUT=str(max(1, min(5, math.ceil(settings.lock_timeout / 4)))),
         )
     return chained(env)
 
 
 RECORDER_TOPICS = {  # named, not imported: the library resolves them when it opens the store
-    "eventsourcing.sqlite": "adapters.audit.chain:ChainedSQLiteRecorder",
-    "eventsourcing.postgres": "adapters.audit.chain:ChainedPostgresRecorder",
+    "eventsourcing.sqlite": "adapters.recorders:SQLiteEvents",
+    "eventsourcing.postgres": "adapters.recorders:PostgresEvents",
 }
 
 
@@ -77,10 +146,17 @@ def creating_tables(settings: Settings) -> Iterator[None]:
         yield
         return
     import psycopg
+    from psycopg import sql
 
     with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=10) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
         try:
+            if settings.database_schema:  # the library creates tables, not their schema
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                        sql.Identifier(settings.database_schema)
+                    )
+                )
             yield
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
@@ -108,11 +184,25 @@ def open_engine(settings: Settings) -> Engine:
             raise StorageError(f"cannot create data folder {settings.home}: {error}") from None
     try:
         with creating_tables(settings):
-            return Engine(env=engine_env(settings))
+            engine = Engine(env=engine_env(settings))
     except Exception as error:  # the library raises driver-specific errors on connect
+        if not settings.database_url and _out_of_space(settings.home):
+            # SQLite says "disk I/O error" when it cannot grow its shared-memory file
+            error = OSError(errno.ENOSPC, f"{error}: no space left on device")
+            raise describe_failure(error, f"the event store {settings.events_path}") from None
         raise StorageError(
             f"cannot open the event store ({settings.storage_label}): {error}"
         ) from None
+    if hasattr(engine.recorder, "lock_timeout"):  # adapters.recorders.SQLiteEvents
+        engine.recorder.lock_timeout = settings.lock_timeout
+    return engine
+
+
+def _out_of_space(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 64 * 1024
+    except OSError:
+        return False
 
 
 @dataclass
