@@ -62,6 +62,7 @@ class Runner:
         self.engine = engine
         self.store = store
         self.batch_size = batch_size
+        self._position_rows: set[str] = set()  # tables whose position row this runner made sure of
 
     def head(self) -> int:
         return self.engine.recorder.max_notification_id() or 0
@@ -90,7 +91,8 @@ class Runner:
         ``stopping`` is asked before each batch: a batch is one transaction, so stopping
         between two leaves the read models whole. ``on_batch(count, position)`` follows
         each batch this runner applied, once it is committed."""
-        self._ensure_position_row(tables)
+        if tables["projection_position"].name not in self._position_rows:
+            self._ensure_position_row(tables)
         with fewer_collections():
             return self._catch_up(until, on_progress, tables, stopping, on_batch)
 
@@ -115,7 +117,14 @@ class Runner:
                 applied += len(notifications)
                 on_progress(len(notifications))
                 on_batch(len(notifications), new_position)
-            position = self.position(tables)  # ours, or further on if another runner won
+                position = new_position
+                if len(notifications) < self.batch_size:
+                    break  # that was every event recorded when we asked: no need to ask again
+                continue
+            moved = self.position(tables)  # further on: another runner won
+            if moved == position:  # nobody moved it: the row itself is gone (tables recreated)
+                self._ensure_position_row(tables)
+            position = moved
         return applied
 
     def wait_for(self, notification_id: int | None) -> None:
@@ -141,6 +150,7 @@ class Runner:
                 .values(name=PROJECTION, position=0)
                 .on_conflict_do_nothing(index_elements=["name"])
             )
+        self._position_rows.add(table.name)
 
     def _apply(self, notifications: Any, old: int, new: int, tables: dict[str, Table]) -> bool:
         events = [self.engine.mapper.to_domain_event(n) for n in notifications]
