@@ -19,23 +19,30 @@ from typing import Any
 HELD = 120.0  # the parent kills long before this; it only bounds an orphan's life
 
 
-def halt(marker: str) -> None:
+def halt(marker: str, release: str | None = None) -> None:
+    """Say we are here; then wait to be killed or, given a release file, for it to appear."""
     Path(marker).write_text("here")
-    time.sleep(HELD)
-    raise SystemExit("never killed")  # the parent gave up on us: do not go on silently
+    deadline = time.monotonic() + HELD
+    while time.monotonic() < deadline:
+        if release and Path(release).exists():
+            return
+        time.sleep(0.01)
+    raise SystemExit("never killed nor released")  # the parent gave up: do not go on silently
 
 
-def on_call(original: Callable[..., Any], n: int, marker: str, before: bool) -> Callable[..., Any]:
+def on_call(
+    original: Callable[..., Any], n: int, marker: str, before: bool, release: str | None = None
+) -> Callable[..., Any]:
     """``original``, except that its n-th call halts (before it runs, or after it returned)."""
     calls = {"n": 0}
 
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if before and calls["n"] == n:
-            halt(marker)
+            halt(marker, release)
         result = original(*args, **kwargs)
         if not before and calls["n"] == n:
-            halt(marker)
+            halt(marker, release)
         return result
 
     return wrapped
@@ -144,8 +151,8 @@ def rebuild(args: dict[str, Any]) -> dict[str, Any]:
 
 def flow(args: dict[str, Any]) -> dict[str, Any]:
     """The scale-up check, a real Prefect flow run against the test's Prefect server; it can
-    halt between two tasks: after the n-th page was assessed and recorded, before the next
-    page is looked for."""
+    halt between two tasks: after n - 1 pages were assessed and recorded, before the next
+    page is looked for (and be killed there, or released to go on)."""
     from datetime import date
 
     import flows.scale_up_check as module
@@ -154,10 +161,12 @@ def flow(args: dict[str, Any]) -> dict[str, Any]:
     halt_at = args.get("halt")
     if halt_at:  # the flow calls find_candidates once per page, then once to find none
         module.find_candidates = on_call(  # type: ignore[assignment]
-            module.find_candidates, halt_at["n"], halt_at["marker"], before=True
+            module.find_candidates,
+            halt_at["n"],
+            halt_at["marker"],
+            before=True,
+            release=halt_at.get("release"),
         )
-    if args.get("started"):
-        Path(args["started"]).write_text("starting")
     result = module.scale_up_check(
         programme_id=args["programme"],
         today=date.fromisoformat(args["today"]),

@@ -23,7 +23,7 @@ def recorded(engine: Engine) -> Counter[tuple[str, str]]:
         start=position, limit=1000, inclusive_of_start=False
     ):
         for notification in page:
-            event = engine.mapper.to_domain_event(notification)
+            event: Any = engine.mapper.to_domain_event(notification)
             seen[(event.originator_id.hex, event.decision.command_id)] += 1
         position = page[-1].id
     return seen

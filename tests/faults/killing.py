@@ -17,6 +17,11 @@ from typing import Any
 WAIT = 120.0
 
 
+def inherited() -> dict[str, str]:
+    """This environment without Kringloop's settings: a child uses the stores it is given."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("KRINGLOOP_")}
+
+
 class Child:
     def __init__(self, process: subprocess.Popen[bytes], out: Path, err: Path) -> None:
         self.process = process
@@ -63,7 +68,7 @@ def child(
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.faults.child", role, str(path)],
-            env={**os.environ, "PYTHONPATH": os.getcwd(), **(env or {})},
+            env={**inherited(), "PYTHONPATH": os.getcwd(), **(env or {})},
             stdout=stdout,
             stderr=stderr,
         )

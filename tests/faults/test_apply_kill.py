@@ -26,6 +26,7 @@ from tests.faults.invariants import (
     assert_read_models_equal_a_rebuild,
     command_ids,
 )
+from tests.faults.killing import inherited
 from tests.scenario import initiative_at, programme
 
 BATCH = 500  # adapters.commanding.apply_lines: one transaction per batch of lines
@@ -38,16 +39,16 @@ def commands_file(path: Path) -> list[str]:
     one with a command id of its own; returns those ids."""
     lines: list[dict[str, Any]] = []
 
-    def record(command: str, **fields: Any) -> None:
+    def record(command: str, **fields: Any) -> Any:
         fields.setdefault("actor", "broker-anna")
         fields.setdefault("reason", "decided in the broker team meeting")
         if len(lines) % 2:
             fields["command_id"] = f"line-{len(lines) + 1}"
         lines.append({"command": command, **fields})
 
-    programme(record)  # type: ignore[arg-type]
+    programme(record)
     for n in range(INITIATIVES):
-        initiative_at(record, Stage.SCALED_UP, initiative_id=f"grass-{n}")  # type: ignore[arg-type]
+        initiative_at(record, Stage.SCALED_UP, initiative_id=f"grass-{n}")
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return [line["command_id"] for line in lines if "command_id" in line]
 
@@ -55,7 +56,7 @@ def commands_file(path: Path) -> list[str]:
 def kringloop(home: Path, *arguments: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "adapters.cli", "--home", str(home), *arguments],
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        env={**inherited(), "PYTHONPATH": os.getcwd()},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -138,7 +139,7 @@ def test_apply_killed_inside_a_batch_then_run_again_resumes_exactly_once(tmp_pat
     code, verified = answer(kringloop(home, "audit", "verify", "--json"))
     assert (code, verified["ok"], verified["events_checked"]) == (0, True, lines)
 
-    stores = Stores(Settings(home=home))
+    stores = Stores(Settings(home=home, database_url=None))
     try:
         recorded = command_ids(stores.engine)
         assert (recorded.total(), max(recorded.values())) == (lines, 1), "every line once"
