@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+PROGRAMME_TZ = ZoneInfo("Europe/Amsterdam")
+"""Where the programme's business days are counted: an effective date is a day there."""
 
 
 @dataclass(frozen=True)

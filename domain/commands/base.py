@@ -5,13 +5,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 from uuid import uuid4
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
-from domain.values import Decision
+from domain.values import PROGRAMME_TZ, Decision
 
 Slug = Annotated[
     str,
@@ -19,6 +27,17 @@ Slug = Annotated[
     Field(description="lower-case letters, digits and hyphens, at most 63 characters"),
 ]
 RESERVED = {"_type_", "_data_"}  # the event store's JSON marks its own encoded values so
+# Control characters (NUL, escape sequences, ...) and bidirectional overrides: PostgreSQL's
+# text columns refuse NUL, a terminal obeys escapes, an override makes a reason read
+# differently from what it says. A free text keeps its line breaks and tabs; a name does not.
+_CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+_NOT_IN_TEXT = re.compile(f"[{_CONTROL}]")
+_NOT_IN_NAME = re.compile(f"[{_CONTROL}\t\n\r\u2028\u2029]")
+
+
+def _invalid(message: str) -> PydanticCustomError:
+    """A refusal worded for the person who typed the value (no "Value error, " prefix)."""
+    return PydanticCustomError("kringloop", message)
 
 
 def _not_reserved(value: str) -> str:
@@ -27,18 +46,72 @@ def _not_reserved(value: str) -> str:
     return value
 
 
+def _refuse_characters(value: str, pattern: re.Pattern[str], what: str) -> str:
+    found = pattern.search(value)
+    if found is not None:
+        raise _invalid(f"{what} may not contain U+{ord(found.group()):04X} (a control character)")
+    return value
+
+
+def _one_line(value: str) -> str:
+    return _refuse_characters(value, _NOT_IN_NAME, "a name or reference")
+
+
+def _printable(value: str) -> str:
+    return _refuse_characters(value, _NOT_IN_TEXT, "a text")
+
+
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_one_line),
     AfterValidator(_not_reserved),
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=4000), AfterValidator(_printable)
+]
 Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(_printable),
     Field(description="why: the decision's justification, in words an auditor reads"),
 ]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Reference = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    AfterValidator(_one_line),
+]
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def business_day(value: Any) -> Any:
+    """Dates are business days in the programme's time zone. A date-time with an offset is
+    taken as that moment's day there; one without an offset, or a bare number, is refused:
+    which day it meant would be a guess."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        return value
+    elif isinstance(value, str) and _DATE.fullmatch(value.strip()):
+        return value.strip()  # pydantic checks that the day exists
+    elif isinstance(value, str) and _DATE_TIME.match(value.strip()):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise _invalid(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    else:
+        raise _invalid(f"{value!r} is not a date (YYYY-MM-DD)")
+    if moment.utcoffset() is None:
+        raise _invalid(
+            f"{value!s} has a time but no time zone: give a date (YYYY-MM-DD) or a time "
+            "with its offset (2018-08-01T09:00:00+02:00)"
+        )
+    return moment.astimezone(PROGRAMME_TZ).date()
+
+
+Day = Annotated[date, BeforeValidator(business_day)]
+"""A calendar day (YYYY-MM-DD) in the programme's time zone."""
 ABSURD = 1e12
 
 
@@ -48,6 +121,7 @@ Percentage = Annotated[float, Field(allow_inf_nan=False, ge=0, le=100)]
 FigureName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=80),
+    AfterValidator(_one_line),
     AfterValidator(_not_reserved),
 ]
 
@@ -68,7 +142,7 @@ class Command(BaseModel):
     creates: ClassVar[bool] = False  # it brings its aggregate into being
     verb: ClassVar[str]  # the CLI sub-command, unique within its group
 
-    command_id: str = Field(
+    command_id: Annotated[str, AfterValidator(_one_line)] = Field(
         default_factory=lambda: uuid4().hex,
         min_length=1,
         max_length=200,
@@ -79,7 +153,7 @@ class Command(BaseModel):
     evidence: list[Reference] = Field(
         default_factory=list, max_length=50, description="references to documents, hashes, urls"
     )
-    effective: date | None = Field(
+    effective: Day | None = Field(
         default=None, description="the day the decision took effect (default: today)"
     )
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.commands.base import Command, Figure, FigureName, Name, Percentage, Slug, Text
+from domain.commands.base import (
+    Command,
+    Day,
+    Figure,
+    FigureName,
+    Name,
+    Percentage,
+    Slug,
+    Text,
+)
 from domain.initiative import Initiative
 from domain.values import (
     IMPACT_FIGURES,
@@ -134,7 +142,7 @@ class RegisterPrecondition(InitiativeCommand):
     kind: PreconditionKind
     description: Text = ""
     responsible: Name = Field(description="the party responsible for meeting it")
-    due: date | None = None
+    due: Day | None = None
     target_value: Figure | None = Field(default=None, description="e.g. 50000")
     target_unit: Name | None = Field(default=None, description="e.g. t/yr")
 

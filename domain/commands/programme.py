@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import ClassVar
 
 from pydantic import Field
 
-from domain.commands.base import Command, Figure, Name, Slug, Text
+from domain.commands.base import Command, Day, Figure, Name, Slug, Text
 from domain.programme import Programme
 from domain.values import Decision, Measure, OrganisationKind, PhaseStatus
 
@@ -74,7 +73,7 @@ class SetTarget(ProgrammeCommand):
     unit: Name
     baseline: float = Field(ge=-1e12, le=1e12, allow_inf_nan=False)
     target: float = Field(ge=-1e12, le=1e12, allow_inf_nan=False)
-    deadline: date
+    deadline: Day
     source: Text = ""
     measure: Measure | None = Field(
         default=None,

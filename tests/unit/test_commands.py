@@ -53,7 +53,7 @@ BASE = {"actor": "broker-anna", "reason": "why", "initiative_id": "grass"}
         ),
         (
             {"command": "start-expert-scan", **BASE, "effective": "yesterday"},
-            "effective: Input should be a valid date",
+            "effective: 'yesterday' is not a date (YYYY-MM-DD)",
         ),
         (
             {"command": "start-expert-scan", **BASE, "colour": "green"},

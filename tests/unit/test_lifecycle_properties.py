@@ -316,7 +316,10 @@ FIELDS: dict[str, Callable[[Initiative], Fields]] = {
 
 
 REASONS = st.sampled_from(["agreed in the broker meeting", "board decision"]) | st.text(
-    min_size=1, max_size=20
+    # the catalogue refuses control characters (tests/hostile proves it)
+    st.characters(exclude_categories=("Cc", "Cs", "Cf")),
+    min_size=1,
+    max_size=20,
 ).filter(lambda s: s.strip() != "")
 
 
