@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -10,11 +11,18 @@ from fastapi import FastAPI
 from adapters.api import audit, problems, reads
 from adapters.api.backend import Backend
 from adapters.api.commands import command_router
+from adapters.api.limits import MAX_BODY_BYTES, BodyLimit
+from adapters.api.throttle import LoginThrottle
 from adapters.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the stores open on first use and close when the server stops."""
+def create_app(
+    settings: Settings | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """Build the app; the stores open on first use and close when the server stops.
+    ``clock`` (monotonic seconds) times the login throttle."""
     backend = Backend(settings or Settings())
 
     @asynccontextmanager
@@ -29,7 +37,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.backend = backend
+    app.state.throttle = LoginThrottle(clock)
     problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
 
     @app.get("/api/health", tags=["health"])
     def health() -> dict[str, str]:

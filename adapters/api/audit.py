@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from adapters.api.auth import principal
 from adapters.api.backend import Backend
 from adapters.audit import records
+from domain.commands.base import Day
 from domain.errors import InvalidCommandError, KringloopError
 from domain.reading import InitiativeState
 
@@ -41,7 +42,7 @@ def history(request: Request, initiative_id: str) -> list[dict[str, Any]]:
 def as_of(
     request: Request,
     initiative_id: str,
-    at: date | None = None,
+    at: Day | None = None,
     by: Literal["recorded", "effective"] = "effective",
     version: Annotated[int | None, Query(ge=1)] = None,
 ) -> InitiativeState | None:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from adapters.api.throttle import LoginThrottle, retry_after
 from adapters.api.users import Role, user_by_token
 from adapters.logs import get_logger
 from domain.commands.base import Command
@@ -38,7 +39,13 @@ class Principal:
         return bool(MAY_RUN[self.role])
 
 
-def refused(request: Request, status: int, detail: str, who: str | None = None) -> HTTPException:
+def refused(
+    request: Request,
+    status: int,
+    detail: str,
+    who: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTTPException:
     """Log a refused attempt (never the token) and build the error to raise."""
     log.warning(
         "access refused",
@@ -49,20 +56,43 @@ def refused(request: Request, status: int, detail: str, who: str | None = None) 
         client=request.client.host if request.client else None,
         detail=detail,
     )
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
     return HTTPException(status_code=status, detail=detail, headers=headers)
+
+
+def client_key(request: Request, door: str) -> str:
+    """What failed attempts are counted against: the door and the client's address."""
+    return f"{door}:{request.client.host if request.client else 'unknown'}"
+
+
+def throttle(request: Request) -> LoginThrottle:
+    found: LoginThrottle = request.app.state.throttle
+    return found
 
 
 def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The user behind the bearer token, or 401."""
+    """The user behind the bearer token, or 401; 429 while an address that kept sending
+    unknown tokens must wait (checked first, so a guess cannot tell a good token then)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise refused(request, 401, "a bearer token is required")
+    key, guard = client_key(request, "api"), throttle(request)
+    wait = guard.wait(key)
+    if wait:
+        raise refused(
+            request,
+            429,
+            f"too many unknown tokens from this address: retry in {retry_after(wait)} s",
+            headers={"Retry-After": retry_after(wait)},
+        )
     user = user_by_token(request.app.state.backend.read_store.engine, credentials.credentials)
     if user is None:
+        guard.failed(key)
         raise refused(request, 401, "unknown or revoked token")
+    guard.succeeded(key)
     return Principal(user.name, Role(user.role))
 
 

@@ -7,7 +7,9 @@ How refusals map to status codes:
 - 409 the request conflicts with the record as it stands: concurrency conflict, already
   exists, command id reused, wrong stage, not active, preconditions open, consortium
   incomplete, other lifecycle rules;
-- 503 the store cannot be opened; 400 any other refusal.
+- 503 the store cannot be opened; 400 any other refusal;
+- 413 a request body over the limit (adapters.api.limits), 429 too many failed logins or
+  unknown tokens from one address (adapters.api.throttle), with Retry-After.
 """
 
 from __future__ import annotations
@@ -45,7 +47,9 @@ TITLES = {
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",
+    413: "Content too large",
     422: "Invalid input",
+    429: "Too many requests",
     503: "Store unavailable",
 }
 
@@ -82,9 +86,15 @@ async def _invalid(request: Request, error: Exception) -> JSONResponse:
 
 async def _http(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
-    code = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}.get(
-        error.status_code, "http"
-    )
+    code = {
+        400: "bad_request",
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "too_large",
+        429: "throttled",
+    }.get(error.status_code, "http")
     response = problem(error.status_code, str(error.detail), code)
     if error.headers:
         response.headers.update(error.headers)

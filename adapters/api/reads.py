@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from adapters.api.auth import principal
 from adapters.api.backend import Backend
+from domain.commands.base import Day
 from domain.engine import today_in_programme_tz
 from domain.errors import NotFoundError
 from domain.values import Stage, Status
@@ -79,7 +79,7 @@ def register(
     responsible: str | None = None,
     status: str | None = None,
     overdue: bool = False,
-    due_before: date | None = None,
+    due_before: Day | None = None,
 ) -> list[queries.PreconditionEntry]:
     return queries.register(
         reads,
@@ -98,8 +98,8 @@ def decision_log(
     actor: str | None = None,
     step: str | None = None,
     subject: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
+    since: Day | None = None,
+    until: Day | None = None,
     text: str | None = None,
     limit: Limit = 1000,
 ) -> list[queries.DecisionLogEntry]:

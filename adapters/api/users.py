@@ -12,10 +12,12 @@ import secrets
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from domain.errors import AlreadyExistsError, NotFoundError
+from domain.commands.base import Name
+from domain.errors import AlreadyExistsError, InvalidCommandError, NotFoundError
 
 
 class Role(StrEnum):
@@ -42,8 +44,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+USER_NAME: TypeAdapter[str] = TypeAdapter(Name)  # a user's name is the actor of decisions
+
+
 def add_user(engine: Engine, name: str, role: Role) -> str:
     """Create a user and return its token: shown once, only its hash is kept."""
+    try:
+        name = USER_NAME.validate_python(name)
+    except ValidationError as error:
+        raise InvalidCommandError(f"user name {name!r}: {error.errors()[0]['msg']}") from None
     token = "kl_" + secrets.token_urlsafe(32)
     with Session(engine) as session:
         existing = session.get(UserRow, name)

@@ -6,10 +6,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
 
 from adapters.api.backend import Backend
-from adapters.api.web.session import LoginRequired, redirect_to_login, session_secret
+from adapters.api.web.session import (
+    LoginRequired,
+    SessionCookies,
+    redirect_to_login,
+    session_secret,
+)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -18,12 +22,11 @@ def mount_web(app: FastAPI, backend: Backend) -> None:
     from adapters.api.web import pages
 
     app.add_middleware(
-        SessionMiddleware,
+        SessionCookies,
         secret_key=session_secret(backend.settings.home),
         session_cookie="kringloop_session",
         max_age=8 * 3600,
         same_site="strict",
-        https_only=False,  # served on loopback; put TLS in front of it beyond one machine
     )
     app.add_exception_handler(LoginRequired, redirect_to_login)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -3,7 +3,6 @@ procurement roadmap, audit. Reads come from the read models; forms run catalogue
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,14 +13,16 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from adapters.api.audit import export_bundle, run_verify
-from adapters.api.auth import Principal, refused
+from adapters.api.auth import Principal, client_key, refused, throttle
 from adapters.api.backend import Backend
 from adapters.api.commands import run_command
 from adapters.api.problems import status_for
+from adapters.api.throttle import retry_after
 from adapters.api.users import user_by_token
 from adapters.api.web.forms import form_fields, next_steps, parse_form
-from adapters.api.web.session import WebUser, csrf_ok, csrf_token, log
+from adapters.api.web.session import WebUser, csrf_ok, csrf_token, log, safe_next
 from adapters.audit import records
+from domain.commands.base import Day
 from domain.commands.catalogue import CATALOGUE
 from domain.engine import today_in_programme_tz
 from domain.errors import KringloopError, NotFoundError
@@ -70,23 +71,40 @@ def login(
     csrf_token: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "/pipeline",
 ) -> Response:
+    client = request.client.host if request.client else None
+    key, guard = client_key(request, "login"), throttle(request)
+    wait = guard.wait(key)
+    if wait:
+        log.warning("login throttled", client=client, retry_after=retry_after(wait))
+        page = render(
+            request,
+            "login.html",
+            None,
+            429,
+            next=next,
+            error=f"too many failed logins: try again in {retry_after(wait)} s",
+        )
+        page.headers["Retry-After"] = retry_after(wait)
+        return page
     if not csrf_ok(request, csrf_token):
         return render(request, "login.html", None, 403, next=next, error="form expired; retry")
     user = user_by_token(backend(request).read_store.engine, token.strip())
     if user is None:
-        log.warning("login refused", client=request.client.host if request.client else None)
+        guard.failed(key)
+        log.warning("login refused", client=client)
         return render(request, "login.html", None, 401, next=next, error="unknown or revoked token")
+    guard.succeeded(key)
     request.session.clear()
     request.session["user"] = user.name
     log.info("logged in", user=user.name, role=user.role)
-    safe = next if next.startswith("/") and not next.startswith("//") else "/pipeline"
-    return RedirectResponse(safe, status_code=303)
+    return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout")
 def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
-    if csrf_ok(request, csrf_token):
-        request.session.clear()
+    if not csrf_ok(request, csrf_token):
+        return render(request, "error.html", None, 403, message="form expired: reload the page")
+    request.session.clear()
     return RedirectResponse("/login", status_code=303)
 
 
@@ -119,7 +137,7 @@ def pipeline_page(request: Request, who: WebUser, stream: str | None = None) -> 
 
 
 def initiative_context(
-    current: Backend, who: Principal, initiative_id: str, as_of: date | None
+    current: Backend, who: Principal, initiative_id: str, as_of: Day | None
 ) -> dict[str, Any]:
     reads = current.fresh_reads()
     detail = queries.initiative_detail(reads, initiative_id, today_in_programme_tz())
@@ -151,7 +169,7 @@ def initiative_page(
     request: Request,
     who: WebUser,
     initiative_id: str,
-    as_of: Annotated[date | None, Query()] = None,
+    as_of: Annotated[Day | None, Query()] = None,
     done: str | None = None,
 ) -> HTMLResponse:
     try:

@@ -1,5 +1,5 @@
-"""Logging in to the pages: a token becomes a signed, HttpOnly, SameSite=Strict session;
-every form carries the session's CSRF token."""
+"""Logging in to the pages: a token becomes a signed, HttpOnly, SameSite=Strict session
+(Secure when served over https); every form carries the session's CSRF token."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import hmac
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
-from urllib.parse import quote
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters.api.auth import Principal
 from adapters.api.users import Role, active_user
@@ -19,6 +21,36 @@ from adapters.logs import get_logger
 
 log = get_logger("kringloop.web")
 SESSION_KEY_FILE = "web-session.key"  # the key that signs cookies, not a secret itself
+
+
+class SessionCookies:
+    """The signed session cookie, marked Secure when the request came over https (behind a
+    TLS proxy: run uvicorn with --proxy-headers and --forwarded-allow-ips so the scheme is
+    the client's), and without Secure on plain http, where the browser would drop it."""
+
+    def __init__(self, app: ASGIApp, **options: Any) -> None:
+        self.plain = SessionMiddleware(app, https_only=False, **options)
+        self.secure = SessionMiddleware(app, https_only=True, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chosen = self.secure if scope.get("scheme") in ("https", "wss") else self.plain
+        await chosen(scope, receive, send)
+
+
+def safe_next(target: str) -> str:
+    """Where to go after logging in: a path on this site, never another site (``//host``
+    and ``/\\host`` are other sites to a browser)."""
+    parts = urlsplit(target)
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not parts.scheme
+        and not parts.netloc
+        and target.isprintable()
+    ):
+        return target
+    return "/pipeline"
 
 
 class LoginRequired(Exception):
