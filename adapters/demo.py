@@ -110,7 +110,9 @@ def print_dashboard(data: dict[str, Any]) -> None:
         for p, r in sorted(data["phases"].items())
     )
     console.print(
-        f"[bold]Circular Economy, Amsterdam Metropolitan Area[/] · {phases}", highlight=False
+        f"[bold]Circular Economy, Amsterdam Metropolitan Area[/] · {phases}",
+        highlight=False,
+        markup=True,
     )
     console.print(
         f"{data['consortia_formed']} consortia formed, "

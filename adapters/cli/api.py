@@ -41,7 +41,9 @@ def add(
         emit_json({"name": name, "role": role, "token": token})
         return
     console.print(token, highlight=False)
-    errors.print(f"token for {name} ({role}): shown once, keep it safe", highlight=False)
+    errors.print(
+        f"token for {name} ({role}): shown once, keep it safe", highlight=False, markup=False
+    )
 
 
 @users_app.command("list")

@@ -138,16 +138,31 @@ def commands(as_json: JsonFlag = False) -> None:
         )
 
 
+MAX_LINE_BYTES = 1024 * 1024  # as the API's request body limit
+
+
 def _numbered_commands(path: Path) -> Iterator[tuple[int, Callable[[], Command]]]:
+    """Each line that holds a command, numbered; a line over the limit is refused without
+    being read whole (and nothing after it is read: applying stops there)."""
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        for number, raw in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""), 1):
+            if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
+                yield number, _too_long
+                return
             if raw.strip() and not raw.lstrip().startswith(b"#"):
                 yield number, (lambda raw=raw: _parse_line(raw))
 
 
+def _too_long() -> Command:
+    raise InvalidCommandError(
+        f"line longer than {MAX_LINE_BYTES} bytes: no command is that large (a reason holds "
+        "at most 2000 characters)"
+    )
+
+
 def _parse_line(raw: bytes) -> Command:
     try:
-        payload = json.loads(raw.decode("utf-8"))
+        payload = json.loads(raw.decode("utf-8-sig"))  # a BOM, as some editors write
     except UnicodeDecodeError:
         raise InvalidCommandError("not valid UTF-8") from None
     except json.JSONDecodeError as error:

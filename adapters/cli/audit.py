@@ -15,7 +15,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from adapters.cli.context import console, emit_json, errors, refusals, refuse, session
+from adapters.cli.context import (
+    console,
+    emit_json,
+    errors,
+    parse_day,
+    refusals,
+    refuse,
+    session,
+)
 from domain.errors import InvalidCommandError
 
 audit_app = typer.Typer(
@@ -26,10 +34,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")
 
 
 def _date(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        refuse(f"{option}: {value!r} is not a date (YYYY-MM-DD)", "invalid")
+    return parse_day(value, option)
 
 
 @audit_app.command("history")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any, NoReturn
 
 import typer
@@ -16,8 +18,13 @@ from rich.markup import escape
 from adapters.store import Stores, storage_error
 from domain.errors import KringloopError
 
-console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+# Stored text (reasons, names) is printed as it is: never read as Rich markup ("[/]" in a
+# reason crashed `initiative show`) or emoji codes. Lines that style say markup=True.
+console = Console(
+    soft_wrap=True, width=None if sys.stdout.isatty() else 160, markup=False, emoji=False
+)
 errors = Console(stderr=True, soft_wrap=True)
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class Session(Stores):
@@ -39,12 +46,18 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
+def one_line(text: str) -> str:
+    """Text for a terminal line: line breaks and control characters (an escape sequence
+    would be obeyed by the terminal) shown as \\xNN."""
+    return _UNPRINTABLE.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
+
+
 def refuse(message: str, code: str = "refused", as_json: bool = False) -> NoReturn:
     """Say why in one line, and exit non-zero."""
     if as_json:
         emit_json({"error": code, "message": message})
     else:
-        errors.print(f"[bold red]refused:[/] {escape(message)}", highlight=False)
+        errors.print(f"[bold red]refused:[/] {escape(one_line(message))}", highlight=False)
     raise typer.Exit(code=1)
 
 
@@ -60,6 +73,19 @@ def refusals(as_json: bool = False) -> Iterator[None]:
         if failure is None:
             raise
         refuse(str(failure), failure.code, as_json)
+
+
+def parse_day(value: str, option: str, as_json: bool = False) -> date:
+    """A date option, read as the commands read their dates (domain.commands.base.Day)."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from domain.commands.base import Day
+
+    try:
+        day: date = TypeAdapter(Day).validate_python(value)
+    except ValidationError as error:
+        refuse(f"{option}: {error.errors()[0]['msg']}", "invalid", as_json)
+    return day
 
 
 def guarded(as_json: bool, action: Callable[[], Any]) -> Any:

@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from adapters.cli.context import console, emit_json, errors, refuse, session
+from adapters.cli.context import console, emit_json, errors, parse_day, refuse, session
 from adapters.cli.show import print_initiative_detail
 from domain.engine import today_in_programme_tz
 from domain.values import Stage, Status
@@ -280,12 +280,7 @@ def decisions(
 
 
 def _date(value: str | None, option: str, as_json: bool) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        refuse(f"{option}: {value!r} is not a date (YYYY-MM-DD)", "invalid", as_json)
+    return None if value is None else parse_day(value, option, as_json)
 
 
 @projections_app.command("status")

@@ -14,15 +14,16 @@ from projections.queries import InitiativeDetail
 def print_initiative_detail(detail: InitiativeDetail) -> None:
     state = detail.initiative
     status = "" if state.status == "active" else f" - {state.status.upper()}: {state.status_reason}"
-    console.print(f"[bold]{state.id}[/]: {escape(state.title)}", highlight=False)
+    console.print(f"[bold]{state.id}[/]: {escape(state.title)}", highlight=False, markup=True)
     console.print(
         f"programme {state.programme_id} · stream {state.stream} · stage "
         f"[bold]{Stage(state.stage).label}[/] since {state.stage_since} "
         f"({state.days_in_stage} days){escape(status)}",
         highlight=False,
+        markup=True,
     )
     if state.lead:
-        console.print(f"lead entrepreneur: {escape(state.lead)}", highlight=False)
+        console.print(f"lead entrepreneur: {state.lead}", highlight=False)
     if detail.preconditions:
         table = Table(title="Preconditions")
         for column in ("id", "kind", "responsible", "due", "target", "status"):
@@ -41,9 +42,9 @@ def print_initiative_detail(detail: InitiativeDetail) -> None:
         console.print(table)
     if state.members:
         members = ", ".join(f"{org} ({role})" for org, role in state.members.items())
-        console.print(f"consortium: {escape(members)}", highlight=False)
+        console.print(f"consortium: {members}", highlight=False)
     if state.arrangement_type:
-        console.print(f"financial arrangement: {escape(state.arrangement_type)}", highlight=False)
+        console.print(f"financial arrangement: {state.arrangement_type}", highlight=False)
     for period, figures in sorted(detail.impact.items()):
         text = ", ".join(f"{k} {v:,g}" for k, v in figures.items())
         console.print(f"impact {period}: {text}", highlight=False)
@@ -64,8 +65,10 @@ def print_initiative_detail(detail: InitiativeDetail) -> None:
 
 def print_programme(state: ProgrammeState) -> None:
     console.print(
-        f"[bold]{state.id}[/]: {state.name} ({state.region}), since {state.founded}",
+        f"[bold]{state.id}[/]: {escape(state.name)} ({escape(state.region)}), "
+        f"since {state.founded}",
         highlight=False,
+        markup=True,
     )
     console.print(
         f"current phase: {state.current_phase or 'not started'} · "
