@@ -13,7 +13,17 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from adapters.cli.api import register_api
-from adapters.cli.context import Session, console, emit_json, errors, refusals, refuse, session
+from adapters.cli.backup import register_backup
+from adapters.cli.context import (
+    Session,
+    console,
+    emit_json,
+    errors,
+    one_line,
+    refusals,
+    refuse,
+    session,
+)
 from adapters.cli.lazy import CatalogueGroup
 from adapters.cli.orchestration import register_orchestration
 from adapters.cli.procurement import register_procurement
@@ -57,6 +67,7 @@ register_procurement(groups["procurement"])
 register_reads(app, groups)
 register_orchestration(app)
 register_api(app)
+register_backup(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
@@ -288,5 +299,5 @@ def main() -> None:
         if "--json" in sys.argv:
             emit_json({"error": code, "message": str(failure)})
         else:
-            errors.print(f"[bold red]refused:[/] {escape(str(failure))}", highlight=False)
+            errors.print(f"[bold red]refused:[/] {escape(one_line(str(failure)))}", highlight=False)
         sys.exit(1)

@@ -24,6 +24,7 @@ console = Console(
     soft_wrap=True, width=None if sys.stdout.isatty() else 160, markup=False, emoji=False
 )
 errors = Console(stderr=True, soft_wrap=True)
+_BREAKS = re.compile(r"[ \t]*[\r\n\t]+[ \t]*")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -47,8 +48,9 @@ def emit_json(data: Any) -> None:
 
 
 def one_line(text: str) -> str:
-    """Text for a terminal line: line breaks and control characters (an escape sequence
-    would be obeyed by the terminal) shown as \\xNN."""
+    """Text for a terminal line: line breaks and tabs become spaces, other control
+    characters (an escape sequence would be obeyed by the terminal) show as \\xNN."""
+    text = _BREAKS.sub(" ", text)
     return _UNPRINTABLE.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 

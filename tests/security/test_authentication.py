@@ -10,7 +10,7 @@ import pytest
 
 from adapters.api.users import revoke_user
 from adapters.api.web import STATIC
-from tests.security.conftest import Api, Endpoint, endpoints, log_in
+from tests.security.conftest import Api, Endpoint, csrf_of, endpoints, log_in
 
 OPEN = {
     # liveness for a load balancer: {"status": "ok"}
@@ -111,3 +111,25 @@ def test_a_revoked_user_is_refused_by_the_api_and_the_pages(api: Api) -> None:
     page = api.client.get("/pipeline", follow_redirects=False)
     assert page.status_code == 303
     assert page.headers["location"].startswith("/login")
+
+
+def test_logging_in_never_sends_the_browser_to_another_site(api: Api) -> None:
+    elsewhere = [
+        "//evil.example/pipeline",
+        "/\\evil.example",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "/pipeline\r\nSet-Cookie: stolen=1",
+        "",
+    ]
+    for target, expected in [(t, "/pipeline") for t in elsewhere] + [
+        ("/initiatives/timber-reuse?as_of=2018-01-01", "/initiatives/timber-reuse?as_of=2018-01-01")
+    ]:
+        csrf = csrf_of(api.client.get("/login").text)
+        response = api.client.post(
+            "/login",
+            data={"token": api.tokens["audrey"], "csrf_token": csrf, "next": target},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == expected, target
