@@ -15,7 +15,7 @@ from domain.values import Stage
 from projections.runner import Runner
 from projections.store import ReadStore
 from tests.conftest import runner
-from tests.faults.invariants import assert_read_models_equal_a_rebuild
+from tests.faults.invariants import assert_chain_intact, assert_read_models_equal_a_rebuild
 from tests.faults.killing import child
 from tests.scenario import initiative_at, programme
 
@@ -64,3 +64,4 @@ def test_a_runner_killed_holding_a_batch_lets_its_waiting_rival_finish(
     assert answer["applied"] == head - committed, "the rival applied the killed batch and the rest"
     assert Runner(stored_engine, read_store).position() == head
     assert_read_models_equal_a_rebuild(stored_engine, read_store)
+    assert_chain_intact(stored_engine, tmp_path)

@@ -14,7 +14,7 @@ from domain.values import Stage
 from projections.runner import Runner
 from projections.store import REBUILD_MARK, ReadStore
 from tests.conftest import runner
-from tests.faults.invariants import assert_read_models_equal_a_rebuild
+from tests.faults.invariants import assert_chain_intact, assert_read_models_equal_a_rebuild
 from tests.faults.killing import child
 from tests.integration.test_projection_properties import snapshot
 from tests.scenario import initiative_at, programme
@@ -52,4 +52,5 @@ def test_a_rebuild_killed_filling_or_swapping_leaves_the_live_read_models_whole(
     run("report-impact", initiative_id="grass-0", period=2020, jobs_fte=12)
     assert live.catch_up() == 1, "the live read models keep up after the kills"
     assert_read_models_equal_a_rebuild(stored_engine, read_store)
+    assert_chain_intact(stored_engine, tmp_path)
     assert leftovers(read_store) == [], "the next rebuild cleared them"
