@@ -3,6 +3,7 @@ counting what is stored."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -11,6 +12,8 @@ import sys
 from contextlib import closing
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from adapters.settings import Settings
 from adapters.store import open_engine
@@ -98,3 +101,14 @@ def sqlite_counts(path: Path) -> tuple[int, int]:
         events = conn.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0]
         links = conn.execute("SELECT COUNT(*) FROM kringloop_chain").fetchone()[0]
     return int(events), int(links)
+
+
+def fill(disk: Path) -> Path:
+    """Write to the disk until the kernel refuses: no space left on device."""
+    filler = disk / "filler"
+    with filler.open("wb") as handle, pytest.raises(OSError, match="No space left") as full:  # noqa: PT012
+        while True:
+            handle.write(b"\0" * 65536)
+            handle.flush()
+    assert full.value.errno == errno.ENOSPC
+    return filler

@@ -4,14 +4,13 @@ ends in a plain refusal with nothing half-written. A real second process holds a
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from adapters.settings import Settings
 from tests.processes import barrier, spawned
+from tests.storage.children import WAITING, child
 from tests.storage.helpers import (
     KRINGLOOP,
     cli_env,
@@ -22,47 +21,6 @@ from tests.storage.helpers import (
 )
 
 pytestmark = pytest.mark.slow
-WAITING = "locked by another process; waiting"
-
-
-def hold_write_lock(path: str, locked: Any, release: Any) -> str:
-    """Take SQLite's write lock on the file and keep it until told to let go."""
-    import sqlite3
-
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("BEGIN EXCLUSIVE")
-    locked.wait()
-    release.wait()
-    conn.execute("ROLLBACK")
-    conn.close()
-    return "released"
-
-
-def run_cli(
-    args: list[str], env: dict[str, str], locked: Any, release: Any, until_waiting: bool
-) -> tuple[int, str, str]:
-    """Start the CLI once the lock is held. With ``until_waiting``, let the lock go as soon
-    as the CLI says it is waiting for it; else only after the CLI has given up."""
-    locked.wait()
-    process = subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    seen = []
-    if until_waiting:
-        assert process.stderr is not None
-        for line in process.stderr:
-            seen.append(line)
-            if WAITING in line:
-                break
-        release.wait()
-    out, err = process.communicate(timeout=120)
-    if not until_waiting:
-        release.wait()
-    return process.returncode, out, "".join(seen) + err
-
-
-def child(role: str, *args: Any) -> Any:
-    return hold_write_lock(*args) if role == "holder" else run_cli(*args)
 
 
 def apply_under_lock(
@@ -113,6 +71,3 @@ def test_a_long_lock_ends_in_a_plain_refusal_and_nothing_half_written(
     assert "Traceback" not in err
     assert sqlite_counts(settings.events_path) == before  # not one of the three decisions
     assert kringloop(settings, "audit", "verify").returncode == 0
-    again = kringloop(settings, "apply", str(steps))  # once the lock is gone: all three
-    assert again.returncode == 0, again.stderr
-    assert sqlite_counts(settings.events_path) == (before[0] + 3, before[1] + 3)
