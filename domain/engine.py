@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ AGGREGATES: dict[str, type[DecisionRecord]] = {
 }
 Record = TypeVar("Record", bound=DecisionRecord)
 ATTEMPTS = 5  # a stale write is decided again against the new state this many times
+BACKOFF_S = 0.005  # the longest first pause before deciding again; doubles each attempt
 
 
 def fold(aggregate: Any, events: Iterable[Any]) -> Any:
@@ -96,12 +99,15 @@ class Engine(Application[UUID]):
             return self._execute(command, decision)
 
     def _execute(self, command: Command, decision: Decision) -> Outcome:
-        for _ in range(ATTEMPTS):
+        for attempt in range(ATTEMPTS):
             try:
                 return self._decide(command, decision)
             except IntegrityError:
                 self._forget()
-                continue  # another writer got there first: decide again on the new state
+                # Another writer got there first: decide again on the new state, after a
+                # short random pause, so that writers who collided do not collide again.
+                time.sleep(random.uniform(0, BACKOFF_S * 2**attempt))  # noqa: S311
+                continue
             except BaseException:
                 self._forget()
                 raise

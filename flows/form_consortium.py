@@ -15,13 +15,18 @@ from domain.commands.base import Outcome
 from domain.commands.catalogue import validate_command
 from domain.commands.initiative import FormConsortium
 from domain.engine import today_in_programme_tz
+from domain.errors import WrongStageError
+from domain.values import Stage
 from flows import runtime
 from flows.projection_catch_up import catch_up
 from projections.queries import initiative_detail
 
 
 @task(name="form consortium", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def form(initiative_id: str, actor: str, reason: str, effective: date | None) -> Outcome:
+def form(initiative_id: str, actor: str, reason: str, effective: date | None) -> int:
+    """Form the consortium; the initiative's version afterwards. A run started again after a
+    lost one (a new flow run, so a new command id) finds the consortium formed already: that
+    is this step done, and the members are still to be notified."""
     command = validate_command(
         FormConsortium,
         {
@@ -32,7 +37,15 @@ def form(initiative_id: str, actor: str, reason: str, effective: date | None) ->
             "effective": effective,
         },
     )
-    return runtime.engine().execute(command)
+    try:
+        outcome: Outcome = runtime.engine().execute(command)
+    except WrongStageError:
+        initiative = runtime.engine().initiative(initiative_id)
+        if initiative.stage != Stage.CONSORTIUM_FORMED.value:
+            raise
+        runtime.log.info("consortium formed already", initiative=initiative_id)
+        return int(initiative.version)
+    return outcome.version
 
 
 @task(name="notify members", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
@@ -68,4 +81,4 @@ def form_consortium(
     runtime.bind_run()
     formed = form(initiative_id, actor, reason, effective)
     catch_up()
-    return {"version": formed.version, "notified": notify(initiative_id)}
+    return {"version": formed, "notified": notify(initiative_id)}

@@ -247,6 +247,14 @@ def test_forming_a_consortium_notifies_every_member(run: Run, home: Path) -> Non
     ]
     assert json.loads((home / "outbox" / notices[1]).read_text())["role"] == "other"
 
+    for notice in (home / "outbox").iterdir():
+        notice.unlink()  # as if the first run was lost between forming and notifying
+    again = form_consortium(
+        initiative_id="grass", actor="broker-anna", reason="all met", effective=date(2016, 11, 1)
+    )
+    assert again == result, "a new run finds the consortium formed and still notifies"
+    assert len(list((home / "outbox").iterdir())) == 2
+
 
 def test_projection_catch_up_brings_the_read_models_to_the_head(run: Run, engine: Engine) -> None:
     programme(run)
