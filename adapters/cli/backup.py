@@ -111,7 +111,7 @@ def restore(
       KRINGLOOP_HOME=/srv/kringloop-new kringloop restore /backups/kringloop-2025-01-31.backup
       kringloop restore yesterday.backup --force    # replace what this store holds
     """
-    from adapters.backup import restore_backup
+    from adapters.restore import restore_backup
 
     current = session(ctx)
     current.close()  # the restore opens its own connections; nothing cached from before

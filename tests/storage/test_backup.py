@@ -16,7 +16,8 @@ import pytest
 
 from adapters.api.users import Role, add_user, create_table, list_users
 from adapters.audit.verify import seal, verify_store
-from adapters.backup import restore_backup, write_backup
+from adapters.backup import write_backup
+from adapters.restore import restore_backup
 from adapters.settings import Settings
 from adapters.store import open_engine, open_read_store
 from domain.values import Stage
