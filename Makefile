@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_SIZE ?= small
+BENCH_BACKEND ?= both
+BENCH_EVENTS ?=
 DEMO_HOME ?= .kringloop-demo
 
 .PHONY: demo test lint bench clean
@@ -27,7 +29,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py --size $(BENCH_SIZE)
+	$(BIN)/python bench/run.py --size $(BENCH_SIZE) --backend $(BENCH_BACKEND) $(if $(BENCH_EVENTS),--events $(BENCH_EVENTS))
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache

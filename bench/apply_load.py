@@ -1,4 +1,5 @@
-"""Figure 2, ``apply_events_per_s_sqlite``: bulk loading a JSON-lines file of commands.
+"""Figure 2, ``apply_events_per_s_sqlite`` (and ``_postgres``): bulk loading a JSON-lines
+file of commands.
 
 The file holds a programme (streams, sub-streams, mandates) and then initiatives taken
 through their 20-step lifecycle, 50 side by side (see ``workload.interleaved``); every
@@ -7,8 +8,10 @@ last notification id).
 
 * ``apply_events_per_s_sqlite``: in-process ``adapters.commanding.apply_lines`` (batches of
   500, one transaction each), reading and parsing the file as ``kringloop apply`` does, on a
-  fresh SQLite store opened with ``adapters.store.open_engine``. Opening is not timed.
-* ``apply_events_per_s_sqlite_cli``: the real ``kringloop --home TMP apply FILE --json``
+  fresh store opened with ``adapters.store.open_engine`` (an SQLite file, or a schema in the
+  run's PostgreSQL database: see ``backend.py``). Opening is not timed.
+* ``apply_events_per_s_sqlite_cli`` (``_postgres_cli``): the real ``kringloop apply FILE
+  --json``
   process, wall time from spawn to exit (interpreter start, imports, the line count, the
   load and whatever else the command does before it exits, such as bringing read models up
   to date), always on the small workload, once per run.
@@ -19,12 +22,14 @@ same aggregates, in the same order and batches of the same size: per batch, each
 is created or taken from ``repository.get`` once, gets one ``@event`` call per command and
 the batch is saved in one ``save``. No parsing, no rules. The goal is >= 10,000 events/s.
 For the in-process figure, each round runs the baseline and then ``apply_lines`` on fresh
-stores and the medians over the rounds are reported (small: 3 rounds, large: 1).
+stores and the medians over the rounds are reported (small: 3 rounds, large: 1;
+``--events N``: about N commands, 1 round).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -34,6 +39,7 @@ from statistics import median
 from typing import Any
 from uuid import UUID
 
+from backend import Backend
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from figure import figure, note, stopwatch
@@ -42,7 +48,7 @@ from workload import STEPS_PER_INITIATIVE, interleaved, numbered, programme_comm
 from adapters.commanding import apply_lines
 from adapters.logs import configure_logging
 from adapters.settings import Settings
-from adapters.store import engine_env, open_engine
+from adapters.store import open_engine
 from domain.commands.catalogue import Command, parse_command
 
 COMMANDS = {"small": 20_000, "large": 200_000}
@@ -88,12 +94,8 @@ def numbered_lines(path: Path) -> Iterator[tuple[int, Callable[[], Command]]]:
             yield number, (lambda raw=raw: parse_command(json.loads(raw)))
 
 
-def home_settings(home: Path) -> Settings:
-    return Settings(home=home, database_url=None)
-
-
-def in_process_rate(path: Path, count: int, home: Path) -> float:
-    engine = open_engine(home_settings(home))
+def in_process_rate(path: Path, count: int, settings: Settings) -> float:
+    engine = open_engine(settings)
     try:
         with stopwatch("apply_lines", profile=True) as elapsed:
             report = apply_lines(engine, numbered_lines(path), batch_size=BATCH_SIZE)
@@ -105,11 +107,13 @@ def in_process_rate(path: Path, count: int, home: Path) -> float:
     return count / elapsed[0]
 
 
-def cli_rate(path: Path, count: int, home: Path) -> float:
+def cli_rate(path: Path, count: int, env: dict[str, str]) -> float:
     kringloop = Path(sys.executable).with_name("kringloop")
-    argv = [str(kringloop), "--home", str(home), "apply", str(path), "--json"]
+    argv = [str(kringloop), "apply", str(path), "--json"]
     with stopwatch() as elapsed:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            argv, capture_output=True, text=True, check=False, env={**os.environ, **env}
+        )
     if done.returncode != 0:
         raise RuntimeError(f"kringloop apply failed ({done.returncode}): {done.stderr[-2000:]}")
     summary = json.loads(done.stdout)
@@ -117,13 +121,11 @@ def cli_rate(path: Path, count: int, home: Path) -> float:
     return count / elapsed[0]
 
 
-def bare_rate(commands: list[dict[str, Any]], home: Path) -> float:
-    home.mkdir(parents=True, exist_ok=True)
+def bare_rate(commands: list[dict[str, Any]], env: dict[str, str]) -> float:
     plan = [
         (c.get("initiative_id") or c["programme_id"], c["command"] in CREATES, c["command"])
         for c in commands
     ]
-    env = engine_env(home_settings(home))
     env.pop("APPLICATION_RECORDER_TOPIC", None)  # the bare library: no hash chain
     app = BareApplication(env=env)
     try:
@@ -146,34 +148,31 @@ def bare_rate(commands: list[dict[str, Any]], home: Path) -> float:
     return len(plan) / elapsed[0]
 
 
-def run(size: str) -> list[dict[str, Any]]:
+def run(size: str, backend: Backend, events: int | None = None) -> list[dict[str, Any]]:
     configure_logging("warning")  # as the CLI does; structlog's default would print to stdout
     rows = []
+    name = f"apply_events_per_s{backend.suffix}"
     with tempfile.TemporaryDirectory(prefix="kringloop-bench-") as tmp:
         folder = Path(tmp)
-        commands = workload(COMMANDS[size])
-        path = folder / f"{size}.jsonl"
+        commands = workload(events or COMMANDS[size])
+        path = folder / "commands.jsonl"
         write_jsonl(commands, path)
         count = len(commands)
         bare, engine = [], []
-        for r in range(REPEATS[size]):
-            note(f"apply, round {r + 1}: {count} commands, bare library then apply_lines")
-            bare.append(bare_rate(commands, folder / f"bare-{r}"))
-            engine.append(in_process_rate(path, count, folder / f"in-process-{r}"))
+        for r in range(1 if events else REPEATS[size]):
+            note(f"apply, round {r + 1}: {count:,} commands, bare library then apply_lines")
+            bare.append(bare_rate(commands, backend.env(f"apply_bare_{r}")))
+            engine.append(in_process_rate(path, count, backend.settings(f"apply_engine_{r}")))
             note(f"apply: bare library {bare[-1]:,.0f} events/s, apply_lines {engine[-1]:,.0f}")
-        rows.append(
-            figure("apply_events_per_s_sqlite", median(engine), "events/s", median(bare), "higher")
-        )
+        rows.append(figure(name, median(engine), "events/s", median(bare), "higher"))
 
-        if size != "small":  # the CLI figure always loads the small file, once
+        if events or size != "small":  # the CLI figure always loads the small file, once
             commands = workload(COMMANDS["small"])
             path = folder / "small.jsonl"
             write_jsonl(commands, path)
-            bare = [bare_rate(commands, folder / "bare-small")]
-        note(f"apply: `kringloop apply` process on {len(commands)} commands")
-        cli = cli_rate(path, len(commands), folder / "cli")
+            bare = [bare_rate(commands, backend.env("apply_bare_small"))]
+        note(f"apply: `kringloop apply` process on {len(commands):,} commands")
+        cli = cli_rate(path, len(commands), backend.cli_env("apply_cli"))
         note(f"apply: kringloop apply {cli:,.0f} events/s")
-        rows.append(
-            figure("apply_events_per_s_sqlite_cli", cli, "events/s", median(bare), "higher")
-        )
+        rows.append(figure(f"{name}_cli", cli, "events/s", median(bare), "higher"))
     return rows

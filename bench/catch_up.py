@@ -1,27 +1,32 @@
 """Figure 4, ``catch_up_events_per_s_sqlite`` and the rebuild figures: feeding the read models.
+(Each with ``_postgres`` in place of ``_sqlite`` on PostgreSQL: ``--backend``.)
 
-The event store: one SQLite file (``adapters.store.engine_env``, as ``kringloop`` opens it)
+The event store: one store of the backend (an SQLite file, or a schema in the run's fresh
+PostgreSQL database; ``adapters.store.engine_env``, as ``kringloop`` opens it)
 holding the ``workload`` programme and then initiatives taken through their whole 20-step
 lifecycle, 50 side by side (``workload.interleaved``), recorded with ``Engine.execute_batch``
 in batches of ``BATCH_SIZE`` commands with the engine's clock fixed at ``CLOCK``, one event
-per command (small: 200,007 events, large: 1,000,007). Generating it is slow (~8,000
-events/s) and not timed; it is made once per run and shared by every figure below.
+per command (small: 200,007 events, large: 1,000,007; ``--events N``: N rounded up to whole
+lifecycles). Generating it is slow (~8,000 events/s on SQLite) and not timed; it is made
+once per run and backend and shared by every figure below and by ``audit.py``.
 
 The baseline for every figure is the *bare pass* over the same events: ``select_notifications
 (start=pos, limit=5000, inclusive_of_start=False)`` on the engine's recorder,
-``engine.mapper.to_domain_event`` for each, and a plain ``sqlite3`` ``executemany`` upsert
+``engine.mapper.to_domain_event`` for each, and a plain ``executemany`` upsert
 (``INSERT ... ON CONFLICT(notification_id) DO UPDATE``) of the same decision-log rows the
 projector writes (the columns of ``projections.tables.DecisionRow``, with the same value
-encodings), into a fresh SQLite file (WAL, ``synchronous=NORMAL``) holding a table with the
-read store's own DDL for ``decisions`` (its indexes included), one transaction per batch.
+encodings), one transaction per batch, into a fresh table with the read store's own DDL for
+``decisions`` (its indexes included): on SQLite with ``sqlite3`` into a fresh file (WAL,
+``synchronous=NORMAL``), on PostgreSQL with ``psycopg`` into a fresh schema of the same
+database as the read models.
 The only state it keeps is which programme or initiative each aggregate id belongs to. After
 the catch-up, its table is checked to hold exactly the runner's ``decisions`` rows.
 
 * ``catch_up_events_per_s_sqlite``: ``Runner(engine, ReadStore(url)).catch_up()`` with the
-  default batch size, from position 0 on a fresh SQLite read store (tables created, not
+  default batch size, from position 0 on a fresh read store (tables created, not
   timed), in process, vs the bare pass in process. Events/s; ``ratio = value / baseline``.
   Goals: >= 50,000 events/s and ratio >= 0.5. The median over ``REPEATS`` rounds (each on
-  fresh read files, the bare pass first in odd rounds and last in even ones) is reported.
+  fresh read stores, the bare pass first in odd rounds and last in even ones) is reported.
 * ``rebuild_peak_memory_mb_sqlite``: peak resident set after the work (interpreter and
   imports included) of a fresh process that opens the engine and the read store the
   catch-up filled and runs ``Runner.rebuild()`` (fresh tables, catch up into them, swap them
@@ -44,7 +49,6 @@ import resource
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, date
@@ -52,13 +56,16 @@ from functools import cache
 from itertools import chain, islice
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from figure import figure, note, stopwatch
 from workload import STEPS_PER_INITIATIVE, interleaved, numbered, programme_commands
 
 from domain.commands.catalogue import parse_command
 from domain.engine import Engine
+
+if TYPE_CHECKING:
+    from backend import Backend
 
 # Only the parent imports adapters.* and projections.* (inside functions): the bare pass's
 # process must not pay for SQLAlchemy and SQLModel in its resident memory.
@@ -105,15 +112,7 @@ UPSERT = (
     + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS.split(", ")[1:])
 )
 ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)  # as the read store encodes JSON
-
-
-def store_env(folder: Path) -> dict[str, str]:
-    """The engine's own environment for an SQLite event store in ``folder``."""
-    from adapters.settings import Settings
-    from adapters.store import engine_env
-
-    folder.mkdir(parents=True, exist_ok=True)
-    return engine_env(Settings(home=folder, database_url=None))
+Target = dict[str, Any]  # a read store or bare table: {"url", "schema"} (+ "ddl" on PostgreSQL)
 
 
 # -- the event store ---------------------------------------------------------------------
@@ -137,12 +136,30 @@ def generate(env: dict[str, str], target: int) -> int:
             assert result.refusal is None, f"refused: {result.refusal}"
             assert len(result.outcomes) == len(batch)
             if (recorded + len(batch)) // PROGRESS_EVERY > recorded // PROGRESS_EVERY:
-                note(f"catch-up: generated {recorded + len(batch):,} events")
+                note(f"generated {recorded + len(batch):,} events")
             recorded += len(batch)
         assert engine.recorder.max_notification_id() == recorded, "one event per command"
     finally:
         engine.close()
     return recorded
+
+
+_GENERATED: dict[tuple[str, int], tuple[dict[str, str], int]] = {}
+
+
+def generated(backend: Backend, target: int) -> tuple[dict[str, str], int]:
+    """A store of at least ``target`` events on the backend, generated once per run (not
+    timed); returns its environment and its number of events."""
+    key = (str(backend.folder), target)
+    if key not in _GENERATED:
+        env = backend.env(f"generated_{target}")
+        note(f"generating a store of at least {target:,} events on {backend.name} (not timed)")
+        begun = time.perf_counter()
+        count = generate(env, target)
+        took = time.perf_counter() - begun
+        note(f"generated {count:,} events in {took:.1f} s ({count / took:,.0f} events/s)")
+        _GENERATED[key] = env, count
+    return _GENERATED[key]
 
 
 # -- the bare pass -----------------------------------------------------------------------
@@ -153,20 +170,65 @@ def step_words(event_name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", " ", event_name).lower()
 
 
-def open_bare_table(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    with conn:
-        for statement in DECISIONS_DDL:
-            conn.execute(statement)
-    return conn
+class SQLiteTable:
+    """The bare pass's table in a fresh SQLite file."""
+
+    def __init__(self, target: Target) -> None:
+        self.conn = sqlite3.connect(target["url"].removeprefix("sqlite:///"))
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        with self.conn:
+            for statement in DECISIONS_DDL:
+                self.conn.execute(statement)
+
+    @staticmethod
+    def values(decision: Any, event: Any) -> tuple[str, str]:
+        """effective and recorded_at as SQLite stores them: ISO text, naive UTC."""
+        recorded = event.timestamp.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+        return decision.effective.isoformat(), recorded
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        with self.conn:  # one transaction per batch
+            self.conn.executemany(UPSERT, rows)
+
+    def close(self) -> None:
+        self.conn.close()
 
 
-def bare_pass(env: dict[str, str], path: Path) -> tuple[int, float]:
+class PostgresTable:
+    """The bare pass's table in a fresh PostgreSQL schema (the read store's DDL)."""
+
+    def __init__(self, target: Target) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(target["url"], autocommit=True)
+        self.conn.execute(f'CREATE SCHEMA "{target["schema"]}"')
+        self.conn.execute(f'SET search_path TO "{target["schema"]}"')
+        for statement in target["ddl"]:
+            self.conn.execute(statement)
+        self.upsert = UPSERT.replace("?", "%s")
+
+    @staticmethod
+    def values(decision: Any, event: Any) -> tuple[Any, Any]:
+        """effective and recorded_at as the runner hands them to psycopg."""
+        return decision.effective, event.timestamp.astimezone(UTC)
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        with self.conn.transaction(), self.conn.cursor() as cursor:
+            cursor.executemany(self.upsert, rows)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def bare_table(target: Target) -> SQLiteTable | PostgresTable:
+    return SQLiteTable(target) if target["url"].startswith("sqlite") else PostgresTable(target)
+
+
+def bare_pass(env: dict[str, str], target: Target) -> tuple[int, float]:
     """Read every event and upsert its decision-log row; returns (events, seconds)."""
     engine = Engine(env=env)
-    conn = open_bare_table(path)
+    table = bare_table(target)
     subjects: dict[Any, tuple[str, str, str]] = {}  # aggregate id -> kind, id, programme
     applied = 0
     try:
@@ -190,6 +252,7 @@ def bare_pass(env: dict[str, str], path: Path) -> tuple[int, float]:
                         subjects[event.originator_id] = subject
                     decision = event.decision
                     name = type(event).__name__
+                    effective, recorded = table.values(decision, event)
                     rows.append(
                         (
                             notification.id,
@@ -200,20 +263,19 @@ def bare_pass(env: dict[str, str], path: Path) -> tuple[int, float]:
                             decision.actor,
                             decision.reason,
                             ENCODER.encode(list(decision.evidence)),
-                            decision.effective.isoformat(),
-                            event.timestamp.astimezone(UTC).replace(tzinfo=None).isoformat(" "),
+                            effective,
+                            recorded,
                             decision.command_id,
                             ENCODER.encode(
                                 {k: v for k, v in vars(event).items() if k not in BASE_FIELDS}
                             ),
                         )
                     )
-                with conn:  # one transaction per batch
-                    conn.executemany(UPSERT, rows)
+                table.write(rows)
                 applied += len(rows)
                 position = notifications[-1].id
     finally:
-        conn.close()
+        table.close()
         engine.close()
     return applied, elapsed[0]
 
@@ -221,17 +283,13 @@ def bare_pass(env: dict[str, str], path: Path) -> tuple[int, float]:
 # -- the runner --------------------------------------------------------------------------
 
 
-def read_url(path: Path) -> str:
-    return f"sqlite:///{path}"
-
-
-def catch_up(env: dict[str, str], path: Path) -> tuple[int, float]:
+def catch_up(env: dict[str, str], target: Target) -> tuple[int, float]:
     """Runner.catch_up from 0 on a fresh read store; returns (events, seconds)."""
     from projections.runner import Runner
     from projections.store import ReadStore
 
     engine = Engine(env=env)
-    store = ReadStore(read_url(path))
+    store = ReadStore(target["url"], target["schema"])
     try:
         store.create()
         with stopwatch("Runner.catch_up", profile=True) as elapsed:
@@ -242,13 +300,13 @@ def catch_up(env: dict[str, str], path: Path) -> tuple[int, float]:
     return applied, elapsed[0]
 
 
-def rebuild(env: dict[str, str], path: Path) -> tuple[int, float]:
-    """Runner.rebuild on the read store at ``path``; returns (events, seconds)."""
+def rebuild(env: dict[str, str], target: Target) -> tuple[int, float]:
+    """Runner.rebuild on the read store at ``target``; returns (events, seconds)."""
     from projections.runner import Runner
     from projections.store import ReadStore
 
     engine = Engine(env=env)
-    store = ReadStore(read_url(path))
+    store = ReadStore(target["url"], target["schema"])
     try:
         store.create()  # as the CLI opens the read store; the tables exist already
         with stopwatch() as elapsed:
@@ -275,19 +333,41 @@ def check_ddl() -> None:
     assert ours[:1] + sorted(ours[1:]) == theirs, (ours, theirs)
 
 
-def check_same_rows(bare: Path, read: Path, count: int) -> int:
+def postgres_ddl() -> list[str]:
+    """The read store's own DDL for `decisions` on PostgreSQL (unqualified: search_path)."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from projections.store import LIVE_TABLES
+
+    table = LIVE_TABLES["decisions"]
+    statements = [str(CreateTable(table).compile(dialect=postgresql.dialect()))]
+    statements += [str(CreateIndex(i).compile(dialect=postgresql.dialect())) for i in table.indexes]
+    return statements
+
+
+def bare_target(backend: Backend, label: str) -> Target:
+    if backend.database_url is None:
+        (backend.folder / label).mkdir(parents=True, exist_ok=True)
+        return {"url": f"sqlite:///{backend.folder / label / 'bare.sqlite'}", "schema": None}
+    return {"url": backend.database_url, "schema": label, "ddl": postgres_ddl()}
+
+
+def check_same_rows(bare: Target, read: Target, count: int) -> int:
     """The bare pass wrote exactly the runner's decision-log rows; returns how many of the
-    runner's rows carry the offset described below.
+    runner's rows carry the offset described below (SQLite).
 
     ``recorded_at`` is compared without a ``+00:00`` suffix: the bare pass stores naive UTC,
     as ``working_set._utc_naive`` does; a runner whose DateTime converter misses SQLModel's
     ``UTCDateTime`` column type passes the aware value through and stores the offset (``run``
     notes it on stderr).
     """
+    if not bare["url"].startswith("sqlite"):
+        return _check_same_rows_postgres(bare, read, count)
     columns = COLUMNS.replace("recorded_at", "replace(recorded_at, '+00:00', '')")
-    conn = sqlite3.connect(read)
+    conn = sqlite3.connect(read["url"].removeprefix("sqlite:///"))
     try:
-        conn.execute("ATTACH DATABASE ? AS bare", (str(bare),))
+        conn.execute("ATTACH DATABASE ? AS bare", (bare["url"].removeprefix("sqlite:///"),))
         for one, other in (("main", "bare"), ("bare", "main")):
             differ = conn.execute(
                 f"SELECT count(*) FROM (SELECT {columns} FROM {one}.decisions "
@@ -305,12 +385,29 @@ def check_same_rows(bare: Path, read: Path, count: int) -> int:
     return aware
 
 
+def _check_same_rows_postgres(bare: Target, read: Target, count: int) -> int:
+    import psycopg
+
+    tables = f'"{bare["schema"]}".decisions', f'"{read["schema"]}".decisions'
+    with psycopg.connect(bare["url"]) as conn:
+        for one, other in (tables, tables[::-1]):
+            differ = conn.execute(
+                f"SELECT count(*) FROM (SELECT {COLUMNS} FROM {one} "
+                f"EXCEPT SELECT {COLUMNS} FROM {other}) AS d"
+            ).fetchone()
+            assert differ == (0,), f"{differ} rows of {one} are not in {other}"
+        for table in tables:
+            found = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            assert found == (count,), (table, found, count)
+    return 0
+
+
 # -- separate processes, for their peak memory -------------------------------------------
 
 
-def in_child(mode: str, env: dict[str, str], path: Path) -> dict[str, float]:
+def in_child(mode: str, env: dict[str, str], target: Target) -> dict[str, float]:
     """Run the bare pass or the rebuild in a fresh interpreter; its events, seconds, peak."""
-    argv = [sys.executable, __file__, mode, json.dumps(env), str(path)]
+    argv = [sys.executable, __file__, mode, json.dumps(env), json.dumps(target)]
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{mode} process failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -335,9 +432,9 @@ def peak_rss_mb() -> float:
     return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)  # bytes on macOS
 
 
-def child_main(mode: str, env_json: str, path: str) -> None:
+def child_main(mode: str, env_json: str, target_json: str) -> None:
     work = {"bare": bare_pass, "rebuild": rebuild}[mode]
-    events, seconds = work(json.loads(env_json), Path(path))
+    events, seconds = work(json.loads(env_json), json.loads(target_json))
     result = {
         "events": events,
         "seconds": seconds,
@@ -350,56 +447,53 @@ def child_main(mode: str, env_json: str, path: str) -> None:
 # -- the figures -------------------------------------------------------------------------
 
 
-def run(size: str) -> list[dict[str, Any]]:
+def run(size: str, backend: Backend, events: int | None = None) -> list[dict[str, Any]]:
     check_ddl()
-    with tempfile.TemporaryDirectory(prefix="kringloop-bench-") as tmp:
-        folder = Path(tmp)
-        env = store_env(folder / "events")
-        note(f"catch-up: generating a store of at least {EVENTS[size]:,} events (not timed)")
-        begun = time.perf_counter()
-        count = generate(env, EVENTS[size])
-        took = time.perf_counter() - begun
-        note(f"catch-up: {count:,} events in {took:.1f} s ({count / took:,.0f} events/s)")
+    env, count = generated(backend, events or EVENTS[size])
+    suffix = backend.suffix
 
-        bare, runner = [], []
-        for r in range(REPEATS[size]):
-            # alternate which goes first, so a change in the machine's load is shared out
-            order = ("bare", "runner") if r % 2 == 0 else ("runner", "bare")
-            note(f"catch-up, round {r + 1}: {order[0]} first, then {order[1]}")
-            for which in order:
-                if which == "bare":
-                    events, seconds = bare_pass(env, folder / f"bare-{r}.sqlite")
-                    bare.append(count / seconds)
-                else:
-                    events, seconds = catch_up(env, folder / f"read-{r}.sqlite")
-                    runner.append(count / seconds)
-                assert events == count, (which, events, count)
-            note(f"catch-up: bare pass {bare[-1]:,.0f} events/s, runner {runner[-1]:,.0f}")
-            aware = check_same_rows(folder / f"bare-{r}.sqlite", folder / f"read-{r}.sqlite", count)
-            if aware and not r:
-                note(f"catch-up: {aware:,} runner rows store recorded_at with a +00:00 offset")
-        rows = [
-            figure(
-                "catch_up_events_per_s_sqlite", median(runner), "events/s", median(bare), "higher"
-            )
-        ]
+    bare, runner = [], []
+    for r in range(1 if events else REPEATS[size]):
+        # alternate which goes first, so a change in the machine's load is shared out
+        order = ("bare", "runner") if r % 2 == 0 else ("runner", "bare")
+        note(f"catch-up, round {r + 1}: {order[0]} first, then {order[1]}")
+        bare_at, read_at = bare_target(backend, f"catchup_bare_{r}"), None
+        for which in order:
+            if which == "bare":
+                applied, seconds = bare_pass(env, bare_at)
+                bare.append(count / seconds)
+            else:
+                read_at = backend.read_target(f"catchup_{r}")
+                applied, seconds = catch_up(env, read_at)
+                runner.append(count / seconds)
+            assert applied == count, (which, applied, count)
+        note(f"catch-up: bare pass {bare[-1]:,.0f} events/s, runner {runner[-1]:,.0f}")
+        assert read_at is not None
+        aware = check_same_rows(bare_at, read_at, count)
+        if aware and not r:
+            note(f"catch-up: {aware:,} runner rows store recorded_at with a +00:00 offset")
+    rows = [
+        figure(f"catch_up_events_per_s{suffix}", median(runner), "events/s", median(bare), "higher")
+    ]
 
-        note("rebuild: bare pass in its own process, then Runner.rebuild in another")
-        bare_child = in_child("bare", env, folder / "bare-child.sqlite")
-        rebuilt = in_child("rebuild", env, folder / "read-0.sqlite")  # filled by round 1
-        for result in (bare_child, rebuilt):
-            assert result["events"] == count, (result, count)
-        note(
-            f"rebuild: bare pass {bare_child['peak_mb']:.0f} MB peak, "
-            f"{count / bare_child['seconds']:,.0f} events/s; rebuild {rebuilt['peak_mb']:.0f} MB "
-            f"peak, {count / rebuilt['seconds']:,.0f} events/s (ru_maxrss, which includes "
-            f"this process's size at spawn: {bare_child['ru_maxrss_mb']:.0f} and "
-            f"{rebuilt['ru_maxrss_mb']:.0f} MB)"
-        )
-        check_same_rows(folder / "bare-child.sqlite", folder / "read-0.sqlite", count)
+    note("rebuild: bare pass in its own process, then Runner.rebuild in another")
+    bare_at = bare_target(backend, "rebuild_bare")
+    bare_child = in_child("bare", env, bare_at)
+    rebuilt_at = backend.read_target("catchup_0")  # filled by round 1
+    rebuilt = in_child("rebuild", env, rebuilt_at)
+    for result in (bare_child, rebuilt):
+        assert result["events"] == count, (result, count)
+    note(
+        f"rebuild: bare pass {bare_child['peak_mb']:.0f} MB peak, "
+        f"{count / bare_child['seconds']:,.0f} events/s; rebuild {rebuilt['peak_mb']:.0f} MB "
+        f"peak, {count / rebuilt['seconds']:,.0f} events/s (ru_maxrss, which includes "
+        f"this process's size at spawn: {bare_child['ru_maxrss_mb']:.0f} and "
+        f"{rebuilt['ru_maxrss_mb']:.0f} MB)"
+    )
+    check_same_rows(bare_at, rebuilt_at, count)
     rows.append(
         figure(
-            "rebuild_peak_memory_mb_sqlite",
+            f"rebuild_peak_memory_mb{suffix}",
             rebuilt["peak_mb"],
             "MB",
             bare_child["peak_mb"],
@@ -408,7 +502,7 @@ def run(size: str) -> list[dict[str, Any]]:
     )
     rows.append(
         figure(
-            "rebuild_events_per_s_sqlite",
+            f"rebuild_events_per_s{suffix}",
             count / rebuilt["seconds"],
             "events/s",
             count / bare_child["seconds"],
@@ -418,5 +512,5 @@ def run(size: str) -> list[dict[str, Any]]:
     return rows
 
 
-if __name__ == "__main__":  # a child process: python bench/catch_up.py MODE ENV_JSON PATH
+if __name__ == "__main__":  # a child process: python bench/catch_up.py MODE ENV_JSON TARGET_JSON
     child_main(*sys.argv[1:])

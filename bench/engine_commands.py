@@ -1,6 +1,7 @@
-"""Figure 1, ``broker_commands_per_s_sqlite``: broker commands per second on SQLite.
+"""Figure 1, ``broker_commands_per_s_sqlite`` (and ``_postgres``): broker commands per second.
 
-What is compared, on two fresh SQLite files in one temporary folder, with the same
+What is compared, on two fresh stores of the backend (two SQLite files in one temporary
+folder, or two schemas in the run's fresh PostgreSQL database; see ``backend.py``), with the same
 eventsourcing environment (``adapters.store.engine_env``: ``AGGREGATE_CACHE_MAXSIZE`` from
 the default settings, WAL journal, the same lock timeout; the baseline without Kringloop's
 hash-chained recorder, which the engine pays for):
@@ -18,25 +19,23 @@ hash-chained recorder, which the engine pays for):
   one event per save, the same number of commands over the same number of aggregates.
 
 ``ratio = engine commands/s / bare commands/s``; the goal is >= 0.8. The size sets the
-command count (small 3,000, large 20,000) and the rounds: each round runs the baseline and
-then the engine on fresh stores, and the medians over the rounds are reported.
+command count (small 3,000, large 20,000; ``--events N`` sets N commands, one round) and
+the rounds: each round runs the baseline and then the engine on fresh stores, and the
+medians over the rounds are reported.
 """
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from statistics import median
 from typing import Any
 from uuid import UUID
 
+from backend import Backend
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from figure import figure, note, stopwatch
 from workload import CONSORTIUM_STEPS, lifecycle, numbered, programme_commands
 
-from adapters.settings import Settings
-from adapters.store import engine_env
 from domain.commands.catalogue import Command, parse_command
 from domain.engine import Engine
 
@@ -68,12 +67,6 @@ def impact(k: int) -> tuple[int, dict[str, float]]:
     """The k-th report: which year, which figures."""
     period = 2000 + (k // AGGREGATES) % PERIODS
     return period, {"jobs_fte": float(k % 97 + 1), "tonnes_processed_per_year": float(k * 10)}
-
-
-def store_env(folder: Path) -> dict[str, str]:
-    """The engine's own environment for an SQLite store in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return engine_env(Settings(home=folder, database_url=None))
 
 
 def setup_engine(engine: Engine) -> list[str]:
@@ -153,15 +146,13 @@ def bare_rate(env: dict[str, str], count: int) -> float:
     return count / elapsed[0]
 
 
-def run(size: str) -> list[dict[str, Any]]:
-    count = COMMANDS[size]
+def run(size: str, backend: Backend, events: int | None = None) -> list[dict[str, Any]]:
+    count = events or COMMANDS[size]
     bare, engine = [], []
-    with tempfile.TemporaryDirectory(prefix="kringloop-bench-") as tmp:
-        for r in range(REPEATS[size]):
-            note(f"broker commands, round {r + 1}: {count} commands over {AGGREGATES}")
-            bare.append(bare_rate(store_env(Path(tmp) / f"bare-{r}"), count))
-            engine.append(engine_rate(store_env(Path(tmp) / f"engine-{r}"), count))
-            note(f"broker commands: bare library {bare[-1]:,.0f}/s, engine {engine[-1]:,.0f}/s")
-    return [
-        figure("broker_commands_per_s_sqlite", median(engine), "commands/s", median(bare), "higher")
-    ]
+    for r in range(1 if events else REPEATS[size]):
+        note(f"broker commands, round {r + 1}: {count:,} commands over {AGGREGATES}")
+        bare.append(bare_rate(backend.env(f"commands_bare_{r}"), count))
+        engine.append(engine_rate(backend.env(f"commands_engine_{r}"), count))
+        note(f"broker commands: bare library {bare[-1]:,.0f}/s, engine {engine[-1]:,.0f}/s")
+    name = f"broker_commands_per_s{backend.suffix}"
+    return [figure(name, median(engine), "commands/s", median(bare), "higher")]

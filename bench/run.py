@@ -1,6 +1,7 @@
 """Run Kringloop's benchmarks and print one JSON object per figure on stdout, one a line.
 
-Usage: ``.venv/bin/python bench/run.py --size small|large [--only NAME ...] [--profile]``
+Usage: ``.venv/bin/python bench/run.py --size small|large [--backend sqlite|postgres|both]
+[--events N] [--only NAME ...] [--profile]``
 
 Each line is ``{"name", "value", "unit", "baseline", "ratio"}``. ``baseline`` is the same
 work done by the bare library (or a bare Python process) in the same run. Convention: the
@@ -41,11 +42,27 @@ Figures (see each module's docstring for exactly what is compared):
   ``audit verify`` against a bare read-and-decode pass (goal at 1M events: < 60 s).
 * ``api_*`` (api_load.py, ``--only api``): 50 concurrent clients on loopback against the
   initiative page and the pipeline API, beside a bare FastAPI endpoint (goal p99 < 50 ms).
+* ``follow_latency_p50_ms_*`` and ``follow_latency_p99_ms_*`` (follow_latency.py, ``--only
+  follow``): from a command's commit to its event in the read models of a follower in
+  another process, vs the bare library's own subscription (PostgreSQL) or a bare poll.
+* ``commands_per_s_postgres_8_processes`` and ``commands_per_s_postgres_1_process``
+  (scale_out.py, ``--only scale_out``): processes issuing commands to 1,000 initiatives at
+  once on PostgreSQL, vs the bare library doing the same with as many processes.
 
-Progress and diagnostics go to stderr. Every store is a fresh SQLite file in a temporary
-folder, removed afterwards. A benchmark that fails is reported on stderr, the others still
-run, and the exit status is 1. ``--profile`` runs the engine's timed regions under cProfile
-and prints their top costs to stderr (the figures are then slower than usual).
+Store-bound benchmarks (engine_commands, apply_load, catch_up, audit, follow, scale_out) run
+once per backend: ``--backend sqlite`` (fresh SQLite files in a temporary folder),
+``postgres`` (schemas in a fresh database on the server at ``KRINGLOOP_BENCH_PG``, default
+``postgresql://postgres@127.0.0.1:5432/postgres``, dropped afterwards; see backend.py) or
+``both`` (the default; PostgreSQL is skipped, with a note, when no server answers). Their
+figure names end in ``_sqlite`` or ``_postgres`` (the audit figures on SQLite keep their
+first names). ``--events N`` (``10k``, ``100k``, ``1m``) runs them at N events or commands
+instead of the size's own counts, one round each (for the size table in
+docs/performance.md); the follow latency ignores it.
+
+Progress and diagnostics go to stderr. Every store is fresh and removed afterwards. A
+benchmark that fails is reported on stderr, the others still run, and the exit status is 1.
+``--profile`` runs the engine's timed regions under cProfile and prints their top costs to
+stderr (the figures are then slower than usual).
 """
 
 from __future__ import annotations
@@ -55,6 +72,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 import api_load
@@ -64,26 +82,55 @@ import catch_up
 import cold_start
 import engine_commands
 import figure
+import follow_latency
 import prefect_flows
+import scale_out
+from backend import Backend, backend, postgres_reachable
 
-BENCHMARKS: dict[str, Callable[[str], list[dict[str, Any]]]] = {
+Rows = list[dict[str, Any]]
+STORE_BOUND: dict[str, Callable[[str, Backend, int | None], Rows]] = {
     "engine_commands": engine_commands.run,
     "apply_load": apply_load.run,
-    "cold_start": cold_start.run,
     "catch_up": catch_up.run,
-    "flows": prefect_flows.run,  # not bench/flows.py: that would shadow the flows package
     "audit": audit.run,
+    "follow": follow_latency.run,
+    "scale_out": scale_out.run,
+}
+ONCE: dict[str, Callable[[str], Rows]] = {
+    "cold_start": cold_start.run,
+    "flows": prefect_flows.run,  # not bench/flows.py: that would shadow the flows package
     "api": lambda size: api_load.run(seconds=5.0 if size == "small" else 20.0),
 }
+ORDER = ["engine_commands", "apply_load", "cold_start", "catch_up", "flows", "audit", "api"]
+ORDER += ["follow", "scale_out"]
+BENCHMARKS = set(ORDER)
+
+
+def count(text: str) -> int:
+    """10k, 100k, 1m, 250000 -> a number of events."""
+    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:].lower(), 1)
+    return int(float(text.rstrip("kKmM")) * scale)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=["small", "large"], default="small")
     parser.add_argument(
+        "--backend",
+        choices=["sqlite", "postgres", "both"],
+        default="both",
+        help="where the store-bound benchmarks keep their stores (default: both)",
+    )
+    parser.add_argument(
+        "--events",
+        type=count,
+        default=None,
+        help="store-bound benchmarks at this many events or commands (10k, 100k, 1m)",
+    )
+    parser.add_argument(
         "--only",
         action="append",
-        choices=sorted(BENCHMARKS),
+        choices=ORDER,
         default=None,
         help="run only this benchmark (repeatable)",
     )
@@ -94,20 +141,47 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     figure.PROFILE = args.profile
+    names = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    if "postgres" in names and (why := postgres_reachable()):
+        if args.backend == "postgres":
+            figure.note(f"cannot run on PostgreSQL: {why}")
+            return 1
+        figure.note(f"PostgreSQL figures skipped: {why}")
+        names.remove("postgres")
     started = time.perf_counter()
     failed = []
-    for name in args.only or list(BENCHMARKS):
-        figure.note(f"{name} ({args.size})")
-        begun = time.perf_counter()
-        try:
-            rows = BENCHMARKS[name](args.size)
-        except Exception:  # one broken benchmark must not hide the others' figures
-            figure.note(f"{name} FAILED:\n{traceback.format_exc()}")
-            failed.append(name)
-            continue
-        for row in rows:
-            figure.emit(row)
-        figure.note(f"{name} took {time.perf_counter() - begun:.1f} s")
+    with ExitStack() as stack:
+        backends: dict[str, Backend] = {}
+
+        def on(name: str) -> Backend:  # opened when first needed, for the whole run
+            if name not in backends:
+                backends[name] = stack.enter_context(backend(name))  # type: ignore[arg-type]
+            return backends[name]
+
+        for name in args.only or ORDER:
+            runs: list[tuple[str, Callable[[], Rows]]]
+            if name in STORE_BOUND:
+                work = STORE_BOUND[name]
+                runs = [
+                    (f"{name} on {b}", lambda b=b, work=work: work(args.size, on(b), args.events))
+                    for b in names
+                ]
+            else:
+                runs = [(name, lambda name=name: ONCE[name](args.size))]
+            for label, work_once in runs:
+                figure.note(
+                    f"{label} ({args.size}{f', {args.events:,} events' if args.events else ''})"
+                )
+                begun = time.perf_counter()
+                try:
+                    rows = work_once()
+                except Exception:  # one broken benchmark must not hide the others' figures
+                    figure.note(f"{label} FAILED:\n{traceback.format_exc()}")
+                    failed.append(label)
+                    continue
+                for row in rows:
+                    figure.emit(row)
+                figure.note(f"{label} took {time.perf_counter() - begun:.1f} s")
     figure.note(f"all done in {time.perf_counter() - started:.1f} s")
     if failed:
         figure.note(f"failed: {', '.join(failed)}")
