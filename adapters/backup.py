@@ -153,7 +153,11 @@ def write_backup(
         os.replace(partial, path)
     except OSError as error:
         partial.unlink(missing_ok=True)
-        raise describe_failure(error, f"the backup file {path}") from None
+        raise describe_failure(
+            error,
+            f"the backup file {path}",
+            outcome="No backup was written; the store is untouched.",
+        ) from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise

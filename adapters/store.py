@@ -42,29 +42,36 @@ def is_locked(error: BaseException) -> bool:
     return any(s in str(error).lower() for s in LOCKED)
 
 
-def describe_failure(error: BaseException, what: str, waited: float = 0.0) -> StorageError:
-    """A storage failure in words a person can act on: what happened, that nothing was
-    half-written (every write is one transaction), and what to do."""
+NOTHING_RECORDED = "Nothing was recorded: every write is one transaction, rolled back whole."
+READS_BEHIND = (
+    "A decision may be recorded all the same; the read models catch up with the next command "
+    "(or `kringloop projections catch-up`)."
+)
+
+
+def describe_failure(
+    error: BaseException, what: str, waited: float = 0.0, outcome: str = NOTHING_RECORDED
+) -> StorageError:
+    """A storage failure in words a person can act on: what happened, what it left behind
+    (``outcome``), and what to do."""
     text = str(error).lower()
     if is_locked(error):
         waiting = f" (waited {waited:g} s)" if waited else ""
         return StorageError(
             f"{what} is locked by another process{waiting}: another kringloop command, "
             "`kringloop serve`, the API or a tool such as the sqlite3 shell is holding a write "
-            "lock. Nothing was recorded. Let it finish (or stop it) and run the command again; "
+            f"lock. {outcome} Let it finish (or stop it) and run the command again; "
             "KRINGLOOP_LOCK_TIMEOUT sets how many seconds to wait"
         )
     if any(s in text for s in DISK_FULL) or getattr(error, "errno", None) == errno.ENOSPC:
         return StorageError(
-            f"the disk holding {what} is full: the write was refused and rolled back, nothing "
-            "is half-written. Free some space (or move the data folder) and run the command "
-            "again; `kringloop audit verify` checks the store"
+            f"the disk holding {what} is full. {outcome} Free some space (or move the data "
+            "folder) and run the command again; `kringloop audit verify` checks the store"
         )
     if any(s in text for s in CONNECTION):
         return StorageError(
-            f"lost the connection to {what} and could not get it back ({error}). The failed "
-            "write was not recorded; check that the database server is running and run the "
-            "command again"
+            f"lost the connection to {what} and could not get it back ({error}). {outcome} "
+            "Check that the database server is running and run the command again"
         )
     return StorageError(f"{what} failed: {error}")
 
@@ -80,7 +87,7 @@ def storage_error(error: BaseException, settings: Settings | None = None) -> Sto
             error, f"the event store ({settings.storage_label})" if settings else "the event store"
         )
     if module == "sqlalchemy":
-        return describe_failure(error, "the read models' database")
+        return describe_failure(error, "the read models' database", outcome=READS_BEHIND)
     if isinstance(error, OSError) and error.errno == errno.ENOSPC:
         return describe_failure(error, f"the data folder {settings.home}" if settings else "it")
     return None
