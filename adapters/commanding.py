@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -11,9 +12,23 @@ import structlog
 from adapters.logs import get_logger
 from domain.commands.base import Command, Outcome
 from domain.engine import Engine
-from domain.errors import KringloopError
+from domain.errors import InvalidCommandError, KringloopError
 
 log = get_logger("kringloop.commands")
+
+
+def read_json(text: str, refusal: str) -> Any:
+    """JSON that a person or a file gave: every way it can fail is a refusal, worded
+    ``refusal (why)``. Not only syntax errors: nesting too deep for the parser, or an
+    integer too long for Python to convert, raise other errors."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidCommandError(f"{refusal} ({error.msg})") from None
+    except RecursionError:
+        raise InvalidCommandError(f"{refusal} (nested too deeply)") from None
+    except ValueError:
+        raise InvalidCommandError(f"{refusal} (a number with too many digits)") from None
 
 
 def _target(command: Command) -> str:

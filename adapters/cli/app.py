@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,7 +28,7 @@ from adapters.cli.orchestration import register_orchestration
 from adapters.cli.procurement import register_procurement
 from adapters.cli.reads import register_reads
 from adapters.cli.show import print_programme
-from adapters.commanding import ApplyReport, apply_lines
+from adapters.commanding import ApplyReport, apply_lines, read_json
 from adapters.logs import configure_logging
 from adapters.settings import Settings
 from adapters.store import storage_error
@@ -173,11 +172,10 @@ def _too_long() -> Command:
 
 def _parse_line(raw: bytes) -> Command:
     try:
-        payload = json.loads(raw.decode("utf-8-sig"))  # a BOM, as some editors write
+        text = raw.decode("utf-8-sig")  # a BOM, as some editors write
     except UnicodeDecodeError:
         raise InvalidCommandError("not valid UTF-8") from None
-    except json.JSONDecodeError as error:
-        raise InvalidCommandError(f"not a JSON object ({error.msg})") from None
+    payload = read_json(text, "not a JSON object")
     if not isinstance(payload, dict):
         raise InvalidCommandError("not a JSON object")
     from domain.commands.catalogue import parse_command  # builds the catalogue: only when applying

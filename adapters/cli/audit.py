@@ -4,7 +4,6 @@ record has not been tampered with; export it signed; ask what if."""
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from dataclasses import asdict
 from datetime import date
@@ -24,6 +23,7 @@ from adapters.cli.context import (
     refuse,
     session,
 )
+from adapters.commanding import read_json
 from domain.errors import InvalidCommandError
 
 audit_app = typer.Typer(
@@ -290,10 +290,9 @@ def what_if(
     with refusals(as_json):
         replacement = None
         if replace_with is not None:
-            try:
-                payload = json.loads(replace_with)
-            except json.JSONDecodeError as error:
-                raise InvalidCommandError(f"--replace-with: not JSON ({error.msg})") from None
+            payload = read_json(replace_with, "--replace-with: not JSON")
+            if not isinstance(payload, dict):
+                raise InvalidCommandError("--replace-with: not a JSON object")
             payload.setdefault("initiative_id", initiative_id)
             replacement = parse_command(payload)
         report = fork(session(ctx).engine, initiative_id, from_version, replacement)

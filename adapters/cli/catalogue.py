@@ -8,7 +8,6 @@ and the API refuse the same input with the same words.
 from __future__ import annotations
 
 import inspect
-import json
 import types
 import typing
 from datetime import date
@@ -20,7 +19,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from adapters.cli.context import console, emit_json, refusals, session
-from adapters.commanding import execute
+from adapters.commanding import execute, read_json
 from domain.commands.catalogue import Command, validate_command
 from domain.errors import InvalidCommandError
 
@@ -121,12 +120,7 @@ def build_fields(cls: type[Command], values: dict[str, Any]) -> dict[str, Any]:
             continue
         info = cls.model_fields[name]
         if _is_structured(_strip_optional(info.annotation)):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as error:
-                raise InvalidCommandError(
-                    f"--{name.replace('_', '-')}: not JSON ({error})"
-                ) from None
+            value = read_json(value, f"--{name.replace('_', '-')}: not JSON")
         fields[name] = value.value if isinstance(value, Enum) else value
     return fields
 

@@ -50,7 +50,7 @@ def _parameters(pairs: list[str]) -> dict[str, Any]:
             refuse(f"--param {pair!r}: write it as name=value", "invalid")
         try:
             parsed[key] = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON (or JSON no parser takes)
             parsed[key] = raw  # a plain word: a string
     return parsed
 

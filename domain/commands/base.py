@@ -161,7 +161,7 @@ class Command(BaseModel):
         super().__init_subclass__(**kwargs)
         if "command" not in cls.__dict__:
             cls.command = _kebab(cls.__name__)
-        if not cls.__dict__.get("cli_group") and hasattr(cls, "group"):
+        if not getattr(cls, "cli_group", "") and hasattr(cls, "group"):  # may be inherited
             cls.cli_group = cls.group
 
     @property

@@ -3,13 +3,12 @@ the submitted strings turned back into the command's fields."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from adapters.commanding import read_json
 from domain.commands.base import Command
-from domain.errors import InvalidCommandError
 from domain.values import Stage
 
 HIDDEN = {"actor", "command_id", "initiative_id"}
@@ -125,10 +124,7 @@ def parse_form(cls: type[Command], form: dict[str, str]) -> dict[str, Any]:
         if f.kind == "lines":
             values[f.name] = [line.strip() for line in raw.splitlines() if line.strip()]
         elif f.kind == "json":
-            try:
-                values[f.name] = json.loads(raw)
-            except json.JSONDecodeError as error:
-                raise InvalidCommandError(f"{f.label}: not valid JSON ({error.msg})") from None
+            values[f.name] = read_json(raw, f"{f.label}: not valid JSON")
         else:
             values[f.name] = raw
     return values
