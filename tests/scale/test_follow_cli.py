@@ -42,7 +42,7 @@ def test_follow_applies_new_events_and_stops_cleanly_on_a_signal(
         engine = open_engine(settings)
         engine.clock = lambda: TODAY
         programme(runner(engine))
-        head = engine.recorder.max_notification_id()
+        head = engine.recorder.max_notification_id() or 0
         reads = open_read_store(settings)
         position = Runner(engine, reads).position
         deadline = time.monotonic() + DEADLINE

@@ -61,7 +61,7 @@ def record_initiatives(env: dict[str, str], ids: list[str], start: Barrier | Non
     run = runner(engine)
     for initiative_id in ids:
         initiative_at(run, Stage.SCALED_UP, initiative_id=initiative_id)
-    head = engine.recorder.max_notification_id()
+    head = engine.recorder.max_notification_id() or 0
     engine.close()
     return int(head)
 
@@ -142,3 +142,26 @@ def test_a_stop_request_ends_an_idle_follower(
     with following(store_env, read_store) as (follower, applied):
         follower.stop()
     assert applied == [5]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("store_env", ["postgres"], indirect=True)
+def test_recording_an_event_on_postgres_notifies_the_channel_followers_listen_on(
+    stored_engine: Engine, store_env: dict[str, str]
+) -> None:
+    """What wakes a follower: the library's recorder NOTIFYs in each appending transaction
+    (a recorder of ours that dropped it would leave followers on their heartbeat)."""
+    import psycopg
+    from psycopg.sql import SQL, Identifier
+
+    channel = stored_engine.recorder.channel_name  # type: ignore[attr-defined]
+    url = (
+        f"postgresql://{store_env['POSTGRES_USER']}@{store_env['POSTGRES_HOST']}:"
+        f"{store_env['POSTGRES_PORT']}/{store_env['POSTGRES_DBNAME']}"
+    )
+    with psycopg.connect(url, autocommit=True) as listener:
+        listener.execute(SQL("LISTEN {}").format(Identifier(channel)))
+        programme(runner(stored_engine))
+        heard = [n.channel for n in listener.notifies(timeout=DEADLINE, stop_after=1)]
+    assert heard, "no notification within the deadline"
+    assert set(heard) == {channel}
