@@ -328,7 +328,8 @@ def decision_log(
     if until:
         query = query.where(col(DecisionRow.effective) <= until)
     if text:
-        query = query.where(func.lower(DecisionRow.reason).contains(text.lower()))
+        reason = func.lower(DecisionRow.reason)
+        query = query.where(reason.contains(text.lower(), autoescape=True))  # "%" is text
     query = query.order_by(col(DecisionRow.effective), col(DecisionRow.notification_id)).limit(
         limit
     )
