@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -83,7 +84,8 @@ class Engine(Application[UUID]):
         # place, so two threads (the API's) deciding on one object at once recorded both
         # events under the first save, a command id twice. Other processes are kept apart by
         # the store's optimistic concurrency, as before.
-        self._deciding = threading.RLock()
+        self._deciding = threading.RLock()  # decisions in this process, one at a time
+        self._in_decision = threading.local()  # set while this thread holds _deciding
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -95,7 +97,7 @@ class Engine(Application[UUID]):
     def execute(self, command: Command) -> Outcome:
         """Decide a command and record it, once, whatever the number of retries."""
         decision = command.decision(self.effective_date(command))
-        with self._deciding:
+        with self._decision():
             return self._execute(command, decision)
 
     def _execute(self, command: Command, decision: Decision) -> Outcome:
@@ -122,7 +124,7 @@ class Engine(Application[UUID]):
         Stops at the first refusal: the commands before it are recorded, the refused one
         appends nothing. If another writer interferes, falls back to one command at a time.
         """
-        with self._deciding:
+        with self._decision():
             return self._execute_batch(commands)
 
     def _execute_batch(self, commands: Sequence[Command]) -> BatchResult:
@@ -287,8 +289,29 @@ class Engine(Application[UUID]):
 
     # -- reading the record ----------------------------------------------------------------
 
+    @contextmanager
+    def _decision(self) -> Iterator[None]:
+        with self._deciding:
+            outer = getattr(self._in_decision, "active", False)
+            self._in_decision.active = True
+            try:
+                yield
+            finally:
+                self._in_decision.active = outer
+
     def record(self, kind: type[Record], slug: str, version: int | None = None) -> Record:
-        """A programme, initiative, commitment or community by its id."""
+        """A programme, initiative, commitment or community by its id.
+
+        A decision works on the cached aggregate itself and changes it before it is saved;
+        a reader outside a decision (a web page, an audit view, in another thread) waits
+        for the decision in progress and gets its own copy of what was saved."""
+        if getattr(self._in_decision, "active", False):
+            return self._found(kind, slug, version)
+        with self._deciding:
+            found = self._found(kind, slug, version)
+            return found if version is not None else copy.deepcopy(found)
+
+    def _found(self, kind: type[Record], slug: str, version: int | None) -> Record:
         found = self._get_or_none(kind.create_id(slug), version)
         if not isinstance(found, kind):
             raise NotFoundError(f"no {kind.__name__.lower()} '{slug}'")
