@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from adapters.settings import Settings
-from tests.conftest import missing_part
 
 MakeSettings = Callable[[str], Settings]
 
@@ -52,7 +51,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         check=False,
     )
     if done.returncode != 0:
-        missing_part(f"cannot mount a small tmpfs for a full disk ({done.stderr.strip()})")
+        # Not a part .ci/run can install: mounting is the kernel's permission (root, or
+        # CAP_SYS_ADMIN in a container). So this skips, under CI too, and says why.
+        pytest.skip(
+            f"a full disk needs a small tmpfs mounted, not permitted here "
+            f"({done.stderr.strip() or done.returncode})"
+        )
     try:
         yield mount
     finally:
