@@ -358,7 +358,9 @@ def projections_follow(
     event moments after its transaction commits; on the SQLite file it looks every --poll
     seconds. Ctrl-C or SIGTERM stops it between two batches (each batch is one
     transaction), so the read models are never left half-applied. Several may run at once,
-    on one host or many: each batch is applied by exactly one of them.
+    on one host or many: each batch is applied by exactly one of them. If the store goes
+    away it stops with exit status 1: run it under something that restarts it (systemd,
+    a container's restart policy); it resumes from the saved position.
 
     \b
     Examples:
