@@ -69,46 +69,53 @@ def apply(home: Path, path: Path) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("kind", list(BAD_LINES))
 def test_apply_stops_at_a_bad_line_names_it_and_records_what_came_before(
-    api: Api, tmp_path: Path, kind: str
+    loaded_home: tuple[Path, dict[str, str]], tmp_path: Path, kind: str
 ) -> None:
+    home, _ = loaded_home
     bad, words = BAD_LINES[kind]
     path = tmp_path / "commands.jsonl"
     path.write_bytes(b"\n".join([stall("before"), bad, RESUME]) + b"\n")
-    before = event_count(api.home)
+    before = event_count(home)
 
-    code, out, err = apply(api.home, path)
+    code, out, err = apply(home, path)
 
     assert code == 1
     assert "Traceback" not in out + err
     assert len(err.strip().splitlines()) == 1, err
     assert err.startswith(f"refused: {path}:2: "), err
     assert words in err
-    assert event_count(api.home) == before + 1, "the line before it, and nothing more"
+    assert event_count(home) == before + 1, "the line before it, and nothing more"
 
     path.write_bytes(b"\n".join([stall("before"), RESUME]) + b"\n")  # fixed: run it again
-    code, out, _ = apply(api.home, path)
+    code, out, _ = apply(home, path)
     assert code == 0
     assert "applied 1 commands, 1 already applied" in out
 
 
-def test_apply_takes_crlf_a_bom_blank_lines_and_comments(api: Api, tmp_path: Path) -> None:
+def test_apply_takes_crlf_a_bom_blank_lines_and_comments(
+    loaded_home: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    home, _ = loaded_home
     path = tmp_path / "windows.jsonl"
     bom = b"\xef\xbb\xbf"
     path.write_bytes(bom + stall("crlf") + b"\r\n\r\n# a comment\r\n" + RESUME + b"\r\n")
-    before = event_count(api.home)
-    code, _, err = apply(api.home, path)
+    before = event_count(home)
+    code, _, err = apply(home, path)
     assert code == 0, err
-    assert event_count(api.home) == before + 2
+    assert event_count(home) == before + 2
 
 
-def test_apply_refuses_a_file_that_is_not_text(api: Api, tmp_path: Path) -> None:
+def test_apply_refuses_a_file_that_is_not_text(
+    loaded_home: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    home, _ = loaded_home
     path = tmp_path / "picture.jsonl"
     path.write_bytes(bytes(range(256)) * 10)
-    before = event_count(api.home)
-    code, _, err = apply(api.home, path)
+    before = event_count(home)
+    code, _, err = apply(home, path)
     assert code == 1
     assert re.match(rf"refused: {re.escape(str(path))}:1: ", err)
-    assert event_count(api.home) == before
+    assert event_count(home) == before
 
 
 API_BODIES = {
