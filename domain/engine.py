@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
@@ -32,9 +31,8 @@ from domain.procurement import Commitment, Community
 from domain.programme import Programme
 from domain.record import DecisionRecord
 from domain.transcodings import DateAsISO, DecisionAsDict
-from domain.values import Decision
+from domain.values import PROGRAMME_TZ, Decision
 
-PROGRAMME_TZ = ZoneInfo("Europe/Amsterdam")
 AGGREGATES: dict[str, type[DecisionRecord]] = {
     "programme": Programme,
     "initiative": Initiative,
