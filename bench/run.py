@@ -40,6 +40,11 @@ Figures (see each module's docstring for exactly what is compared):
 * ``as_of_1000_events_ms``, ``audit_verify_s`` and ``audit_verify_events_per_s`` (audit.py):
   as-of reconstruction of a 1,000-event initiative against bare replay (goal < 10 ms), and
   ``audit verify`` against a bare read-and-decode pass (goal at 1M events: < 60 s).
+* ``prefect_task_runs_kept_memory`` / ``_redis`` and ``prefect_task_runs_recorded_per_s_*``
+  (prefect_messaging.py, ``--only messaging``): a burst of task runs (small 5,000 / large
+  20,000) in one flow run on a real Prefect server on PostgreSQL, with Prefect's default
+  in-memory messaging and with Redis (``prefect-redis``): the share of task-run records the
+  server keeps (baseline 100 %). The slowest benchmark: it waits for the server to record.
 * ``api_*`` (api_load.py, ``--only api``): 50 concurrent clients on loopback against the
   initiative page and the pipeline API, beside a bare FastAPI endpoint (goal p99 < 50 ms).
 * ``follow_latency_p50_ms_*`` and ``follow_latency_p99_ms_*`` (follow_latency.py, ``--only
@@ -84,6 +89,7 @@ import engine_commands
 import figure
 import follow_latency
 import prefect_flows
+import prefect_messaging
 import scale_out
 from backend import Backend, backend, postgres_reachable
 
@@ -100,9 +106,10 @@ ONCE: dict[str, Callable[[str], Rows]] = {
     "cold_start": cold_start.run,
     "flows": prefect_flows.run,  # not bench/flows.py: that would shadow the flows package
     "api": lambda size: api_load.run(seconds=5.0 if size == "small" else 20.0),
+    "messaging": prefect_messaging.run,  # the slowest: waits for the server to record
 }
 ORDER = ["engine_commands", "apply_load", "cold_start", "catch_up", "flows", "audit", "api"]
-ORDER += ["follow", "scale_out"]
+ORDER += ["follow", "scale_out", "messaging"]
 BENCHMARKS = set(ORDER)
 
 
