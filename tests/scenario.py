@@ -150,3 +150,43 @@ def initiative_at(
             run(command, initiative_id=initiative_id, effective=effective, **fields)
         if reached == stage:
             return
+
+
+SCHEDULERS = ("scheduler:phase-3-check", "scheduler:deadlines")  # flows.runtime's identities
+
+
+def checked_programme(run: Run, services: tuple[str, ...] = SCHEDULERS) -> None:
+    """The programme, its scheduled checks holding a mandate on every stream, and its
+    phase-3 criteria (12 months since withdrawal, 10,000 t/yr, 5 FTE)."""
+    programme(run)
+    for service in services:
+        run(
+            "grant-mandate",
+            programme_id=PROGRAMME,
+            broker=service,
+            streams=["all"],
+            actor="board",
+            effective="2015-03-01",
+        )
+    run(
+        "set-scale-up-criteria",
+        programme_id=PROGRAMME,
+        min_months_operating=12,
+        min_tonnes_per_year=10_000,
+        min_jobs_fte=5,
+        actor="board",
+        effective="2015-03-01",
+    )
+
+
+def withdrawn(run: Run, initiative_id: str, tonnes: float, jobs: float) -> None:
+    """An initiative after board withdrawal with one year's impact reported."""
+    initiative_at(run, Stage.BOARD_WITHDRAWN, initiative_id=initiative_id)
+    run(
+        "report-impact",
+        initiative_id=initiative_id,
+        period=2017,
+        tonnes_processed_per_year=tonnes,
+        jobs_fte=jobs,
+        effective="2017-12-31",
+    )

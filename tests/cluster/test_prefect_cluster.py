@@ -32,8 +32,7 @@ from adapters.settings import Settings
 from adapters.store import open_engine
 from domain.engine import Engine
 from tests.conftest import PG_ADMIN, missing_part, runner
-from tests.flows.test_flows import withdrawn
-from tests.scenario import PROGRAMME, programme
+from tests.scenario import PROGRAMME, checked_programme, withdrawn
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(600)]
 
@@ -254,24 +253,7 @@ def engine(cluster: Cluster) -> Iterator[Engine]:
     opened = open_engine(cluster.settings)
     opened.clock = lambda: date(2017, 12, 31)
     run = runner(opened)
-    programme(run)
-    run(
-        "grant-mandate",
-        programme_id=PROGRAMME,
-        broker=SCHEDULER,
-        streams=["all"],
-        actor="board",
-        effective="2015-03-01",
-    )
-    run(
-        "set-scale-up-criteria",
-        programme_id=PROGRAMME,
-        min_months_operating=12,
-        min_tonnes_per_year=10_000,
-        min_jobs_fte=5,
-        actor="board",
-        effective="2015-03-01",
-    )
+    checked_programme(run, services=(SCHEDULER,))
     for n in range(INITIATIVES):
         withdrawn(run, f"grass-{n:03}", tonnes=50_000 if n % 2 else 2_000, jobs=25)
     yield opened

@@ -19,7 +19,7 @@ from flows import runtime
 from tests.conftest import TODAY, Run, runner
 from tests.faults.invariants import assert_whole, recorded
 from tests.faults.killing import child, run_to_end
-from tests.scenario import PROGRAMME, initiative_at, programme
+from tests.scenario import PROGRAMME, checked_programme, initiative_at
 
 CANDIDATES = 6
 PAGE = 2  # three pages: a task pair per page, so a run has moments between its tasks
@@ -58,24 +58,7 @@ def stores(tmp_path: Path) -> Iterator[Stores]:
 
 
 def checkable(run: Run) -> None:
-    programme(run)
-    run(
-        "grant-mandate",
-        programme_id=PROGRAMME,
-        broker=runtime.SCHEDULER,
-        streams=["all"],
-        actor="board",
-        effective="2015-03-01",
-    )
-    run(
-        "set-scale-up-criteria",
-        programme_id=PROGRAMME,
-        min_months_operating=12,
-        min_tonnes_per_year=10_000,
-        min_jobs_fte=5,
-        actor="board",
-        effective="2015-03-01",
-    )
+    checked_programme(run, services=(runtime.SCHEDULER,))
     for n in range(CANDIDATES):
         initiative_at(run, Stage.BOARD_WITHDRAWN, initiative_id=f"grass-{n}")
         run(

@@ -22,7 +22,14 @@ from flows.projection_catch_up import projection_catch_up
 from flows.scale_up_check import scale_up_check
 from projections import queries
 from tests.conftest import TODAY, Run
-from tests.scenario import PROGRAMME, initiative_at, programme
+from tests.scenario import (
+    PROGRAMME,
+    SCHEDULERS,
+    checked_programme,
+    initiative_at,
+    programme,
+    withdrawn,
+)
 
 
 def summaries() -> dict[str, Any]:
@@ -33,38 +40,9 @@ def summaries() -> dict[str, Any]:
 @pytest.fixture
 def scheduled(run: Run) -> Run:
     """A programme whose scheduled checks hold a mandate on every stream."""
-    programme(run)
-    for service in (runtime.SCHEDULER, runtime.DEADLINES):
-        run(
-            "grant-mandate",
-            programme_id=PROGRAMME,
-            broker=service,
-            streams=["all"],
-            actor="board",
-            effective="2015-03-01",
-        )
-    run(
-        "set-scale-up-criteria",
-        programme_id=PROGRAMME,
-        min_months_operating=12,
-        min_tonnes_per_year=10_000,
-        min_jobs_fte=5,
-        actor="board",
-        effective="2015-03-01",
-    )
+    assert SCHEDULERS == (runtime.SCHEDULER, runtime.DEADLINES)
+    checked_programme(run)
     return run
-
-
-def withdrawn(run: Run, initiative_id: str, tonnes: float, jobs: float) -> None:
-    initiative_at(run, Stage.BOARD_WITHDRAWN, initiative_id=initiative_id)
-    run(
-        "report-impact",
-        initiative_id=initiative_id,
-        period=2017,
-        tonnes_processed_per_year=tonnes,
-        jobs_fte=jobs,
-        effective="2017-12-31",
-    )
 
 
 def test_the_scale_up_check_assesses_and_flags(scheduled: Run) -> None:
