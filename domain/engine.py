@@ -42,6 +42,7 @@ AGGREGATES: dict[str, type[DecisionRecord]] = {
 Record = TypeVar("Record", bound=DecisionRecord)
 ATTEMPTS = 5  # a stale write is decided again against the new state this many times
 BACKOFF_S = 0.005  # the longest first pause before deciding again; doubles each attempt
+_JITTER = random.Random()  # noqa: S311 (a pause, not a secret; not the global one hypothesis seeds)
 
 
 def fold(aggregate: Any, events: Iterable[Any]) -> Any:
@@ -106,7 +107,7 @@ class Engine(Application[UUID]):
                 self._forget()
                 # Another writer got there first: decide again on the new state, after a
                 # short random pause, so that writers who collided do not collide again.
-                time.sleep(random.uniform(0, BACKOFF_S * 2**attempt))  # noqa: S311
+                time.sleep(_JITTER.uniform(0, BACKOFF_S * 2**attempt))
                 continue
             except BaseException:
                 self._forget()
