@@ -29,7 +29,7 @@ test: lint
 	$(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py --size $(BENCH_SIZE) --backend $(BENCH_BACKEND) $(if $(BENCH_EVENTS),--events $(BENCH_EVENTS))
+	@$(BIN)/python bench/run.py --size $(BENCH_SIZE) --backend $(BENCH_BACKEND) $(if $(BENCH_EVENTS),--events $(BENCH_EVENTS))
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache

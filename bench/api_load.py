@@ -79,6 +79,7 @@ def server(target: str, env: dict[str, str]) -> Iterator[str]:
         ],
         cwd=ROOT,
         env={**os.environ, **env},
+        stdout=sys.stderr,  # the server's own lines are diagnostics: stdout is for figures
     )
     base = f"http://127.0.0.1:{port}"
     try:
