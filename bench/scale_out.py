@@ -41,8 +41,8 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 sys.path.insert(0, str(Path(__file__).parent))  # as a worker: python bench/scale_out.py
 
+import engine_commands
 from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 from figure import figure, note
 
@@ -54,21 +54,13 @@ SETUP_BATCH = 500
 DEADLINE = 3600.0
 
 
-class Meter(Aggregate):
-    """The baseline's initiative: impact figures by period, nothing else."""
+class Meter(engine_commands.Meter):
+    """engine_commands' baseline aggregate, its id derived from its name so that every
+    process finds it without a lookup."""
 
     @staticmethod
     def create_id(name: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"bench-meter/{name}")
-
-    @event("Registered")
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.impact: dict[str, dict[str, float]] = {}
-
-    @event("ImpactReported")
-    def report_impact(self, period: int, figures: dict[str, float]) -> None:
-        self.impact[str(period)] = dict(figures)
 
 
 class BareApplication(Application[UUID]):
