@@ -277,7 +277,7 @@ class Initiative(DecisionRecord):
         self.arrangement = {"type": "none", "shares": []}
 
     @event("ConsortiumFormed")
-    def form_consortium(self, decision: Decision) -> None:
+    def form_consortium(self, decision: Decision, operating_from: date | None = None) -> None:
         self.check_step("form the consortium", Stage.PRECONDITION_FULFILMENT)
         unresolved = self.unresolved_preconditions()
         if unresolved:

@@ -39,9 +39,14 @@ class Commitment(DecisionRecord):
         path: list[dict[str, Any]],
         decision: Decision,
     ) -> None:
-        years = [p["year"] for p in path]
+        years = [p["year"] for p in path if p.get("year") is not None]
         if years != sorted(set(years)):
             raise RuleError("the path's years must rise, each year once")
+        if any(p.get("year") is None for p in path[:-1]):
+            raise RuleError(
+                "only the path's last step can be an open goal without a year "
+                "(e.g. 100 % as soon as possible after the last dated step)"
+            )
         shares = [p["share"] for p in path]
         if shares != sorted(shares):
             raise RuleError("the path's circular shares must not fall over the years")
@@ -116,11 +121,15 @@ class Community(DecisionRecord):
         self.last_effective = decision.effective
 
     @event("MemberJoined")
-    def admit(self, organisation: str, role: str, decision: Decision) -> None:
-        self.members[organisation] = role
+    def admit(
+        self, organisation: str, role: str, decision: Decision, organisation_kind: str = "other"
+    ) -> None:
+        self.members[organisation] = role  # the kind is for the read models; no rule uses it
 
     @event("MeetingHeld")
-    def hold_meeting(self, meeting: int, attendees: list[str], decision: Decision) -> None:
+    def hold_meeting(
+        self, meeting: int, attendees: list[str], decision: Decision, topic: str = ""
+    ) -> None:
         strangers = [a for a in attendees if a not in self.members]
         if strangers:
             raise NotFoundError(
@@ -128,7 +137,11 @@ class Community(DecisionRecord):
             )
         if str(meeting) in self.meetings:
             raise AlreadyExistsError(f"meeting {meeting} is already recorded")
-        self.meetings[str(meeting)] = {"on": decision.effective, "attendees": list(attendees)}
+        self.meetings[str(meeting)] = {
+            "on": decision.effective,
+            "attendees": list(attendees),
+            "topic": topic,
+        }
 
     @event("JointTrajectoryStarted")
     def start_trajectory(

@@ -29,11 +29,18 @@ class Programme(DecisionRecord):
 
     @event("Created")
     def __init__(
-        self, programme_id: str, name: str, region: str, members: list[str], decision: Decision
+        self,
+        programme_id: str,
+        name: str,
+        region: str,
+        members: list[str],
+        decision: Decision,
+        demonstration: bool = False,
     ) -> None:
         self.programme_id = programme_id
         self.name = name
         self.region = region
+        self.demonstration = demonstration
         self.founded: date = decision.effective
         self.members: dict[str, str] = dict.fromkeys(members, "other")
         self.phases: dict[str, dict[str, Any]] = {}
@@ -75,9 +82,10 @@ class Programme(DecisionRecord):
 
     class TargetSet(DecisionRecord.Event):
         """Version 2 has ``measure`` (what the read models count towards the target). It was
-        added before events were versioned: a version-1 state may or may not hold it."""
+        added before events were versioned: a version-1 state may or may not hold it.
+        Version 3 has ``include_procurement_trajectories``."""
 
-        class_version = 2
+        class_version = 3
         key: str
         description: str
         unit: str
@@ -86,10 +94,15 @@ class Programme(DecisionRecord):
         deadline: date
         source: str
         measure: str | None
+        include_procurement_trajectories: bool
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.setdefault("measure", None)  # set before measures existed: measured by hand
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["include_procurement_trajectories"] = False  # consortia only, as before
 
     @event(TargetSet)
     def set_target(
@@ -103,7 +116,13 @@ class Programme(DecisionRecord):
         source: str,
         decision: Decision,
         measure: str | None = None,
+        include_procurement_trajectories: bool = False,
     ) -> None:
+        if include_procurement_trajectories and measure != "chains_redesigned":
+            raise RuleError(
+                "only a target measured by chains_redesigned can include joint procurement "
+                f"trajectories (this one: {measure or 'measured by the programme'})"
+            )
         self.targets[key] = {
             "description": description,
             "unit": unit,
@@ -112,6 +131,7 @@ class Programme(DecisionRecord):
             "deadline": deadline,
             "source": source,
             "measure": measure,
+            "include_procurement_trajectories": include_procurement_trajectories,
             "measurements": self.targets.get(key, {}).get("measurements", []),
         }
 

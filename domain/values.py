@@ -127,9 +127,11 @@ class OrganisationKind(StrEnum):
 class Measure(StrEnum):
     """What the read models count towards a target, from the initiatives' decisions.
 
-    ``consortia_formed`` counts initiatives whose consortium is formed and not abandoned;
-    ``chains_redesigned`` adds the joint procurement trajectories started from communities of
-    practice (each redesigns a chain from the buying side). ``streams_recycled_high_value`` counts
+    ``consortia_formed`` and ``chains_redesigned`` count initiatives whose consortium is formed
+    and not abandoned (each redesigns one product or material chain); a ``chains_redesigned``
+    target adds the joint procurement trajectories only where the programme decided so when it
+    set the target. ``procurement_trajectories`` counts the joint procurement trajectories
+    started from communities of practice. ``streams_recycled_high_value`` counts
     distinct (sub-)streams with such an initiative whose chosen option sits at R0-R8 (energy
     recovery, R9, is not high value). The impact measures add up each initiative's latest
     yearly report (``companies_started``: all years). A target without a measure is tracked
@@ -137,7 +139,8 @@ class Measure(StrEnum):
     """
 
     CONSORTIA_FORMED = "consortia_formed"
-    CHAINS_REDESIGNED = "chains_redesigned"  # consortia formed + joint procurement trajectories
+    CHAINS_REDESIGNED = "chains_redesigned"  # consortia formed (+ trajectories if decided)
+    PROCUREMENT_TRAJECTORIES = "procurement_trajectories"
     STREAMS_RECYCLED_HIGH_VALUE = "streams_recycled_high_value"
     JOBS_FTE = "jobs_fte"
     COMPANIES_STARTED = "companies_started"

@@ -177,9 +177,18 @@ class Command(BaseModel):
         """Call the aggregate's command method; it refuses or records one event."""
         raise NotImplementedError
 
+    added_later: ClassVar[frozenset[str]] = frozenset()
+    """Fields added after commands were first recorded: left out of the fingerprint while
+    they hold their default, so a command recorded before they existed keeps its digest."""
+
     def digest(self) -> str:
         """A fingerprint of the content, without the command id."""
         body = self.model_dump(mode="json", exclude={"command_id"})
+        for name in self.added_later:
+            if getattr(self, name) == type(self).model_fields[name].get_default(
+                call_default_factory=True
+            ):
+                body.pop(name, None)
         canonical = json.dumps([self.command, body], sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 

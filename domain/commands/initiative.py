@@ -242,9 +242,15 @@ class FormConsortium(InitiativeCommand):
     """Form the consortium: every precondition resolved, lead and members on board."""
 
     verb: ClassVar[str] = "form-consortium"
+    operating_from: Day | None = Field(
+        default=None,
+        description="the day the consortium starts (or started) operating, from which phase 3 "
+        "counts its months; default: the day it is formed",
+    )
+    added_later: ClassVar[frozenset[str]] = frozenset({"operating_from"})
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
-        initiative.form_consortium(decision=decision)
+        initiative.form_consortium(decision=decision, operating_from=self.operating_from)
 
 
 class WithdrawBoard(InitiativeCommand):

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.commands.base import Command, Figure, Name, Percentage, Slug
+from domain.commands.base import Command, Figure, Name, Percentage, Slug, Text
 from domain.procurement import Commitment, Community
 from domain.values import Decision, OrganisationKind
 
@@ -37,16 +37,19 @@ class CommitmentCommand(Command):
 
 
 class PathStep(BaseModel):
-    """The circular share of procurement spend an organisation commits to by a year."""
+    """The circular share of procurement spend an organisation commits to by a year; a last
+    step without a year is an open goal ("100 % as soon as possible after")."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    year: int = Field(ge=2000, le=2100)
+    year: int | None = Field(default=None, ge=2000, le=2100)
     share: Percentage
 
 
 class Commit(CommitmentCommand):
-    """Commit an organisation to buy circular along a path (e.g. 10 % 2022, 50 % 2025)."""
+    """Commit an organisation to buy circular along a path (e.g. 10 % 2022, 50 % 2025, then
+    100 % as soon as possible: '[{"year":2022,"share":10},{"year":2025,"share":50},
+    {"share":100}]')."""
 
     verb: ClassVar[str] = "commit"
     creates: ClassVar[bool] = True
@@ -132,9 +135,19 @@ class JoinCommunity(CommunityCommand):
     verb: ClassVar[str] = "join-community"
     organisation: Name
     role: Name = "head of procurement"
+    organisation_kind: OrganisationKind = Field(
+        default=OrganisationKind.OTHER,
+        description="government, company or knowledge institute: who the member speaks for",
+    )
+    added_later: ClassVar[frozenset[str]] = frozenset({"organisation_kind"})
 
     def decide(self, community: Community, decision: Decision) -> None:
-        community.admit(self.organisation, self.role, decision=decision)
+        community.admit(
+            self.organisation,
+            self.role,
+            decision=decision,
+            organisation_kind=str(self.organisation_kind),
+        )
 
 
 class HoldMeeting(CommunityCommand):
@@ -143,9 +156,13 @@ class HoldMeeting(CommunityCommand):
     verb: ClassVar[str] = "hold-meeting"
     meeting: int = Field(ge=1, le=1000)
     attendees: list[Name] = Field(min_length=1, max_length=500)
+    topic: Text = Field(default="", description="what the meeting was about")
+    added_later: ClassVar[frozenset[str]] = frozenset({"topic"})
 
     def decide(self, community: Community, decision: Decision) -> None:
-        community.hold_meeting(self.meeting, list(self.attendees), decision=decision)
+        community.hold_meeting(
+            self.meeting, list(self.attendees), decision=decision, topic=self.topic
+        )
 
 
 class StartJointTrajectory(CommunityCommand):

@@ -28,6 +28,11 @@ class CreateProgramme(ProgrammeCommand):
     name: Name = Field(description="the programme's name")
     region: Name
     members: list[Name] = Field(default_factory=list, max_length=500)
+    demonstration: bool = Field(
+        default=False,
+        description="the programme holds demonstration data: every view says so",
+    )
+    added_later: ClassVar[frozenset[str]] = frozenset({"demonstration"})
 
     def create(self, decision: Decision) -> Programme:
         return Programme(
@@ -36,6 +41,7 @@ class CreateProgramme(ProgrammeCommand):
             region=self.region,
             members=list(self.members),
             decision=decision,
+            demonstration=self.demonstration,
         )
 
 
@@ -80,6 +86,12 @@ class SetTarget(ProgrammeCommand):
         description="what the read models count towards it; without one, the programme "
         "records measurements itself",
     )
+    include_procurement_trajectories: bool = Field(
+        default=False,
+        description="with measure chains_redesigned: count joint procurement trajectories "
+        "beside formed consortia (the programme's own decision; views then say so)",
+    )
+    added_later: ClassVar[frozenset[str]] = frozenset({"include_procurement_trajectories"})
 
     def decide(self, programme: Programme, decision: Decision) -> None:
         programme.set_target(
@@ -92,6 +104,7 @@ class SetTarget(ProgrammeCommand):
             self.source,
             decision=decision,
             measure=self.measure,
+            include_procurement_trajectories=self.include_procurement_trajectories,
         )
 
 

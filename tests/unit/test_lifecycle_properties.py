@@ -293,6 +293,7 @@ FIELDS: dict[str, Callable[[Initiative], Fields]] = {
         {"organisation": st.sampled_from(ORGANISATIONS), "role": st.sampled_from(list(Role))}
     ),
     "agree-financial-arrangement": lambda a: arrangement(list(a.members)),
+    "form-consortium": lambda _: st.one_of(st.just({}), st.just({"operating_from": "2019-03-01"})),
     "withdraw-board": lambda _: st.just({"handover_note": "the consortium carries on"}),
     "assess-scale-up": lambda _: st.fixed_dictionaries(
         {
