@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     actor: str | None = Field(default=None, description="default actor for CLI decisions")
     log_level: str = Field(default="warning", description="debug, info, warning or error")
     cache_size: int = Field(default=1000, ge=0, description="aggregates kept in memory")
+    csv_delimiter: str = Field(
+        default=";",
+        description="between the fields of a CSV export: ';' as Dutch Excel expects, ',' or tab",
+    )
     lock_timeout: float = Field(
         default=30.0,
         ge=0,

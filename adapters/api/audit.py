@@ -12,8 +12,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from adapters import tabular
 from adapters.api.auth import principal
 from adapters.api.backend import Backend
+from adapters.api.downloads import TABLE_RESPONSES, FormatQuery, download, wanted
 from adapters.audit import records
 from domain.commands.base import Day
 from domain.errors import InvalidCommandError, KringloopError
@@ -32,10 +34,19 @@ def backend(request: Request) -> Backend:
     return result
 
 
-@router.get("/initiatives/{initiative_id}/history")
-def history(request: Request, initiative_id: str) -> list[dict[str, Any]]:
+@router.get(
+    "/initiatives/{initiative_id}/history",
+    response_model=list[dict[str, Any]],
+    responses=TABLE_RESPONSES,
+)
+def history(
+    request: Request, initiative_id: str, export_format: FormatQuery = None
+) -> list[dict[str, Any]] | Response:
     """Every decision on the initiative, with the mandate it was taken under."""
-    return [asdict(line) for line in records.history(backend(request).engine, initiative_id)]
+    lines = records.history(backend(request).engine, initiative_id)
+    if chosen := wanted(request, export_format):
+        return download(request, tabular.audit_history(initiative_id, lines), chosen)
+    return [asdict(line) for line in lines]
 
 
 @router.get("/initiatives/{initiative_id}/as-of", response_model=InitiativeState | None)

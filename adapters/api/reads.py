@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
+from adapters import tabular
 from adapters.api.auth import principal
 from adapters.api.backend import Backend
+from adapters.api.downloads import TABLE_RESPONSES, FormatQuery, download, wanted
 from domain.commands.base import Day
 from domain.engine import today_in_programme_tz
 from domain.errors import NotFoundError
@@ -67,21 +70,33 @@ def initiative_detail(reads: Reads, initiative_id: str) -> queries.InitiativeDet
     return detail
 
 
-@router.get("/pipeline", response_model=queries.Pipeline)
-def pipeline(reads: Reads, programme_id: str | None = None) -> queries.Pipeline:
-    return queries.pipeline(reads, programme_id)
+@router.get("/pipeline", response_model=queries.Pipeline, responses=TABLE_RESPONSES)
+def pipeline(
+    request: Request,
+    reads: Reads,
+    programme_id: str | None = None,
+    export_format: FormatQuery = None,
+) -> queries.Pipeline | Response:
+    found = queries.pipeline(reads, programme_id)
+    if chosen := wanted(request, export_format):
+        return download(request, tabular.pipeline(programme_id, found), chosen)
+    return found
 
 
-@router.get("/preconditions", response_model=list[queries.PreconditionEntry])
+@router.get(
+    "/preconditions", response_model=list[queries.PreconditionEntry], responses=TABLE_RESPONSES
+)
 def register(
+    request: Request,
     reads: Reads,
     initiative_id: str | None = None,
     responsible: str | None = None,
     status: str | None = None,
     overdue: bool = False,
     due_before: Day | None = None,
-) -> list[queries.PreconditionEntry]:
-    return queries.register(
+    export_format: FormatQuery = None,
+) -> list[queries.PreconditionEntry] | Response:
+    found = queries.register(
         reads,
         today_in_programme_tz(),
         initiative_id=initiative_id,
@@ -90,10 +105,14 @@ def register(
         overdue=overdue,
         due_before=due_before,
     )
+    if chosen := wanted(request, export_format):
+        return download(request, tabular.precondition_register(found), chosen)
+    return found
 
 
-@router.get("/decisions", response_model=list[queries.DecisionLogEntry])
+@router.get("/decisions", response_model=list[queries.DecisionLogEntry], responses=TABLE_RESPONSES)
 def decision_log(
+    request: Request,
     reads: Reads,
     actor: str | None = None,
     step: str | None = None,
@@ -102,8 +121,9 @@ def decision_log(
     until: Day | None = None,
     text: str | None = None,
     limit: Limit = 1000,
-) -> list[queries.DecisionLogEntry]:
-    return queries.decision_log(
+    export_format: FormatQuery = None,
+) -> list[queries.DecisionLogEntry] | Response:
+    found = queries.decision_log(
         reads,
         actor=actor,
         step=step,
@@ -113,36 +133,69 @@ def decision_log(
         text=text,
         limit=limit,
     )
+    if chosen := wanted(request, export_format):
+        return download(request, tabular.decision_log(found), chosen)
+    return found
 
 
-@router.get("/programmes/{programme_id}/progress", response_model=list[TargetProgress])
-def progress(reads: Reads, programme_id: str) -> list[TargetProgress]:
-    return programme_progress(reads, programme_id)
+@router.get(
+    "/programmes/{programme_id}/progress",
+    response_model=list[TargetProgress],
+    responses=TABLE_RESPONSES,
+)
+def progress(
+    request: Request, reads: Reads, programme_id: str, export_format: FormatQuery = None
+) -> list[TargetProgress] | Response:
+    found = programme_progress(reads, programme_id)
+    if chosen := wanted(request, export_format):
+        return download(request, tabular.programme_progress(programme_id, found), chosen)
+    return found
 
 
-@router.get("/programmes/{programme_id}/roadmap", response_model=list[procurement.RoadmapLine])
+@router.get(
+    "/programmes/{programme_id}/roadmap",
+    response_model=list[procurement.RoadmapLine],
+    responses=TABLE_RESPONSES,
+)
 def roadmap(
+    request: Request,
     reads: Reads,
     programme_id: str,
     until: Annotated[int | None, Query(ge=1900, le=2200)] = None,
-) -> list[procurement.RoadmapLine]:
-    return procurement.roadmap(reads, programme_id, until or procurement.this_year() - 1)
+    export_format: FormatQuery = None,
+) -> list[procurement.RoadmapLine] | Response:
+    found = procurement.roadmap(reads, programme_id, until or procurement.this_year() - 1)
+    if chosen := wanted(request, export_format):
+        return download(request, tabular.procurement_roadmap(programme_id, found), chosen)
+    return found
 
 
 @router.get(
     "/programmes/{programme_id}/procurement/categories",
     response_model=list[procurement.CategoryTotal],
+    responses=TABLE_RESPONSES,
 )
-def categories(reads: Reads, programme_id: str) -> list[procurement.CategoryTotal]:
-    return procurement.category_totals(reads, programme_id)
+def categories(
+    request: Request, reads: Reads, programme_id: str, export_format: FormatQuery = None
+) -> list[procurement.CategoryTotal] | Response:
+    found = procurement.category_totals(reads, programme_id)
+    if chosen := wanted(request, export_format):
+        return download(request, tabular.procurement_categories(programme_id, found), chosen)
+    return found
 
 
 @router.get(
     "/programmes/{programme_id}/procurement/communities",
     response_model=list[procurement.CommunityActivity],
+    responses=TABLE_RESPONSES,
 )
-def communities(reads: Reads, programme_id: str) -> list[procurement.CommunityActivity]:
-    return procurement.community_activity(reads, programme_id)
+def communities(
+    request: Request, reads: Reads, programme_id: str, export_format: FormatQuery = None
+) -> list[procurement.CommunityActivity] | Response:
+    found = procurement.community_activity(reads, programme_id)
+    if chosen := wanted(request, export_format):
+        return download(request, tabular.procurement_communities(programme_id, found), chosen)
+    return found
 
 
 @router.get(

@@ -23,6 +23,13 @@ from adapters.cli.context import (
     refuse,
     session,
 )
+from adapters.cli.exporting import (
+    DelimiterOption,
+    FormatOption,
+    OutOption,
+    export_asked,
+    write_export,
+)
 from adapters.commanding import read_json
 from domain.errors import InvalidCommandError
 
@@ -42,14 +49,24 @@ def history(
     ctx: typer.Context,
     initiative_id: Annotated[str, typer.Argument(metavar="INITIATIVE_ID")],
     as_json: JsonFlag = False,
-    as_csv: Annotated[bool, typer.Option("--csv", help="print CSV")] = False,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="print plain CSV (','-separated; see --format)")
+    ] = False,
+    export_format: FormatOption = None,
+    out: OutOption = None,
+    csv_delimiter: DelimiterOption = None,
 ) -> None:
     """Every decision in order: recorded at, effective, step, actor, the mandate it was
     taken under, reason, evidence."""
+    from adapters import tabular
     from adapters.audit.records import history as load
 
+    export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     with refusals(as_json):
         lines = load(session(ctx).engine, initiative_id)
+    if export:
+        write_export(export, tabular.audit_history(initiative_id, lines))
+        return
     if as_json:
         emit_json([asdict(line) for line in lines])
     elif as_csv:
