@@ -7,7 +7,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from adapters import tabular
 from adapters.cli.context import console, emit_json, session
+from adapters.cli.exporting import (
+    DelimiterOption,
+    FormatOption,
+    OutOption,
+    export_asked,
+    write_export,
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 Programme = Annotated[str, typer.Option("--programme", help="the programme")]
@@ -22,9 +30,13 @@ def roadmap(
         typer.Option(help="only organisations whose latest year is: on track, behind, no report"),
     ] = None,
     as_json: JsonFlag = False,
+    export_format: FormatOption = None,
+    out: OutOption = None,
+    csv_delimiter: DelimiterOption = None,
 ) -> None:
     """Each organisation's circular share per year against its path: the roadmap view a
     regional procurement director needs."""
+    export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     from projections.procurement import roadmap as lines_of
     from projections.procurement import this_year
 
@@ -32,6 +44,9 @@ def roadmap(
     lines = lines_of(session(ctx).fresh_reads(), programme, last)
     if status:
         lines = [line for line in lines if line.latest_status == status]
+    if export:
+        write_export(export, tabular.procurement_roadmap(programme, lines))
+        return
     if as_json:
         emit_json(lines)
         return
@@ -57,12 +72,21 @@ def roadmap(
 
 
 def categories(
-    ctx: typer.Context, programme: Programme = "mra-circular", as_json: JsonFlag = False
+    ctx: typer.Context,
+    programme: Programme = "mra-circular",
+    as_json: JsonFlag = False,
+    export_format: FormatOption = None,
+    out: OutOption = None,
+    csv_delimiter: DelimiterOption = None,
 ) -> None:
     """Spend per purchase category: total, circular, investment."""
     from projections.procurement import category_totals
 
+    export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     found = category_totals(session(ctx).fresh_reads(), programme)
+    if export:
+        write_export(export, tabular.procurement_categories(programme, found))
+        return
     if as_json:
         emit_json(found)
         return
@@ -81,12 +105,21 @@ def categories(
 
 
 def communities(
-    ctx: typer.Context, programme: Programme = "mra-circular", as_json: JsonFlag = False
+    ctx: typer.Context,
+    programme: Programme = "mra-circular",
+    as_json: JsonFlag = False,
+    export_format: FormatOption = None,
+    out: OutOption = None,
+    csv_delimiter: DelimiterOption = None,
 ) -> None:
     """Community activity: members, meetings, attendance, joint trajectories, investment."""
     from projections.procurement import community_activity
 
+    export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     found = community_activity(session(ctx).fresh_reads(), programme)
+    if export:
+        write_export(export, tabular.procurement_communities(programme, found))
+        return
     if as_json:
         emit_json(found)
         return

@@ -11,7 +11,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from adapters import tabular
 from adapters.cli.context import console, emit_json, errors, parse_day, refuse, session
+from adapters.cli.exporting import (
+    DelimiterOption,
+    FormatOption,
+    OutOption,
+    export_asked,
+    write_export,
+)
 from adapters.cli.show import print_initiative_detail
 from domain.engine import today_in_programme_tz
 from domain.values import Stage, Status
@@ -114,9 +122,16 @@ def pipeline(
     ctx: typer.Context,
     programme: Annotated[str | None, typer.Option(help="only this programme")] = None,
     as_json: JsonFlag = False,
+    export_format: FormatOption = None,
+    out: OutOption = None,
+    csv_delimiter: DelimiterOption = None,
 ) -> None:
     """Streams by stage: how many initiatives stand where, and which."""
+    export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     found = queries.pipeline(session(ctx).fresh_reads(), programme)
+    if export:
+        write_export(export, tabular.pipeline(programme, found))
+        return
     if as_json:
         emit_json(found)
         return
@@ -148,9 +163,13 @@ def preconditions(
         str | None, typer.Option(metavar="YYYY-MM-DD", help="due before this date")
     ] = None,
     as_json: JsonFlag = False,
+    export_format: FormatOption = None,
+    out: OutOption = None,
+    csv_delimiter: DelimiterOption = None,
 ) -> None:
     """The register of every precondition: open, overdue, fulfilled (with evidence), waived,
     failed."""
+    export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     found = queries.register(
         session(ctx).fresh_reads(),
         today_in_programme_tz(),
@@ -160,6 +179,9 @@ def preconditions(
         overdue=overdue,
         due_before=_date(due_before, "--due-before", as_json),
     )
+    if export:
+        write_export(export, tabular.precondition_register(found))
+        return
     if as_json:
         emit_json(found)
         return
@@ -200,8 +222,12 @@ def progress(
         ),
     ] = None,
     as_json: JsonFlag = False,
+    export_format: FormatOption = None,
+    out: OutOption = None,
+    csv_delimiter: DelimiterOption = None,
 ) -> None:
     """Every target: baseline, current value, target, share reached, and what feeds it."""
+    export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     day = _date(as_of, "--as-of", as_json)
     if day is not None:
         from adapters.audit.records import progress_as_of
@@ -209,6 +235,9 @@ def progress(
         found = progress_as_of(session(ctx).engine, programme_id, day)
     else:
         found = programme_progress(session(ctx).fresh_reads(), programme_id)
+    if export:
+        write_export(export, tabular.programme_progress(programme_id, found))
+        return
     if as_json:
         emit_json(found)
         return
@@ -256,8 +285,12 @@ def decisions(
     text: Annotated[str | None, typer.Option(help="words in the reason")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 1000,
     as_json: JsonFlag = False,
+    export_format: FormatOption = None,
+    out: OutOption = None,
+    csv_delimiter: DelimiterOption = None,
 ) -> None:
     """The decision log: who decided what, when and why, searchable."""
+    export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     found = queries.decision_log(
         session(ctx).fresh_reads(),
         actor=actor,
@@ -268,6 +301,9 @@ def decisions(
         text=text,
         limit=limit,
     )
+    if export:
+        write_export(export, tabular.decision_log(found))
+        return
     if as_json:
         emit_json(found)
         return

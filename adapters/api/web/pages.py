@@ -4,7 +4,7 @@ procurement roadmap, audit. Reads come from the read models; forms run catalogue
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -12,10 +12,12 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
+from adapters import tabular
 from adapters.api.audit import export_bundle, run_verify
 from adapters.api.auth import Principal, client_key, refused, throttle
 from adapters.api.backend import Backend
 from adapters.api.commands import run_command
+from adapters.api.downloads import FormatQuery, download
 from adapters.api.problems import status_for
 from adapters.api.throttle import retry_after
 from adapters.api.users import user_by_token
@@ -117,8 +119,12 @@ def home() -> Response:
 
 
 @router.get("/pipeline")
-def pipeline_page(request: Request, who: WebUser, stream: str | None = None) -> HTMLResponse:
+def pipeline_page(
+    request: Request, who: WebUser, stream: str | None = None, export_format: FormatQuery = None
+) -> Response:
     reads = backend(request).fresh_reads()
+    if export_format:
+        return download(request, tabular.pipeline(None, queries.pipeline(reads)), export_format)
     cards = queries.list_initiatives(reads, today_in_programme_tz(), stream=stream, sort="stage")
     board: dict[str, dict[str, list[queries.InitiativeSummary]]] = {}
     for card in cards:
@@ -171,7 +177,14 @@ def initiative_page(
     initiative_id: str,
     as_of: Annotated[Day | None, Query()] = None,
     done: str | None = None,
-) -> HTMLResponse:
+    export_format: FormatQuery = None,
+) -> Response:
+    if export_format:  # the decision history, as `kringloop audit history` exports it
+        try:
+            lines = records.history(backend(request).engine, initiative_id)
+        except KringloopError as error:
+            return render(request, "error.html", who, status_for(error), message=str(error))
+        return download(request, tabular.audit_history(initiative_id, lines), export_format)
     try:
         context = initiative_context(backend(request), who, initiative_id, as_of)
     except KringloopError as error:
@@ -227,8 +240,21 @@ def programmes_page(request: Request, who: WebUser) -> Response:
 
 
 @router.get("/programmes/{programme_id}")
-def programme_page(request: Request, who: WebUser, programme_id: str) -> HTMLResponse:
+def programme_page(
+    request: Request,
+    who: WebUser,
+    programme_id: str,
+    export_format: FormatQuery = None,
+    table: Literal["progress", "pipeline"] = "progress",
+) -> Response:
     reads = backend(request).fresh_reads()
+    if export_format:
+        found = (
+            tabular.programme_progress(programme_id, programme_progress(reads, programme_id))
+            if table == "progress"
+            else tabular.pipeline(programme_id, queries.pipeline(reads, programme_id))
+        )
+        return download(request, found, export_format)
     return render(
         request,
         "programme.html",
@@ -241,10 +267,23 @@ def programme_page(request: Request, who: WebUser, programme_id: str) -> HTMLRes
 
 
 @router.get("/programmes/{programme_id}/roadmap")
-def roadmap_page(request: Request, who: WebUser, programme_id: str) -> HTMLResponse:
+def roadmap_page(
+    request: Request,
+    who: WebUser,
+    programme_id: str,
+    export_format: FormatQuery = None,
+    table: Literal["roadmap", "categories"] = "roadmap",
+) -> Response:
     reads = backend(request).fresh_reads()
     until = procurement.this_year() - 1
+    if export_format and table == "categories":
+        totals = procurement.category_totals(reads, programme_id)
+        return download(
+            request, tabular.procurement_categories(programme_id, totals), export_format
+        )
     lines = procurement.roadmap(reads, programme_id, until)
+    if export_format:
+        return download(request, tabular.procurement_roadmap(programme_id, lines), export_format)
     years = sorted({y.year for line in lines for y in line.years})
     return render(
         request,
