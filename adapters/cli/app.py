@@ -263,14 +263,21 @@ def demo(
 def report(
     ctx: typer.Context,
     out: Annotated[
-        Path, typer.Option("--out", help="folder for the charts and index.html", file_okay=False)
+        Path,
+        typer.Option(
+            "--out", help="folder for report.pdf, index.html and the charts", file_okay=False
+        ),
     ],
     programme: Annotated[str, typer.Option(help="the programme")] = "mra-circular",
-    since: Annotated[int, typer.Option(help="first year of the charts")] = 2016,
+    since: Annotated[
+        int | None,
+        typer.Option(help="first year of the target charts [default: the programme's first]"),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Charts (targets over time, procurement shares against the path, the pipeline) and an
-    HTML summary page that opens offline."""
+    """A dated management report to sign: report.pdf (A4, page numbers) and index.html, the
+    same page, with the targets year by year, procurement milestones and the pipeline; each
+    chart with its data table, every figure from the read models as of one decision."""
     from adapters.report import write_report
     from projections.procurement import this_year
 
