@@ -53,7 +53,7 @@ def test_the_report_writes_charts_and_an_offline_page(
     home, _ = regional
     written = as_json(kringloop(home, "report", "--out", str(tmp_path / "report"), "--json"))
     names = sorted(Path(p).name for p in written["files"])
-    assert names == ["index.html", "pipeline.png", "procurement.png", "targets.png"]
+    assert names == ["index.html", "pipeline.png", "procurement.png", "report.pdf", "targets.png"]
     for name in names:
         assert (tmp_path / "report" / name).stat().st_size > 1000
     page = (tmp_path / "report" / "index.html").read_text()
