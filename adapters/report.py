@@ -376,6 +376,7 @@ def _procurement_chart(data: ReportData, path: Path) -> Path:
             )
     right.set_xticks(range(len(years)), [str(y) for y in years])
     right.set_xlim(-0.5, len(years) - 0.1)
+    right.set_ylim(bottom=0)
     right.set_ylabel("circular share of spend (%)")
     right.set_title("Each reporting organisation's share", fontsize=9, loc="left")
     for axes in (left, right):

@@ -256,3 +256,27 @@ def test_procurement_is_counted_per_milestone_year(built: Built) -> None:
     met, missed, no_report = re.findall(r'<td class="n">(\d+)</td>', summary.group(1))
     # Aalsmeer 12 % met 10 %; Almere 5 % missed it; Diemen did not report
     assert (met, missed, no_report) == ("1", "1", "1")
+
+
+def test_every_chart_has_its_data_table_as_text_alternative(built: Built) -> None:
+    page = (built.out / "index.html").read_text()
+    figures = re.findall(
+        r"<figure>(.*?)</figure>\s*<table[^>]*><caption>(.*?)</caption>", page, re.S
+    )
+    assert len(figures) == 3
+    for figure, caption in figures:
+        assert re.search(r'alt="[^"]{40,}"', figure), "a chart says what it shows"
+        assert "the chart's data" in caption
+
+
+def test_the_pipeline_folds_sub_streams_into_their_stream(built: Built, stores: Stores) -> None:
+    from projections.queries import pipeline
+
+    board = pipeline(stores.fresh_reads(), PROGRAMME)
+    page = (built.out / "index.html").read_text()
+    table = page[page.index("Initiatives per stream and stage") :]
+    for row in board.rows:
+        assert f"<tr><td>{row.name}" in table
+        if row.substreams:
+            assert f"incl. {', '.join(row.substreams)}" in table
+    assert f'<td class="n">{board.stalled}</td><td class="n">{board.abandoned}</td>' in table
