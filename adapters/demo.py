@@ -16,6 +16,12 @@ from rich.table import Table
 from adapters.cli.context import console, emit_json, refuse, session
 from domain.values import Stage
 from projections import queries
+from projections.figures import (
+    DEMONSTRATION_NOTE,
+    headline_figures,
+    is_demonstration,
+    share_text,
+)
 from projections.procurement import category_totals, community_activity, monitor_figures, roadmap
 from projections.progress import programme_progress
 from projections.store import ReadStore
@@ -47,9 +53,14 @@ def dashboard_data(reads: ReadStore, until: int) -> dict[str, Any]:
     board = queries.pipeline(reads, PROGRAMME)
     return {
         **monitor_figures(reads, PROGRAMME).model_dump(),
+        "demonstration_note": DEMONSTRATION_NOTE if is_demonstration(reads, PROGRAMME) else None,
+        "figures": [f.model_dump() for f in headline_figures(reads, PROGRAMME)],
         "phases": phases,
         "targets": [t.model_dump(mode="json") for t in programme_progress(reads, PROGRAMME)],
-        "pipeline": {c.stream + ":" + c.stage: c.count for c in board.cells},
+        "pipeline": {
+            row.stream: {**row.counts, "stalled": len(row.stalled), "abandoned": len(row.abandoned)}
+            for row in board.rows
+        },
         "roadmap_latest_status": dict(latest),
         "categories": [c.model_dump() for c in category_totals(reads, PROGRAMME)],
         "communities": [c.model_dump() for c in community_activity(reads, PROGRAMME)],
@@ -97,11 +108,11 @@ def run_demo(ctx: typer.Context, fresh: bool, as_json: bool, scenario: str) -> N
     print_dashboard(data)
 
 
-def _bar(share: float | None, width: int = 20) -> str:
-    if share is None:
-        return ""
-    filled = max(0, min(width, round(share * width)))
-    return "█" * filled + "·" * (width - filled) + f" {share:.0%}"
+def _bar(percent: float | None, width: int = 20) -> str:
+    if percent is None:
+        return "not measured"
+    filled = max(0, min(width, round(percent / 100 * width)))
+    return "█" * filled + "·" * (width - filled) + f" {share_text(percent)}"
 
 
 def print_dashboard(data: dict[str, Any]) -> None:
@@ -114,40 +125,47 @@ def print_dashboard(data: dict[str, Any]) -> None:
         highlight=False,
         markup=True,
     )
-    console.print(
-        f"{data['consortia_formed']} consortia formed, "
-        f"{(data['share_with_financial_arrangement'] or 0):.0%} with a new financial "
-        f"arrangement · {data['procurement_commitments']} procurement commitments · "
-        f"{data['communities_of_practice']} communities of practice, {data['cop_meetings']} "
-        f"meetings, {data['cop_avg_participants'] or 0:.1f} participants on average · "
-        f"EUR {data['procurement_invested_eur'] / 1e6:,.0f} million invested jointly",
-        highlight=False,
-    )
+    if data["demonstration_note"]:
+        console.print(f"[italic]{data['demonstration_note']}[/]", highlight=False, markup=True)
+    marked = data["demonstration_note"] is not None
+    figures = Table(title="Headline figures, counted from the recorded decisions")
+    for column in ("figure", "value", "unit"):
+        figures.add_column(column, justify="right" if column == "value" else "left")
+    for f in data["figures"]:
+        value = f["value"]
+        shown = "" if value is None else f"{value:,.1f}".removesuffix(".0")
+        label = f["label"] + (" (source)" if marked and f["published"] else "")
+        figures.add_row(label, shown, f["unit"])
+    console.print(figures)
 
     targets = Table(title="Targets against progress")
-    for column in ("target", "unit", "current", "target", "progress", "measured by"):
+    for column in ("target", "unit", "current", "target", "reached", "where it comes from"):
         targets.add_column(column)
     for t in data["targets"]:
-        current = "" if t["current"] is None else f"{t['current']:,g}"
+        current = "not measured" if t["current"] is None else f"{t['current']:,g}"
         targets.add_row(
             t["description"] or t["key"],
             t["unit"],
             current,
             f"{t['target']:,g}",
-            _bar(t["share_reached"]),
-            t["measured_by"],
+            _bar(t["share_reached_pct"]),
+            f"{t['source_kind']}: {t['measured_by']}",
         )
     console.print(targets)
 
     stages = list(Stage)
-    pipeline = Table(title="Pipeline per stream")
+    pipeline = Table(title="Pipeline per stream (sub-streams folded in): active initiatives")
     pipeline.add_column("stream", no_wrap=True)
     for stage in stages:
         pipeline.add_column(stage.label.replace(" ", "\n"), justify="right")
-    streams = sorted({key.split(":")[0] for key in data["pipeline"]})
-    for stream in streams:
+    pipeline.add_column("stalled", justify="right")
+    pipeline.add_column("aban-\ndoned", justify="right")
+    for stream, counts in data["pipeline"].items():
         pipeline.add_row(
-            stream, *[str(data["pipeline"].get(f"{stream}:{s.value}", "")) for s in stages]
+            stream,
+            *[str(counts.get(s.value) or "") for s in stages],
+            str(counts["stalled"] or ""),
+            str(counts["abandoned"] or ""),
         )
     console.print(pipeline)
 
@@ -165,7 +183,7 @@ def print_dashboard(data: dict[str, Any]) -> None:
     console.print(categories)
     status = data["roadmap_latest_status"]
     console.print(
-        "Procurement roadmap, latest reported year against each path: "
+        "Procurement roadmap, at each organisation's latest milestone year: "
         + ", ".join(f"{n} {s}" for s, n in sorted(status.items())),
         highlight=False,
     )

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
+
+RECENT_REPORT_MONTHS = 18
+"""Evidence older than this does not show an initiative runs: it is at risk, not ready."""
 
 
 @dataclass(frozen=True)
@@ -11,10 +15,12 @@ class Phase3Figures:
     """What the read models say about one initiative after board withdrawal."""
 
     initiative_id: str
-    months_operating: int
+    months_operating: int  # since the consortium started operating
     tonnes_per_year: float
     jobs_fte: float
     open_risks: tuple[str, ...]
+    last_report_on: date | None = None  # the day the latest impact report was recorded
+    months_since_report: int | None = None  # None: no impact report at all
 
 
 @dataclass(frozen=True)
@@ -43,14 +49,34 @@ def assess(criteria: dict[str, Any], figures: Phase3Figures) -> Phase3Assessment
         ),
         (figures.jobs_fte >= jobs, f"{figures.jobs_fte:,g} FTE (at least {jobs:,g})"),
     ]
+    recent = (
+        figures.months_since_report is not None
+        and figures.months_since_report <= RECENT_REPORT_MONTHS
+    )
+    checks.append(
+        (
+            recent,
+            "no impact report"
+            if figures.last_report_on is None
+            else f"latest impact report {figures.last_report_on.isoformat()}, "
+            f"{figures.months_since_report} months ago (at most {RECENT_REPORT_MONTHS})",
+        )
+    )
     if no_risks:
         risks = ", ".join(figures.open_risks) or "none"
         checks.append((not figures.open_risks, f"open risks: {risks}"))
     ready = all(ok for ok, _ in checks)
     stalled_output = figures.months_operating >= 12 and figures.tonnes_per_year == 0
-    at_risk = bool(figures.open_risks) or stalled_output
+    # a young consortium without a report yet is not ready; one running longer without
+    # recent evidence is at risk
+    stale = not recent and (
+        figures.last_report_on is not None or figures.months_operating > RECENT_REPORT_MONTHS
+    )
+    at_risk = bool(figures.open_risks) or stalled_output or stale
     verdict = "ready to scale up" if ready else "not ready"
-    if at_risk:
+    if stale:
+        verdict += ", at risk: no recent impact report"
+    elif at_risk:
         verdict += ", at risk"
     text = "; ".join(f"{'met' if ok else 'NOT met'}: {words}" for ok, words in checks)
     return Phase3Assessment(

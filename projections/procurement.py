@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from itertools import pairwise
+from typing import Any
 
 from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
@@ -22,22 +23,33 @@ from projections.tables import (
     TrajectoryRow,
 )
 
+MILESTONE_MET = "milestone met"
+MILESTONE_MISSED = "milestone missed"
+NO_MILESTONE = "no milestone"
+NO_REPORT = "no report"
+
 
 class YearShare(BaseModel):
+    """A year of one commitment. Only a milestone year (a year the organisation committed
+    to) is judged; ``trend`` is the straight line between milestones, a guide and never a
+    verdict."""
+
     year: int
     share: float | None  # circular spend / total spend, in percent; None: no report
-    target: float
-    status: str  # on track, behind, no report
+    milestone: float | None  # the committed share if this year is a milestone, else None
+    trend: float  # the straight line from 0 % in the commitment's year through the milestones
+    status: str  # milestone met, milestone missed, no milestone, no report
 
 
 class RoadmapLine(BaseModel):
     commitment_id: str
     organisation: str
     organisation_kind: str
-    path: list[dict[str, float]]
+    path: list[dict[str, float | None]]
+    open_goal: float | None  # a last share committed "as soon as possible", without a year
     categories: list[str]
     years: list[YearShare]
-    latest_status: str
+    latest_status: str  # at the latest milestone year passed; "no milestone yet" before one
 
 
 class CategoryTotal(BaseModel):
@@ -61,7 +73,7 @@ class CommunityActivity(BaseModel):
 
 class MonitorFigures(BaseModel):
     consortia_formed: int
-    share_with_financial_arrangement: float | None
+    share_with_financial_arrangement_pct: float | None  # percent, 60.0 is 60 %
     procurement_commitments: int
     communities_of_practice: int
     cop_meetings: int
@@ -70,10 +82,20 @@ class MonitorFigures(BaseModel):
     joint_trajectories: int
 
 
-def path_target(path: list[dict[str, float]], year: int, start: int) -> float:
-    """The share a path asks for in a year: straight lines from 0 % in the commitment's
-    year through each step (10 % by 2022, 50 % by 2025, ...), flat after the last."""
-    points = [(float(start), 0.0)] + [(float(p["year"]), float(p["share"])) for p in path]
+def milestones(path: list[dict[str, Any]]) -> dict[int, float]:
+    """The dated steps of a path: year -> committed share."""
+    return {int(p["year"]): float(p["share"]) for p in path if p.get("year") is not None}
+
+
+def open_goal(path: list[dict[str, Any]]) -> float | None:
+    return next((float(p["share"]) for p in path if p.get("year") is None), None)
+
+
+def path_target(path: list[dict[str, Any]], year: int, start: int) -> float:
+    """The trend of a path in a year: straight lines from 0 % in the commitment's year
+    through each dated step (10 % by 2022, 50 % by 2025), flat after the last. A guide
+    between milestones, not a commitment: the organisation committed to the milestones."""
+    points = [(float(start), 0.0)] + [(float(y), s) for y, s in milestones(path).items()]
     for (x0, y0), (x1, y1) in pairwise(points):
         if year <= x1:
             return y0 if x1 == x0 else y0 + (y1 - y0) * max(year - x0, 0) / (x1 - x0)
@@ -97,30 +119,44 @@ def roadmap(store: ReadStore, programme_id: str, until: int) -> list[RoadmapLine
     lines = []
     for c in commitments:
         path = json.loads(c.path)
+        dated = milestones(path)
         years = []
         for year in range(c.committed_on.year, until + 1):
             total, circular = spend.get((c.commitment_id, year), (0.0, 0.0))
             share = 100 * circular / total if total else None
-            target = round(path_target(path, year, c.committed_on.year), 1)
-            status = (
-                "no report"
-                if share is None
-                else ("on track" if share + 1e-9 >= target else "behind")
+            years.append(
+                YearShare(
+                    year=year,
+                    share=share,
+                    milestone=dated.get(year),
+                    trend=round(path_target(path, year, c.committed_on.year), 1),
+                    status=milestone_status(share, dated.get(year)),
+                )
             )
-            years.append(YearShare(year=year, share=share, target=target, status=status))
-        latest = next((y.status for y in reversed(years) if y.share is not None), "no report")
+        passed = [y for y in years if y.milestone is not None]
         lines.append(
             RoadmapLine(
                 commitment_id=c.commitment_id,
                 organisation=c.organisation,
                 organisation_kind=c.organisation_kind,
                 path=path,
+                open_goal=open_goal(path),
+                latest_status=passed[-1].status if passed else "no milestone yet",
                 categories=json.loads(c.categories),
                 years=years,
-                latest_status=latest,
             )
         )
     return lines
+
+
+def milestone_status(share: float | None, milestone: float | None) -> str:
+    """A year is judged only against a milestone, on the share as shown (one decimal), so a
+    share written as 10.0 % never counts as missing a 10 % milestone."""
+    if milestone is None:
+        return NO_MILESTONE
+    if share is None:
+        return NO_REPORT
+    return MILESTONE_MET if round(share, 1) >= milestone else MILESTONE_MISSED
 
 
 def category_totals(store: ReadStore, programme_id: str) -> list[CategoryTotal]:
@@ -199,7 +235,9 @@ def monitor_figures(store: ReadStore, programme_id: str) -> MonitorFigures:
     attended = sum((c.average_attendance or 0) * c.meetings for c in communities)
     return MonitorFigures(
         consortia_formed=len(formed),
-        share_with_financial_arrangement=len(with_arrangement) / len(formed) if formed else None,
+        share_with_financial_arrangement_pct=(
+            100 * len(with_arrangement) / len(formed) if formed else None
+        ),
         procurement_commitments=int(commitments),
         communities_of_practice=len(communities),
         cop_meetings=meetings,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
@@ -25,7 +26,14 @@ class Contribution(BaseModel):
     value: float
 
 
+SourceKind = Literal["recorded decisions", "programme measurement", "not measured"]
+
+
 class TargetProgress(BaseModel):
+    """One target's figures. ``share_reached_pct`` is the way from baseline to target, in
+    percent (135.0 is 135 %); ``source_kind`` and ``measured_by`` say where ``current``
+    comes from, ``counts`` what is counted, ``source`` where the target itself comes from."""
+
     programme_id: str
     key: str
     description: str
@@ -34,11 +42,28 @@ class TargetProgress(BaseModel):
     current: float | None
     target: float
     deadline: date
-    share_reached: float | None
+    share_reached_pct: float | None
     measure: str | None
+    counts: str
+    source_kind: SourceKind
     measured_by: str
+    measured_on: date | None
     source: str
     contributors: list[Contribution]
+
+
+COUNTS: dict[str, str] = {
+    Measure.CONSORTIA_FORMED: "consortia formed",
+    Measure.CHAINS_REDESIGNED: "consortia formed",
+    Measure.PROCUREMENT_TRAJECTORIES: "joint procurement trajectories",
+    Measure.STREAMS_RECYCLED_HIGH_VALUE: "streams with a consortium at R0-R8",
+    Measure.JOBS_FTE: "jobs in the latest impact reports",
+    Measure.COMPANIES_STARTED: "companies started, all impact reports",
+    Measure.TONNES_PROCESSED_PER_YEAR: "tonnes in the latest impact reports",
+    Measure.RAW_MATERIAL_IMPORT_AVOIDED_T: "imports avoided in the latest impact reports",
+    Measure.ENVIRONMENTAL_PRESSURE_REDUCTION_T_CO2E: "CO2e avoided in the latest impact reports",
+}
+WITH_TRAJECTORIES = "consortia + joint procurement trajectories"
 
 
 def programme_progress(store: ReadStore, programme_id: str) -> list[TargetProgress]:
@@ -62,7 +87,8 @@ def programme_progress(store: ReadStore, programme_id: str) -> list[TargetProgre
         ).all()
     live = {i.initiative_id for i in initiatives}
     contributions = _contributions(initiatives, [r for r in reports if r.initiative_id in live])
-    contributions[Measure.CHAINS_REDESIGNED] = contributions[Measure.CONSORTIA_FORMED] + [
+    contributions[Measure.CHAINS_REDESIGNED] = contributions[Measure.CONSORTIA_FORMED]
+    contributions[Measure.PROCUREMENT_TRAJECTORIES] = [
         Contribution(initiative_id=f"trajectory:{t.community_id}/{t.trajectory}", value=1)
         for t in sorted(trajectories, key=lambda t: (t.community_id, t.trajectory))
     ]
@@ -112,20 +138,24 @@ def _contributions(
 
 
 def _progress(t: TargetRow, contributions: dict[str, list[Contribution]]) -> TargetProgress:
+    source_kind: SourceKind
     if t.measure:
-        contributors = contributions.get(t.measure, [])
+        contributors = list(contributions.get(t.measure, []))
+        counts = COUNTS.get(t.measure, t.measure.replace("_", " "))
+        if t.include_procurement_trajectories:
+            contributors += contributions.get(Measure.PROCUREMENT_TRAJECTORIES, [])
+            counts = WITH_TRAJECTORIES
         current: float | None = t.baseline + sum(c.value for c in contributors)
-        measured_by = f"initiatives: {t.measure.replace('_', ' ')}"
+        source_kind, measured_by, measured_on = "recorded decisions", f"counted: {counts}", None
+    elif t.measured_on:
+        contributors, counts, current = [], "programme measurement", t.measured_value
+        source_kind, measured_on = "programme measurement", t.measured_on
+        measured_by = f"programme measurement of {t.measured_on} ({t.measured_source})"
     else:
-        contributors = []
-        current = t.measured_value
-        measured_by = (
-            f"programme measurement of {t.measured_on} ({t.measured_source})"
-            if t.measured_on
-            else "not measured yet"
-        )
+        contributors, counts, current = [], "nothing yet", None
+        source_kind, measured_by, measured_on = "not measured", "not measured yet", None
     span = t.target - t.baseline
-    share = None if current is None or span == 0 else (current - t.baseline) / span
+    share = None if current is None or span == 0 else 100 * (current - t.baseline) / span
     return TargetProgress(
         programme_id=t.programme_id,
         key=t.key,
@@ -135,9 +165,12 @@ def _progress(t: TargetRow, contributions: dict[str, list[Contribution]]) -> Tar
         current=current,
         target=t.target,
         deadline=t.deadline,
-        share_reached=share,
+        share_reached_pct=share,
         measure=t.measure,
+        counts=counts,
+        source_kind=source_kind,
         measured_by=measured_by,
+        measured_on=measured_on,
         source=t.source,
         contributors=contributors,
     )

@@ -101,6 +101,7 @@ def programme_created(ws: WorkingSet, e: Any, _: Row) -> None:
             "phases": {},
             "member_count": len(set(e.members)),
             "scale_up_criteria": {},
+            "demonstration": getattr(e, "demonstration", False),  # older events: no
             "version": 1,
         },
     )
@@ -138,6 +139,7 @@ def target_set(ws: WorkingSet, e: Any, _: Row) -> None:
             "deadline": e.deadline,
             "source": e.source,
             "measure": e.measure,  # version 1 events are upcast: None
+            "include_procurement_trajectories": e.include_procurement_trajectories,
             "measured_value": existing.get("measured_value"),
             "measured_on": existing.get("measured_on"),
             "measured_source": existing.get("measured_source"),
@@ -221,7 +223,6 @@ def _initiative_row(ws: WorkingSet, event: Any) -> Row:
 
 def _decided(ws: WorkingSet, e: Any, row: Row) -> None:
     row["version"] = e.originator_version
-    row["broker"] = e.decision.actor
     row["last_effective"] = e.decision.effective
     row["last_recorded_at"] = e.timestamp
     ws.touch("initiatives", row)
@@ -261,6 +262,7 @@ def proposed(ws: WorkingSet, e: Any, _: Row) -> None:
             "members": {},
             "arrangement_type": None,
             "consortium_formed_on": None,
+            "operating_from": None,
             "withdrawn_on": None,
             "scale_level": None,
             "scale_target": None,
@@ -368,6 +370,7 @@ def no_arrangement(ws: WorkingSet, e: Any, row: Row) -> None:
 
 def consortium_formed(ws: WorkingSet, e: Any, row: Row) -> None:
     row["consortium_formed_on"] = e.decision.effective
+    row["operating_from"] = getattr(e, "operating_from", None) or e.decision.effective
     _enter(row, Stage.CONSORTIUM_FORMED, e)
 
 
@@ -430,6 +433,7 @@ def fell_back(ws: WorkingSet, e: Any, row: Row) -> None:
     target = Stage(e.to_stage)
     assert target in FALLBACK_STAGES
     row["consortium_formed_on"] = None
+    row["operating_from"] = None
     row["withdrawn_on"] = None
     row["last_assessment_on"] = None
     row["last_assessment_ready"] = None
@@ -503,6 +507,7 @@ def community_founded(ws: WorkingSet, e: Any, _: Row) -> None:
             "name": e.name,
             "moderator": e.moderator,
             "members": {},
+            "member_kinds": {},
             "founded_on": e.decision.effective,
         },
     )
@@ -511,6 +516,7 @@ def community_founded(ws: WorkingSet, e: Any, _: Row) -> None:
 def community_joined(ws: WorkingSet, e: Any, _: Row) -> None:
     community = ws.procurement_by_aggregate[e.originator_id.hex]
     community["members"][e.organisation] = e.role
+    community["member_kinds"][e.organisation] = getattr(e, "organisation_kind", "other")
     ws.touch("communities", community)
 
 
@@ -524,6 +530,7 @@ def meeting_held(ws: WorkingSet, e: Any, _: Row) -> None:
             "programme_id": community["programme_id"],
             "held_on": e.decision.effective,
             "attendees": len(e.attendees),
+            "topic": getattr(e, "topic", ""),
         },
     )
 

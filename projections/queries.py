@@ -11,7 +11,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from domain.scale_up import Phase3Figures
-from domain.values import Stage
+from domain.values import Stage, Status
 from projections.store import ReadStore
 from projections.tables import DecisionRow, ImpactRow, InitiativeRow, PreconditionRow, StreamRow
 
@@ -91,17 +91,25 @@ class InitiativeDetail(BaseModel):
     decisions: list[DecisionLogEntry]
 
 
-class PipelineCell(BaseModel):
+class PipelineRow(BaseModel):
+    """One of the programme's streams with its sub-streams folded in: its active initiatives
+    per stage, and the stalled and abandoned ones apart (never counted as live in a stage)."""
+
     stream: str
-    stage: str
-    count: int
-    initiatives: list[str]
+    name: str
+    substreams: list[str]
+    counts: dict[str, int]
+    initiatives: dict[str, list[str]]
+    stalled: list[str]
+    abandoned: list[str]
 
 
 class Pipeline(BaseModel):
     stages: list[str]
-    streams: list[str]
-    cells: list[PipelineCell]
+    rows: list[PipelineRow]
+    totals: dict[str, int]  # active initiatives per stage, all streams
+    stalled: int
+    abandoned: int
 
 
 def _summary(row: InitiativeRow, today: date) -> InitiativeSummary:
@@ -277,29 +285,56 @@ def register(
 
 
 def pipeline(store: ReadStore, programme_id: str | None = None) -> Pipeline:
-    """Streams by stage: how many initiatives stand where, and which."""
-    query = select(InitiativeRow.stream, InitiativeRow.stage, InitiativeRow.initiative_id)
-    streams_query = select(StreamRow.stream)
+    """The programme's streams by stage: how many active initiatives stand where, and which;
+    a sub-stream's initiatives count in its stream ("which of the nine streams has a
+    consortium"); stalled and abandoned initiatives are listed apart."""
+    query = select(
+        InitiativeRow.stream, InitiativeRow.stage, InitiativeRow.status, InitiativeRow.initiative_id
+    )
+    streams_query = select(StreamRow.stream, StreamRow.name, StreamRow.parent)
     if programme_id:
         query = query.where(InitiativeRow.programme_id == programme_id)
         streams_query = streams_query.where(StreamRow.programme_id == programme_id)
-    cells: dict[tuple[str, str], list[str]] = {}
     with Session(store.engine) as session:
-        for stream, stage, initiative_id in session.exec(
-            query.order_by(col(InitiativeRow.initiative_id))
-        ):
-            cells.setdefault((stream, stage), []).append(initiative_id)
-        streams = sorted(set(session.exec(streams_query).all()) | {s for s, _ in cells})
+        registered = {s: (name, parent) for s, name, parent in session.exec(streams_query)}
+        found = session.exec(query.order_by(col(InitiativeRow.initiative_id))).all()
+    top = {s: _top_stream(s, registered) for s in registered}
+    rows: dict[str, PipelineRow] = {}
+    for stream in sorted(set(top.values()) | {_top_stream(s, registered) for s, *_ in found}):
+        rows[stream] = PipelineRow(
+            stream=stream,
+            name=registered.get(stream, (stream, None))[0],
+            substreams=sorted(s for s, t in top.items() if t == stream and s != stream),
+            counts={},
+            initiatives={},
+            stalled=[],
+            abandoned=[],
+        )
+    for stream, stage, status, initiative_id in found:
+        row = rows[_top_stream(stream, registered)]
+        if status == Status.STALLED:
+            row.stalled.append(initiative_id)
+        elif status == Status.ABANDONED:
+            row.abandoned.append(initiative_id)
+        else:
+            row.initiatives.setdefault(stage, []).append(initiative_id)
+            row.counts[stage] = row.counts.get(stage, 0) + 1
+    stages = [s.value for s in Stage]
     return Pipeline(
-        stages=[s.value for s in Stage],
-        streams=streams,
-        cells=[
-            PipelineCell(stream=stream, stage=stage, count=len(ids), initiatives=ids)
-            for (stream, stage), ids in sorted(
-                cells.items(), key=lambda c: (c[0][0], Stage(c[0][1]).rank)
-            )
-        ],
+        stages=stages,
+        rows=list(rows.values()),
+        totals={s: sum(r.counts.get(s, 0) for r in rows.values()) for s in stages},
+        stalled=sum(len(r.stalled) for r in rows.values()),
+        abandoned=sum(len(r.abandoned) for r in rows.values()),
     )
+
+
+def _top_stream(stream: str, registered: dict[str, tuple[str, str | None]]) -> str:
+    seen = {stream}
+    while (parent := registered.get(stream, ("", None))[1]) and parent not in seen:
+        seen.add(parent)
+        stream = parent
+    return stream
 
 
 def decision_log(
@@ -387,8 +422,7 @@ def phase3_candidates(
             latest[report.initiative_id] = report
     figures = []
     for r in rows:
-        since = r.withdrawn_on or r.stage_since
-        months = (today.year - since.year) * 12 + today.month - since.month
+        since = r.operating_from or r.consortium_formed_on or r.withdrawn_on or r.stage_since
         last_report = latest.get(r.initiative_id)
         risks = [
             reason
@@ -405,7 +439,11 @@ def phase3_candidates(
         figures.append(
             Phase3Figures(
                 initiative_id=r.initiative_id,
-                months_operating=max(months, 0),
+                months_operating=max(_months(since, today), 0),
+                last_report_on=last_report.reported_on if last_report else None,
+                months_since_report=_months(last_report.reported_on, today)
+                if last_report
+                else None,
                 tonnes_per_year=(last_report.tonnes_processed_per_year or 0.0)
                 if last_report
                 else 0.0,
@@ -414,6 +452,11 @@ def phase3_candidates(
             )
         )
     return criteria, figures
+
+
+def _months(since: date, today: date) -> int:
+    """Whole months from ``since`` to ``today`` (2019-03-15 to 2019-04-14: 0)."""
+    return (today.year - since.year) * 12 + today.month - since.month - (today.day < since.day)
 
 
 def deadline_concerns(

@@ -28,6 +28,7 @@ class ProgrammeRow(SQLModel, table=True):
     phases: str = "{}"  # JSON: phase -> {started, approved, completed, approved_by}
     member_count: int = 0
     scale_up_criteria: str = "{}"  # JSON: the phase-3 criteria the scheduled check applies
+    demonstration: bool = False  # the programme holds demonstration data
     version: int = 0
 
 
@@ -64,6 +65,7 @@ class TargetRow(SQLModel, table=True):
     deadline: date
     source: str = ""
     measure: str | None = None
+    include_procurement_trajectories: bool = False
     measured_value: float | None = None  # the latest programme-level measurement
     measured_on: date | None = None
     measured_source: str | None = None
@@ -84,7 +86,7 @@ class InitiativeRow(SQLModel, table=True):
     status_since: date
     status_reason: str = ""
     proposed_by: str
-    broker: str  # who took the latest decision
+    broker: str  # the broker responsible: who proposed it
     lead: str | None = None
     options: str = "{}"  # JSON: option -> circularity level
     chosen_options: str = "[]"  # JSON list
@@ -94,6 +96,7 @@ class InitiativeRow(SQLModel, table=True):
     members: str = "{}"  # JSON: organisation -> role
     arrangement_type: str | None = None
     consortium_formed_on: date | None = None
+    operating_from: date | None = None  # when the consortium started operating
     withdrawn_on: date | None = None
     scale_level: str | None = None
     scale_target: str | None = None
@@ -201,6 +204,7 @@ class CommunityRow(SQLModel, table=True):
     name: str
     moderator: str
     members: str = "{}"  # JSON: organisation -> role
+    member_kinds: str = "{}"  # JSON: organisation -> organisation kind
     founded_on: date
 
 
@@ -212,6 +216,7 @@ class MeetingRow(SQLModel, table=True):
     programme_id: str = Field(index=True)
     held_on: date
     attendees: int
+    topic: str = ""
 
 
 class TrajectoryRow(SQLModel, table=True):

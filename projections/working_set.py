@@ -21,7 +21,7 @@ JSON_COLUMNS = {
     "preconditions": ("evidence",),
     "decisions": ("evidence", "details"),
     "commitments": ("path", "categories"),
-    "communities": ("members",),
+    "communities": ("members", "member_kinds"),
 }
 OWN_ROWS = ("initiatives", "preconditions", "commitments", "communities")  # by aggregate id
 

@@ -179,14 +179,17 @@ def checked_programme(run: Run, services: tuple[str, ...] = SCHEDULERS) -> None:
     )
 
 
-def withdrawn(run: Run, initiative_id: str, tonnes: float, jobs: float) -> None:
-    """An initiative after board withdrawal with one year's impact reported."""
+def withdrawn(
+    run: Run, initiative_id: str, tonnes: float, jobs: float, reported: str = "2024-01-31"
+) -> None:
+    """An initiative after board withdrawal with one year's impact reported (by default in
+    January 2024: recent evidence on the tests' day, 2024-06-03)."""
     initiative_at(run, Stage.BOARD_WITHDRAWN, initiative_id=initiative_id)
     run(
         "report-impact",
         initiative_id=initiative_id,
-        period=2017,
+        period=int(reported[:4]) - 1,
         tonnes_processed_per_year=tonnes,
         jobs_fte=jobs,
-        effective="2017-12-31",
+        effective=reported,
     )

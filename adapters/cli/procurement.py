@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -17,6 +17,9 @@ from adapters.cli.exporting import (
     write_export,
 )
 
+if TYPE_CHECKING:
+    from projections.procurement import YearShare
+
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 Programme = Annotated[str, typer.Option("--programme", help="the programme")]
 
@@ -27,15 +30,20 @@ def roadmap(
     until: Annotated[int | None, typer.Option(help="last year shown [default: last year]")] = None,
     status: Annotated[
         str | None,
-        typer.Option(help="only organisations whose latest year is: on track, behind, no report"),
+        typer.Option(
+            help="only organisations whose latest milestone year is: 'milestone met', "
+            "'milestone missed', 'no report' (no spend reported that year) or 'no milestone yet'"
+        ),
     ] = None,
     as_json: JsonFlag = False,
     export_format: FormatOption = None,
     out: OutOption = None,
     csv_delimiter: DelimiterOption = None,
 ) -> None:
-    """Each organisation's circular share per year against its path: the roadmap view a
-    regional procurement director needs."""
+    """Each organisation's circular share per year, judged at the milestones it committed to
+    (10 % in 2022, 50 % in 2025, ...; a last goal without a year is shown as open): the
+    roadmap view a regional procurement director needs. Years between milestones show the
+    share only, never a verdict."""
     export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     from projections.procurement import roadmap as lines_of
     from projections.procurement import this_year
@@ -52,7 +60,8 @@ def roadmap(
         return
     years = list(range(min((y.year for line in lines for y in line.years), default=last), last + 1))
     table = Table(
-        title=f"Circular procurement roadmap ({len(lines)} organisations), share against path"
+        title=f"Circular procurement roadmap ({len(lines)} organisations): circular share %, "
+        "and in milestone years share / milestone"
     )
     table.add_column("organisation", no_wrap=True)
     table.add_column("kind")
@@ -64,11 +73,22 @@ def roadmap(
         row = []
         for year in years:
             y = cells.get(year)
-            row.append(
-                "" if y is None else ("-" if y.share is None else f"{y.share:.0f}/{y.target:.0f}")
-            )
-        table.add_row(line.organisation, line.organisation_kind, *row, line.latest_status)
+            row.append("" if y is None else _cell(y))
+        open_goal = "" if line.open_goal is None else f" (then {line.open_goal:g} %, no year)"
+        table.add_row(
+            line.organisation, line.organisation_kind, *row, line.latest_status + open_goal
+        )
     console.print(table)
+
+
+def _cell(y: YearShare) -> str:
+    from projections.procurement import MILESTONE_MET, MILESTONE_MISSED
+
+    share = "-" if y.share is None else f"{y.share:.1f}".removesuffix(".0")
+    if y.milestone is None:
+        return share
+    mark = {MILESTONE_MET: " ✓", MILESTONE_MISSED: " ✗"}.get(y.status, "")
+    return f"{share}/{y.milestone:g}{mark}"
 
 
 def categories(

@@ -24,6 +24,7 @@ from adapters.cli.show import print_initiative_detail
 from domain.engine import today_in_programme_tz
 from domain.values import Stage, Status
 from projections import queries
+from projections.figures import DEMONSTRATION_NOTE, is_demonstration, share_text
 from projections.progress import programme_progress
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
@@ -126,7 +127,8 @@ def pipeline(
     out: OutOption = None,
     csv_delimiter: DelimiterOption = None,
 ) -> None:
-    """Streams by stage: how many initiatives stand where, and which."""
+    """The programme's streams by stage, sub-streams folded into their stream: how many
+    active initiatives stand where, and which; stalled and abandoned ones apart."""
     export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     found = queries.pipeline(session(ctx).fresh_reads(), programme)
     if export:
@@ -136,19 +138,32 @@ def pipeline(
         emit_json(found)
         return
     stages = [Stage(s) for s in found.stages]
-    table = Table(title="Pipeline: initiatives per stream and stage")
+    table = Table(title="Pipeline: active initiatives per stream and stage")
     table.add_column("stream", no_wrap=True)
     for stage in stages:
         table.add_column(stage.label.replace(" ", "\n"), justify="right")
-    counts = {(c.stream, c.stage): c.count for c in found.cells}
-    for stream in found.streams:
-        table.add_row(stream, *[str(counts.get((stream, s.value), "")) for s in stages])
-    console.print(table)
-    for cell in found.cells:
-        console.print(
-            f"{cell.stream} · {Stage(cell.stage).label}: {', '.join(cell.initiatives)}",
-            highlight=False,
+    table.add_column("stalled", justify="right")
+    table.add_column("aban-\ndoned", justify="right")
+    for row in found.rows:
+        table.add_row(
+            row.stream,
+            *[str(row.counts.get(s.value) or "") for s in stages],
+            str(len(row.stalled) or ""),
+            str(len(row.abandoned) or ""),
         )
+    table.add_row(
+        "total",
+        *[str(found.totals[s.value] or "") for s in stages],
+        str(found.stalled or ""),
+        str(found.abandoned or ""),
+    )
+    console.print(table)
+    for row in found.rows:
+        listed = [(Stage(s).label, ids) for s, ids in row.initiatives.items()]
+        listed += [("stalled", row.stalled), ("abandoned", row.abandoned)]
+        for label, ids in listed:
+            if ids:
+                console.print(f"{row.stream} · {label}: {', '.join(ids)}", highlight=False)
 
 
 def preconditions(
@@ -249,24 +264,25 @@ def progress(
         "current",
         "target",
         "reached",
-        "measured by",
+        "where it comes from",
         "contributors",
     ):
         table.add_column(column)
     for t in found:
-        reached = "" if t.share_reached is None else f"{t.share_reached:.0%}"
-        current = "" if t.current is None else f"{t.current:,g}"
+        current = "not measured" if t.current is None else f"{t.current:,g}"
         table.add_row(
             t.description or t.key,
             t.unit,
             f"{t.baseline:,g}",
             current,
             f"{t.target:,g}",
-            reached,
-            t.measured_by,
+            share_text(t.share_reached_pct),
+            f"{t.source_kind}: {t.measured_by}",
             ", ".join(c.initiative_id for c in t.contributors),
         )
     console.print(table)
+    if is_demonstration(session(ctx).read_store, programme_id):
+        console.print(DEMONSTRATION_NOTE, highlight=False)
 
 
 def decisions(

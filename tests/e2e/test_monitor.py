@@ -19,7 +19,7 @@ def regional(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
 def test_the_demo_figures_are_the_sources(regional: tuple[Path, dict[str, object]]) -> None:
     _, demo = regional
     assert demo["consortia_formed"] == 20
-    assert demo["share_with_financial_arrangement"] == pytest.approx(0.6)
+    assert demo["share_with_financial_arrangement_pct"] == pytest.approx(60)
     assert demo["procurement_commitments"] == 33
     assert demo["communities_of_practice"] == 3
     assert demo["cop_meetings"] == 18
@@ -27,24 +27,39 @@ def test_the_demo_figures_are_the_sources(regional: tuple[Path, dict[str, object
     assert demo["procurement_invested_eur"] == 150_000_000
 
 
-def test_the_dashboard_counts_chains_redesigned_through_procurement_too(
+def test_chains_redesigned_counts_the_consortia_not_the_procurement_trajectories(
     regional: tuple[Path, dict[str, object]],
 ) -> None:
     _, demo = regional
     targets = {t["key"]: t for t in demo["targets"]}  # type: ignore[attr-defined]
-    assert targets["chains-redesigned"]["current"] == 20 + demo["joint_trajectories"]
+    chains = targets["chains-redesigned"]
+    assert demo["joint_trajectories"] > 0
+    assert chains["current"] == demo["consortia_formed"] == 20
+    assert chains["counts"] == "consortia formed"
+    assert all(not c["initiative_id"].startswith("trajectory:") for c in chains["contributors"])
 
 
-def test_the_roadmap_shows_who_is_behind_their_path(
+def test_the_roadmap_judges_only_the_milestone_years(
     regional: tuple[Path, dict[str, object]],
 ) -> None:
     home, _ = regional
     lines = as_json(kringloop(home, "procurement", "roadmap", "--until", "2024", "--json"))
     assert len(lines) == 33
     for line in lines:
-        latest = next(y for y in reversed(line["years"]) if y["share"] is not None)
-        expected = "on track" if latest["share"] >= latest["target"] else "behind"
-        assert line["latest_status"] == expected
+        assert line["open_goal"] == 100  # "as soon as possible after": no invented year
+        for year in line["years"]:
+            if year["year"] != 2022:
+                assert year["milestone"] is None
+                assert year["status"] == "no milestone"
+                continue
+            assert year["milestone"] == 10
+            if year["share"] is None:
+                assert year["status"] == "no report"
+            else:
+                met = round(year["share"], 1) >= 10
+                assert year["status"] == ("milestone met" if met else "milestone missed")
+        milestone_2022 = next(y for y in line["years"] if y["year"] == 2022)
+        assert line["latest_status"] == milestone_2022["status"]
 
 
 def test_the_report_writes_charts_and_an_offline_page(

@@ -53,7 +53,7 @@ def test_the_scale_up_check_assesses_and_flags(scheduled: Run) -> None:
         "stall-initiative",
         initiative_id="stuck",
         reason="site permit revoked",
-        effective="2018-01-01",
+        effective="2024-02-01",
     )
     result = scale_up_check(programme_id=PROGRAMME, today=TODAY)
     assert (result["candidates"], result["recorded"], result["refused"]) == (3, 3, 0)
@@ -65,7 +65,19 @@ def test_the_scale_up_check_assesses_and_flags(scheduled: Run) -> None:
         runtime.read_store(), subject="stuck", step="scale up assessed"
     )
     assert decision.actor == runtime.SCHEDULER
-    assert "NOT met: open risks: stalled since 2018-01-01" in decision.reason
+    assert "NOT met: open risks: stalled since 2024-02-01" in decision.reason
+
+
+def test_the_scale_up_check_does_not_call_ready_on_stale_evidence(scheduled: Run) -> None:
+    withdrawn(scheduled, "grass", tonnes=50_000, jobs=25, reported="2022-10-31")  # 19 months
+    scale_up_check(programme_id=PROGRAMME, today=TODAY)
+    found = summaries()
+    assert (found["grass"].ready_to_scale, found["grass"].at_risk) == (False, True)
+    (decision,) = queries.decision_log(
+        runtime.read_store(), subject="grass", step="scale up assessed"
+    )
+    assert "at risk: no recent impact report" in decision.reason
+    assert "NOT met: latest impact report 2022-10-31, 19 months ago" in decision.reason
 
 
 def test_the_scale_up_check_run_twice_on_one_day_records_one_set(

@@ -89,19 +89,26 @@ def test_falling_back_drops_open_preconditions_from_the_register(
     assert (summary.stage, summary.lead) == ("market_consultation", None)
 
 
-def test_the_pipeline_counts_initiatives_per_stream_and_stage(
+def test_the_pipeline_folds_sub_streams_into_their_stream_and_counts_active_only(
     run: Run, read_runner: Runner
 ) -> None:
     initiative_at(run, Stage.CONSORTIUM_FORMED, initiative_id="grass")
     initiative_at(run, Stage.EXPERT_SCAN, initiative_id="grass-two")
     initiative_at(run, Stage.EXPERT_SCAN, initiative_id="grass-three")
+    initiative_at(run, Stage.EXPERT_SCAN, initiative_id="grass-four")
+    run("stall-initiative", initiative_id="grass-three", reason="waiting for the permit")
+    run("abandon-initiative", initiative_id="grass-four", reason="no processor")
     board = queries.pipeline(fresh(read_runner))
-    cells = {(c.stream, c.stage): c.initiatives for c in board.cells}
-    assert cells == {
-        ("roadside-grass", "expert_scan"): ["grass-three", "grass-two"],
-        ("roadside-grass", "consortium_formed"): ["grass"],
-    }
-    assert {"biomass", "roadside-grass", "textiles"} <= set(board.streams)
+    rows = {r.stream: r for r in board.rows}
+    assert "roadside-grass" not in rows, "a sub-stream counts in its stream"
+    biomass = rows["biomass"]
+    assert "roadside-grass" in biomass.substreams
+    assert biomass.initiatives == {"expert_scan": ["grass-two"], "consortium_formed": ["grass"]}
+    assert biomass.counts == {"expert_scan": 1, "consortium_formed": 1}
+    assert (biomass.stalled, biomass.abandoned) == (["grass-three"], ["grass-four"])
+    assert board.totals["expert_scan"] == 1
+    assert (board.stalled, board.abandoned) == (1, 1)
+    assert "textiles" in rows
 
 
 def test_list_filters_by_stream_including_its_sub_streams(run: Run, read_runner: Runner) -> None:
@@ -191,8 +198,53 @@ def test_progress_counts_formed_consortia_and_high_value_streams(
     assert progress["chains"].current == 2
     assert progress["streams"].current == 1, "two initiatives on one stream count once"
     assert progress["jobs"].current == 7.5, "each initiative's latest year, summed"
-    assert progress["jobs"].share_reached == pytest.approx(0.75)
+    assert progress["jobs"].share_reached_pct == pytest.approx(75)
+    assert progress["jobs"].source_kind == "recorded decisions"
     assert [c.initiative_id for c in progress["chains"].contributors] == ["grass", "grass-two"]
+
+
+def test_procurement_trajectories_count_towards_chains_only_where_the_programme_decided(
+    run: Run, read_runner: Runner
+) -> None:
+    for key, include in (("chains", False), ("chains-and-buying", True)):
+        run(
+            "set-target",
+            programme_id="mra",
+            key=key,
+            unit="chains",
+            baseline=0,
+            target=20,
+            deadline="2025-12-31",
+            measure="chains_redesigned",
+            include_procurement_trajectories=include,
+            actor="board",
+            effective="2015-06-01",
+        )
+    initiative_at(run, Stage.CONSORTIUM_FORMED, initiative_id="grass")
+    run(
+        "found-community",
+        community_id="cop",
+        programme_id="mra",
+        name="CoP",
+        moderator="Board",
+        actor="board",
+        effective="2016-03-01",
+    )
+    for organisation in ("Haarlem", "Zaanstad"):
+        run("join-community", community_id="cop", organisation=organisation, actor="board")
+    run(
+        "start-joint-trajectory",
+        community_id="cop",
+        trajectory="catering",
+        category="catering",
+        participants=["Haarlem", "Zaanstad"],
+        actor="board",
+    )
+    progress = {t.key: t for t in programme_progress(fresh(read_runner), "mra")}
+    assert (progress["chains"].current, progress["chains"].counts) == (1, "consortia formed")
+    both = progress["chains-and-buying"]
+    assert (both.current, both.counts) == (2, "consortia + joint procurement trajectories")
+    assert both.share_reached_pct == pytest.approx(10)
 
 
 def test_progress_shows_programme_measurements_for_targets_without_a_measure(
@@ -219,7 +271,8 @@ def test_progress_shows_programme_measurements_for_targets_without_a_measure(
         effective="2019-06-30",
     )
     (target,) = programme_progress(fresh(read_runner), "mra")
-    assert (target.current, target.share_reached) == (-5, 0.25)
+    assert (target.current, target.share_reached_pct) == (-5, 25)
+    assert target.source_kind == "programme measurement"
     assert target.measured_by == "programme measurement of 2019-06-30 (monitor 2019)"
 
 

@@ -117,3 +117,33 @@ def test_a_joint_trajectory_needs_two_participants(run: Run) -> None:
             participants=["Haarlem", "Haarlem"],
             actor="board",
         )
+
+
+def test_only_the_last_step_of_a_path_can_be_an_open_goal(run: Run) -> None:
+    programme(run)
+    with pytest.raises(RuleError, match="only the path's last step can be an open goal"):
+        run(
+            "commit",
+            commitment_id="x",
+            programme_id=PROGRAMME,
+            organisation="X",
+            organisation_kind="company",
+            path=[{"share": 10}, {"year": 2025, "share": 50}],
+        )
+
+
+def test_a_target_counts_procurement_trajectories_only_if_measured_as_chains(run: Run) -> None:
+    programme(run)
+    with pytest.raises(RuleError, match="only a target measured by chains_redesigned"):
+        run(
+            "set-target",
+            programme_id=PROGRAMME,
+            key="jobs",
+            unit="FTE",
+            baseline=0,
+            target=2000,
+            deadline="2025-12-31",
+            measure="jobs_fte",
+            include_procurement_trajectories=True,
+            actor="board",
+        )

@@ -29,8 +29,8 @@ from domain.commands.catalogue import CATALOGUE
 from domain.engine import today_in_programme_tz
 from domain.errors import KringloopError, NotFoundError
 from domain.reading import initiative_state
-from domain.values import Stage
 from projections import procurement, queries
+from projections.figures import DEMONSTRATION_NOTE, any_demonstration, share_text
 from projections.progress import programme_progress
 from projections.tables import ProgrammeRow
 
@@ -49,7 +49,18 @@ def render(
     return templates.TemplateResponse(
         request,
         name,
-        {"who": who, "csrf": csrf_token(request), "stage_label": _label, **context},
+        {
+            "who": who,
+            "csrf": csrf_token(request),
+            "stage_label": _label,
+            "share_text": share_text,
+            "demonstration_note": (
+                DEMONSTRATION_NOTE
+                if who and any_demonstration(backend(request).read_store)
+                else None
+            ),
+            **context,
+        },
         status_code=status,
     )
 
@@ -125,17 +136,18 @@ def pipeline_page(
     reads = backend(request).fresh_reads()
     if export_format:
         return download(request, tabular.pipeline(None, queries.pipeline(reads)), export_format)
-    cards = queries.list_initiatives(reads, today_in_programme_tz(), stream=stream, sort="stage")
-    board: dict[str, dict[str, list[queries.InitiativeSummary]]] = {}
-    for card in cards:
-        board.setdefault(card.stream, {}).setdefault(card.stage, []).append(card)
+    board = queries.pipeline(reads)
+    rows = [r for r in board.rows if stream in (None, r.stream)]
+    cards = {c.id: c for c in queries.list_initiatives(reads, today_in_programme_tz())}
     return render(
         request,
         "pipeline.html",
         who,
-        stages=[s.value for s in Stage],
-        board=dict(sorted(board.items())),
-        total=len(cards),
+        pipeline=board,
+        rows=rows,
+        cards=cards,
+        active=sum(sum(r.counts.values()) for r in rows),
+        apart=sum(len(r.stalled) + len(r.abandoned) for r in rows),
     )
 
 
