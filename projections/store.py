@@ -28,8 +28,26 @@ class ReadStore:
         return self.engine.dialect.name
 
     def create(self) -> None:
-        """Create the live tables that do not exist yet."""
+        """Create the live tables that do not exist yet. Tables written by an older version
+        (a column missing) are dropped with the read position, so the runner rebuilds every
+        read model from the event store on its next catch-up."""
+        outdated = self.outdated_tables()
+        if outdated:
+            with self.engine.begin() as conn:
+                for name in LIVE_TABLES:
+                    conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
         SQLModel.metadata.create_all(self.engine, tables=list(LIVE_TABLES.values()))
+
+    def outdated_tables(self) -> list[str]:
+        """Live tables that lack a column this version of the read models writes."""
+        inspector = inspect(self.engine)
+        existing = set(inspector.get_table_names())
+        return [
+            name
+            for name, table in LIVE_TABLES.items()
+            if name in existing
+            and {c.name for c in table.columns} - {c["name"] for c in inspector.get_columns(name)}
+        ]
 
     def fresh_tables(self) -> dict[str, Table]:
         """Empty copies of every read-model table, for a rebuild; leftovers of a killed

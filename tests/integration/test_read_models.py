@@ -302,3 +302,20 @@ def test_reads_wait_for_a_write(run: Run, read_runner: Runner, stored_engine: En
     (summary,) = queries.list_initiatives(read_runner.store, TODAY)
     assert summary.stage == "expert_scan"
     assert read_runner.status().lag == 0
+
+
+def test_read_models_written_by_an_older_version_are_rebuilt_from_the_events(
+    run: Run, read_runner: Runner
+) -> None:
+    initiative_at(run, Stage.CONSORTIUM_FORMED, initiative_id="grass")
+    read_runner.catch_up()
+    store = read_runner.store
+    with store.engine.begin() as conn:  # as an older version left it: no such column yet
+        conn.exec_driver_sql("ALTER TABLE initiatives DROP COLUMN operating_from")
+    assert store.outdated_tables() == ["initiatives"]
+    store.create()
+    assert store.outdated_tables() == []
+    assert read_runner.position() == 0, "the read position went with the old tables"
+    read_runner.catch_up()
+    (summary,) = queries.list_initiatives(store, TODAY)
+    assert (summary.id, summary.stage) == ("grass", "consortium_formed")
