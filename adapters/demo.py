@@ -149,7 +149,7 @@ def print_dashboard(data: dict[str, Any]) -> None:
             current,
             f"{t['target']:,g}",
             _bar(t["share_reached_pct"]),
-            f"{t['source_kind']}: {t['measured_by']}",
+            t["measured_by"],
         )
     console.print(targets)
 

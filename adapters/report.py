@@ -169,12 +169,8 @@ def stage_words(stage: str) -> str:
 
 
 def source_line(t: TargetProgress) -> str:
-    """Where a target's current figure comes from, in one line."""
-    if t.source_kind == "recorded decisions":
-        return f"counted from recorded decisions: {t.counts}"
-    if t.source_kind == "programme measurement":
-        return t.measured_by  # "programme measurement of <date> (<source>)"
-    return "not measured: no programme measurement recorded yet"
+    """Where a target's current figure comes from, in one line (as every door says it)."""
+    return t.measured_by
 
 
 def year_cell(t: TargetProgress | None) -> str:

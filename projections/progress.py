@@ -64,6 +64,7 @@ COUNTS: dict[str, str] = {
     Measure.ENVIRONMENTAL_PRESSURE_REDUCTION_T_CO2E: "CO2e avoided in the latest impact reports",
 }
 WITH_TRAJECTORIES = "consortia + joint procurement trajectories"
+NOT_MEASURED = "not measured: no programme measurement recorded yet"
 
 
 def programme_progress(store: ReadStore, programme_id: str) -> list[TargetProgress]:
@@ -146,14 +147,15 @@ def _progress(t: TargetRow, contributions: dict[str, list[Contribution]]) -> Tar
             contributors += contributions.get(Measure.PROCUREMENT_TRAJECTORIES, [])
             counts = WITH_TRAJECTORIES
         current: float | None = t.baseline + sum(c.value for c in contributors)
-        source_kind, measured_by, measured_on = "recorded decisions", f"counted: {counts}", None
+        source_kind, measured_on = "recorded decisions", None
+        measured_by = f"counted from recorded decisions: {counts}"
     elif t.measured_on:
         contributors, counts, current = [], "programme measurement", t.measured_value
         source_kind, measured_on = "programme measurement", t.measured_on
         measured_by = f"programme measurement of {t.measured_on} ({t.measured_source})"
     else:
         contributors, counts, current = [], "nothing yet", None
-        source_kind, measured_by, measured_on = "not measured", "not measured yet", None
+        source_kind, measured_by, measured_on = "not measured", NOT_MEASURED, None
     span = t.target - t.baseline
     share = None if current is None or span == 0 else 100 * (current - t.baseline) / span
     return TargetProgress(

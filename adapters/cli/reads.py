@@ -277,7 +277,7 @@ def progress(
             current,
             f"{t.target:,g}",
             share_text(t.share_reached_pct),
-            f"{t.source_kind}: {t.measured_by}",
+            t.measured_by,
             ", ".join(c.initiative_id for c in t.contributors),
         )
     console.print(table)
