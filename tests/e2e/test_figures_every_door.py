@@ -113,3 +113,21 @@ def test_the_pipeline_is_the_same_through_the_cli_and_the_api(
     api = app.get("/api/pipeline", headers={"Authorization": f"Bearer {token}"}).json()
     assert cli == api
     assert len(cli["rows"]) == 9, "the nine streams, sub-streams folded in"
+
+
+def test_the_report_shows_the_same_target_figures(
+    demo: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    home, dashboard = demo
+    kringloop(home, "report", "--out", str(tmp_path))
+    page = (tmp_path / "index.html").read_text()
+    for target in dashboard["targets"]:
+        cells = re.search(
+            rf"<tr><td>{re.escape(html.escape(target['description']))}</td>(.*?)</tr>", page
+        )
+        assert cells is not None, target["key"]
+        numbers = re.findall(r'<td class="n">([^<]*)</td>', cells.group(1))
+        _baseline, current, _goal, share = numbers
+        assert current == ("" if target["current"] is None else f"{target['current']:,g}")
+        assert share == share_text(target["share_reached_pct"])
+        assert html.escape(target["measured_by"]) in cells.group(1)
