@@ -4,8 +4,9 @@ The commands are read from the ```sh blocks of the README's sections "Using the 
 "The programme monitor", so the test follows the README. They run in README order against
 one demo store (decisions change it), in a working folder for the files they write: each
 exits 0, or exits 1 with the refusal the README shows on a `# refused: ...` line after it;
-list and filter examples, run again with `--json`, return at least one row. `my-commands.jsonl`, the file the `apply` example names,
-is written by the test (the README leaves its content to the reader).
+list and filter examples, run again with `--json`, return at least one row.
+`my-commands.jsonl`, the file the `apply` example names, is written by the test (the
+README leaves its content to the reader).
 """
 
 from __future__ import annotations
