@@ -74,3 +74,18 @@ def test_the_report_writes_charts_and_an_offline_page(
     page = (tmp_path / "report" / "index.html").read_text()
     assert '<img src="targets.png"' in page
     assert "http" not in page, "the page opens offline: no remote asset"
+
+
+def test_twenty_consortia_stand_formed_by_the_end_of_2018(
+    regional: tuple[Path, dict[str, object]],
+) -> None:
+    home, _ = regional
+    progress = as_json(
+        kringloop(home, "programme", "progress", "mra-circular", "--as-of", "2018-12-31", "--json")
+    )
+    chains = next(t for t in progress if t["key"] == "chains-redesigned")
+    assert chains["current"] == 20, "the source: twenty consortia in four years (2015-2018)"
+    earlier = as_json(
+        kringloop(home, "programme", "progress", "mra-circular", "--as-of", "2017-12-31", "--json")
+    )
+    assert next(t for t in earlier if t["key"] == "chains-redesigned")["current"] < 20
