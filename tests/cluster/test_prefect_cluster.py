@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ import pytest
 
 from adapters.settings import Settings
 from adapters.store import open_engine
-from domain.engine import Engine
+from domain.engine import Engine, today_in_programme_tz
 from tests.conftest import PG_ADMIN, missing_part, runner
 from tests.scenario import PROGRAMME, checked_programme, withdrawn
 
@@ -41,7 +41,10 @@ PREFECT = [sys.executable, "-m", "prefect"]
 REDIS = os.environ.get("KRINGLOOP_TEST_REDIS", "redis://127.0.0.1:6379")
 INITIATIVES = 40
 SCHEDULER = "scheduler:phase-3-check"
-EARLIER = "2026-01-05"  # the first check's day; the second runs on the real today
+EARLIER = (today_in_programme_tz() - timedelta(days=30)).isoformat()
+"""The first check's day; the second runs on the real today."""
+REPORTED = (today_in_programme_tz() - timedelta(days=60)).isoformat()
+"""The initiatives' impact reports: recent evidence on both check days."""
 
 
 def redis_db() -> str:
@@ -251,11 +254,13 @@ def engine(cluster: Cluster) -> Iterator[Engine]:
     """The programme, with the scheduler's mandate, its criteria, and initiatives after
     board withdrawal, recorded in the cluster's PostgreSQL store."""
     opened = open_engine(cluster.settings)
-    opened.clock = lambda: date(2017, 12, 31)
+    opened.clock = today_in_programme_tz
     run = runner(opened)
     checked_programme(run, services=(SCHEDULER,))
     for n in range(INITIATIVES):
-        withdrawn(run, f"grass-{n:03}", tonnes=50_000 if n % 2 else 2_000, jobs=25)
+        withdrawn(
+            run, f"grass-{n:03}", tonnes=50_000 if n % 2 else 2_000, jobs=25, reported=REPORTED
+        )
     yield opened
     opened.close()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,6 @@ from tests.exports.sheets import (
     csv_rows,
     xlsx_rows,
 )
-from tests.web.conftest import browser, live_server, page  # noqa: F401  (fixtures)
-from tests.web.test_browser import log_in
 from tests.web.test_pages import logged_in
 
 PAGES = [
@@ -99,20 +96,3 @@ def test_the_history_of_an_unknown_initiative_is_an_error_page(export_api: Api) 
     answer = export_api.client.get("/initiatives/nowhere?format=csv")
     assert answer.status_code == 404
     assert answer.headers["content-type"].startswith("text/html")
-
-
-def test_a_browser_downloads_the_pipeline_workbook(
-    live_server: tuple[str, dict[str, str]],  # noqa: F811
-    page: Any,  # noqa: F811
-    tmp_path: Path,
-) -> None:
-    url, tokens = live_server
-    log_in(page, url, tokens["broker-bas"])
-    with page.expect_download() as download:
-        page.click("a[href='/pipeline?format=xlsx']")
-    saved = tmp_path / download.value.suggested_filename
-    download.value.save_as(saved)
-    assert saved.name == f"pipeline-{today_in_programme_tz()}.xlsx"
-    rows = xlsx_rows(saved.read_bytes())
-    assert rows
-    assert all(isinstance(row["scaled up"], int) for row in rows)
