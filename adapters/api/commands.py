@@ -6,9 +6,12 @@ import inspect
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, create_model
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
-from adapters.api.auth import Principal, principal, require_may_run
+from adapters.api.auth import Principal, bearer, principal, require_may_run
 from adapters.api.backend import Backend
 from adapters.commanding import execute
 from domain.commands.base import Command, Outcome
@@ -55,13 +58,31 @@ def run_command(
 
 
 def _permitted(cls: type[Command]) -> Any:
-    """A dependency that refuses a role before the body is even read (auditors: always)."""
+    """The principal, as checked by `CommandRoute` before the body was read."""
 
     def check(request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
         require_may_run(request, who, cls)
         return who
 
     return check
+
+
+class CommandRoute(APIRoute):
+    """A command's route: the token and the role are checked before FastAPI reads and
+    parses the body, so an auditor gets 403 even for malformed JSON (FastAPI parses the
+    body before it runs any dependency)."""
+
+    def get_route_handler(self) -> Any:
+        handler = super().get_route_handler()
+        cls = CATALOGUE[self.path.rsplit("/", 1)[-1]]
+
+        async def refuse_first(request: Request) -> Response:
+            who = await run_in_threadpool(principal, request, await bearer(request))
+            require_may_run(request, who, cls)
+            response: Response = await handler(request)
+            return response
+
+        return refuse_first
 
 
 def _endpoint(cls: type[Command], body: type[BaseModel]) -> Any:
@@ -93,7 +114,7 @@ def _endpoint(cls: type[Command], body: type[BaseModel]) -> Any:
 
 
 def command_router() -> APIRouter:
-    router = APIRouter(prefix="/api/commands")
+    router = APIRouter(prefix="/api/commands", route_class=CommandRoute)
     for name, cls in CATALOGUE.items():
         router.add_api_route(
             f"/{name}",
