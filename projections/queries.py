@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from domain.errors import InvalidCommandError
 from domain.scale_up import Phase3Figures
 from domain.values import Stage, Status
 from projections.store import ReadStore
@@ -158,6 +159,7 @@ def list_initiatives(
 ) -> list[InitiativeSummary]:
     """Initiatives by stage, stream (with its sub-streams), sub-stream, broker (anyone who
     decided on it), status, or stalled for more than N days."""
+    check_filters(stream=stream, sub_stream=sub_stream, broker=broker)
     query = select(InitiativeRow)
     if stage:
         query = query.where(InitiativeRow.stage == stage)
@@ -253,6 +255,7 @@ def register(
     session: Session | None = None,
 ) -> list[PreconditionEntry]:
     """The precondition register: every precondition, with overdue ones marked."""
+    check_filters(initiative_id=initiative_id, responsible=responsible, status=status)
     query = select(PreconditionRow)
     if initiative_id:
         query = query.where(PreconditionRow.initiative_id == initiative_id)
@@ -337,6 +340,19 @@ def _top_stream(stream: str, registered: dict[str, tuple[str, str | None]]) -> s
     return stream
 
 
+MAX_FILTER = 200
+"""The longest value a free-text filter takes (``text``, ``actor``, ``stream``, ...), at every
+door: API query parameters, CLI options, page parameters. Ids and names are at most 200
+characters anyway, and SQLite refuses a LIKE pattern over 50,000 bytes."""
+
+
+def check_filters(**filters: str | None) -> None:
+    """Refuse a filter longer than `MAX_FILTER`, naming it (the doors check first)."""
+    for name, value in filters.items():
+        if value is not None and len(value) > MAX_FILTER:
+            raise InvalidCommandError(f"{name}: at most {MAX_FILTER} characters")
+
+
 def decision_log(
     store: ReadStore,
     *,
@@ -350,6 +366,7 @@ def decision_log(
 ) -> list[DecisionLogEntry]:
     """The flattened decision log, searchable by actor, step, subject, effective dates and
     words in the reasons."""
+    check_filters(actor=actor, step=step, subject=subject, text=text)
     query = select(DecisionRow)
     if actor:
         query = query.where(DecisionRow.actor == actor)

@@ -22,6 +22,7 @@ from projections.store import ReadStore
 router = APIRouter(prefix="/api", dependencies=[Depends(principal)], tags=["reads"])
 Flag = Literal["ready", "at_risk", "escalated"]
 Limit = Annotated[int, Query(ge=1, le=10_000)]
+Filter = Annotated[str | None, Query(max_length=queries.MAX_FILTER)]  # free text: 422 above
 
 
 def backend(request: Request) -> Backend:
@@ -40,9 +41,9 @@ Reads = Annotated[ReadStore, Depends(fresh)]
 def list_initiatives(
     reads: Reads,
     stage: Stage | None = None,
-    stream: str | None = None,
-    sub_stream: str | None = None,
-    broker: str | None = None,
+    stream: Filter = None,
+    sub_stream: Filter = None,
+    broker: Filter = None,
     status: Status | None = None,
     stalled_days: Annotated[int | None, Query(ge=0, le=100_000)] = None,
     flagged: Flag | None = None,
@@ -74,7 +75,7 @@ def initiative_detail(reads: Reads, initiative_id: str) -> queries.InitiativeDet
 def pipeline(
     request: Request,
     reads: Reads,
-    programme_id: str | None = None,
+    programme_id: Filter = None,
     export_format: FormatQuery = None,
 ) -> queries.Pipeline | Response:
     found = queries.pipeline(reads, programme_id)
@@ -89,9 +90,9 @@ def pipeline(
 def register(
     request: Request,
     reads: Reads,
-    initiative_id: str | None = None,
-    responsible: str | None = None,
-    status: str | None = None,
+    initiative_id: Filter = None,
+    responsible: Filter = None,
+    status: Filter = None,
     overdue: bool = False,
     due_before: Day | None = None,
     export_format: FormatQuery = None,
@@ -114,12 +115,12 @@ def register(
 def decision_log(
     request: Request,
     reads: Reads,
-    actor: str | None = None,
-    step: str | None = None,
-    subject: str | None = None,
+    actor: Filter = None,
+    step: Filter = None,
+    subject: Filter = None,
     since: Day | None = None,
     until: Day | None = None,
-    text: str | None = None,
+    text: Filter = None,
     limit: Limit = 1000,
     export_format: FormatQuery = None,
 ) -> list[queries.DecisionLogEntry] | Response:

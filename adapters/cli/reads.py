@@ -28,6 +28,19 @@ from projections.figures import DEMONSTRATION_NOTE, is_demonstration, share_text
 from projections.progress import programme_progress
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+
+
+def _filter(value: str | None) -> str | None:
+    """A free-text filter option: at most `queries.MAX_FILTER` characters (usage error)."""
+    if value is not None and len(value) > queries.MAX_FILTER:
+        raise typer.BadParameter(f"at most {queries.MAX_FILTER} characters")
+    return value
+
+
+def filter_option(help: str) -> typer.models.OptionInfo:
+    return typer.Option(help=help, callback=_filter)
+
+
 projections_app = typer.Typer(
     help="The read models: status, catch-up, follow, rebuild.", no_args_is_help=True
 )
@@ -36,9 +49,9 @@ projections_app = typer.Typer(
 def initiative_list(
     ctx: typer.Context,
     stage: Annotated[Stage | None, typer.Option(help="only at this stage")] = None,
-    stream: Annotated[str | None, typer.Option(help="a stream, with its sub-streams")] = None,
-    sub_stream: Annotated[str | None, typer.Option(help="exactly this sub-stream")] = None,
-    broker: Annotated[str | None, typer.Option(help="initiatives this broker decided on")] = None,
+    stream: Annotated[str | None, filter_option(help="a stream, with its sub-streams")] = None,
+    sub_stream: Annotated[str | None, filter_option(help="exactly this sub-stream")] = None,
+    broker: Annotated[str | None, filter_option(help="initiatives this broker decided on")] = None,
     status: Annotated[Status | None, typer.Option(help="active, stalled or abandoned")] = None,
     stalled_days: Annotated[
         int | None, typer.Option(min=0, help="stalled for more than this many days")
@@ -168,10 +181,10 @@ def pipeline(
 
 def preconditions(
     ctx: typer.Context,
-    initiative: Annotated[str | None, typer.Option(help="only this initiative")] = None,
-    responsible: Annotated[str | None, typer.Option(help="only this owner party")] = None,
+    initiative: Annotated[str | None, filter_option(help="only this initiative")] = None,
+    responsible: Annotated[str | None, filter_option(help="only this owner party")] = None,
     status: Annotated[
-        str | None, typer.Option(help="open, fulfilled, waived, failed or dropped")
+        str | None, filter_option(help="open, fulfilled, waived, failed or dropped")
     ] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="open and past due")] = False,
     due_before: Annotated[
@@ -287,18 +300,18 @@ def progress(
 
 def decisions(
     ctx: typer.Context,
-    actor: Annotated[str | None, typer.Option(help="who decided")] = None,
+    actor: Annotated[str | None, filter_option(help="who decided")] = None,
     step: Annotated[
-        str | None, typer.Option(help="the step, e.g. 'consortium formed' or ConsortiumFormed")
+        str | None, filter_option(help="the step, e.g. 'consortium formed' or ConsortiumFormed")
     ] = None,
-    subject: Annotated[str | None, typer.Option(help="an initiative or programme id")] = None,
+    subject: Annotated[str | None, filter_option(help="an initiative or programme id")] = None,
     since: Annotated[
         str | None, typer.Option(metavar="YYYY-MM-DD", help="effective on or after")
     ] = None,
     until: Annotated[
         str | None, typer.Option(metavar="YYYY-MM-DD", help="effective on or before")
     ] = None,
-    text: Annotated[str | None, typer.Option(help="words in the reason")] = None,
+    text: Annotated[str | None, filter_option(help="words in the reason")] = None,
     limit: Annotated[int, typer.Option(min=1, max=100_000)] = 1000,
     as_json: JsonFlag = False,
     export_format: FormatOption = None,

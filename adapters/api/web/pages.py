@@ -131,7 +131,10 @@ def home() -> Response:
 
 @router.get("/pipeline")
 def pipeline_page(
-    request: Request, who: WebUser, stream: str | None = None, export_format: FormatQuery = None
+    request: Request,
+    who: WebUser,
+    stream: Annotated[str | None, Query(max_length=queries.MAX_FILTER)] = None,
+    export_format: FormatQuery = None,
 ) -> Response:
     reads = backend(request).fresh_reads()
     if export_format:
