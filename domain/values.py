@@ -157,3 +157,7 @@ IMPACT_FIGURES: dict[str, str] = {
     "environmental_pressure_reduction_t_co2e": "t CO2e/yr",
 }
 """Impact figures an initiative reports, each with its own unit (never summed across units)."""
+
+SYSTEM_IDENTITY_PREFIXES = ("scheduler:", "system:", "operator:", "service:", "flow:")
+"""Actor names starting so (in any case) are the system's own identities: the flows decide as
+``scheduler:...`` (``flows.runtime``). No person may be given such a name."""

@@ -18,6 +18,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.commands.base import Name
 from domain.errors import AlreadyExistsError, InvalidCommandError, NotFoundError
+from domain.values import SYSTEM_IDENTITY_PREFIXES
 
 
 class Role(StrEnum):
@@ -47,12 +48,23 @@ def token_hash(token: str) -> str:
 USER_NAME: TypeAdapter[str] = TypeAdapter(Name)  # a user's name is the actor of decisions
 
 
+def refuse_system_name(name: str) -> None:
+    """A person never gets a system identity's name: it would decide with its mandates."""
+    if name.strip().casefold().startswith(SYSTEM_IDENTITY_PREFIXES):
+        reserved = ", ".join(SYSTEM_IDENTITY_PREFIXES)
+        raise InvalidCommandError(
+            f"user name {name!r}: names starting with {reserved} are reserved for the "
+            "system's own identities (the scheduled flows); choose another name"
+        )
+
+
 def add_user(engine: Engine, name: str, role: Role) -> str:
     """Create a user and return its token: shown once, only its hash is kept."""
     try:
         name = USER_NAME.validate_python(name)
     except ValidationError as error:
         raise InvalidCommandError(f"user name {name!r}: {error.errors()[0]['msg']}") from None
+    refuse_system_name(name)
     token = "kl_" + secrets.token_urlsafe(32)
     with Session(engine) as session:
         existing = session.get(UserRow, name)
