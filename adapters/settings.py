@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,11 +32,46 @@ class Settings(BaseSettings):
         default=";",
         description="between the fields of a CSV export: ';' as Dutch Excel expects, ',' or tab",
     )
+    # single sign-on with OpenID Connect (README "Single sign-on"); off while no issuer is set
+    oidc_issuer: str | None = Field(
+        default=None, description="the OpenID provider's issuer URL, exactly as its tokens' iss"
+    )
+    oidc_client_id: str | None = Field(default=None, description="Kringloop's client id there")
+    oidc_client_secret: SecretStr | None = Field(default=None, description="the client secret")
+    oidc_client_secret_file: Path | None = Field(
+        default=None, description="a file holding the client secret (wins over the variable)"
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None, description="https://HOST/login/oidc/callback, as registered at the provider"
+    )
+    oidc_clock_skew: int = Field(
+        default=60, ge=0, le=300, description="seconds of clock difference allowed on tokens"
+    )
+    oidc_audience: str | None = Field(
+        default=None, description="the aud of API access tokens (default: the client id)"
+    )
+    oidc_acr_values: str = Field(
+        default="",
+        description="assurance levels asked for at login, space-separated; if set, "
+        "the ID token's acr must be one of them",
+    )
+    oidc_provider_name: str = Field(
+        default="your organisation's account", description='the login button: "Log in with …"'
+    )
     lock_timeout: float = Field(
         default=30.0,
         ge=0,
         description="seconds a write waits for an SQLite event store locked by another process",
     )
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_redirect_url):
+            raise ValueError(
+                "KRINGLOOP_OIDC_ISSUER needs KRINGLOOP_OIDC_CLIENT_ID and "
+                "KRINGLOOP_OIDC_REDIRECT_URL"
+            )
+        return self
 
     @property
     def events_path(self) -> Path:
