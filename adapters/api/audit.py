@@ -13,9 +13,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from adapters import tabular
-from adapters.api.auth import principal
+from adapters.api.auth import CurrentPrincipal, Principal, principal, refused
 from adapters.api.backend import Backend
 from adapters.api.downloads import TABLE_RESPONSES, FormatQuery, download, wanted
+from adapters.api.users import Role
 from adapters.audit import records
 from domain.commands.base import Day
 from domain.errors import InvalidCommandError, KringloopError
@@ -32,6 +33,21 @@ class TamperedError(KringloopError):
 def backend(request: Request) -> Backend:
     result: Backend = request.app.state.backend
     return result
+
+
+MAY_AUDIT = frozenset({Role.AUDITOR, Role.MANAGER})  # verify the whole store, export, seal
+
+
+def require_may_audit(request: Request, who: Principal) -> None:
+    """Verifying reads every event and exporting signs a bundle: auditors' and managers'
+    work, never a broker's (403)."""
+    if who.role not in MAY_AUDIT:
+        raise refused(request, 403, f"role {who.role.value} may not verify or export", who.name)
+
+
+def may_audit(request: Request, who: CurrentPrincipal) -> Principal:
+    require_may_audit(request, who)
+    return who
 
 
 @router.get(
@@ -79,7 +95,7 @@ def run_verify(current: Backend) -> dict[str, Any]:
     return current.last_verify
 
 
-@router.post("/verify")
+@router.post("/verify", dependencies=[Depends(may_audit)])
 def verify(request: Request) -> dict[str, Any]:
     """Recompute every event's hash and chain link (auditors may run it: it writes nothing)."""
     return run_verify(backend(request))
@@ -87,10 +103,13 @@ def verify(request: Request) -> dict[str, Any]:
 
 def export_bundle(current: Backend, initiative_id: str | None) -> tuple[bytes, str]:
     """A signed bundle of one initiative's events (or all), as `kringloop audit export`:
-    verified first, and the chain heads sealed."""
+    verified first, and the chain heads sealed if they moved. An unknown initiative is
+    refused before any of that work."""
     from adapters.audit.export import export_record
     from adapters.audit.verify import seal, verify_store
 
+    if initiative_id is not None:
+        current.engine.initiative(initiative_id)  # NotFoundError: 404
     report, heads = verify_store(current.engine.recorder, current.settings.home)
     if not report.ok:
         raise TamperedError("the store fails verification: run `kringloop audit verify`")
@@ -101,7 +120,7 @@ def export_bundle(current: Backend, initiative_id: str | None) -> tuple[bytes, s
         return path.read_bytes(), f"{initiative_id or 'all'}.jsonl"
 
 
-@router.get("/export", response_class=Response)
+@router.get("/export", response_class=Response, dependencies=[Depends(may_audit)])
 def export(request: Request, initiative_id: str | None = None) -> Response:
     """Download a signed export bundle (JSON lines), checkable offline with the public key."""
     body, name = export_bundle(backend(request), initiative_id)

@@ -178,9 +178,18 @@ def seals_folder(home: Path) -> Path:
     return home / "audit" / "heads"
 
 
-def seal(home: Path, heads: Heads) -> Path:
-    """Record a signed digest of every chain head, so cutting off the newest events shows."""
+def seal(home: Path, heads: Heads) -> Path | None:
+    """Record a signed digest of every chain head, so cutting off the newest events shows;
+    only when a head moved since the latest seal (None then: verifying and exporting again
+    and again add no files)."""
     key = signing_key(home)
+    latest = latest_seal(home)
+    if (
+        latest is not None
+        and latest.get("public_key") == public_text(key)
+        and latest.get("heads") == {k: list(v) for k, v in sorted(heads.items())}
+    ):
+        return None
     body = {
         "recorded_at": datetime.now(tz=UTC).isoformat(),
         "public_key": public_text(key),

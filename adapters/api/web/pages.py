@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from adapters import tabular
-from adapters.api.audit import export_bundle, run_verify
+from adapters.api.audit import MAY_AUDIT, export_bundle, run_verify
 from adapters.api.auth import Principal, client_key, refused, throttle
 from adapters.api.backend import Backend
 from adapters.api.commands import run_command
@@ -327,18 +327,27 @@ def audit_page(request: Request, who: WebUser) -> HTMLResponse:
     )
 
 
+def _may_not_audit(request: Request, who: Principal) -> Response:
+    error = refused(request, 403, f"role {who.role.value} may not verify or export", who.name)
+    return render(request, "error.html", who, 403, message=str(error.detail))
+
+
 @router.post("/audit/verify")
 def audit_verify(
     request: Request, who: WebUser, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     if not csrf_ok(request, csrf_token):
         return render(request, "error.html", who, 403, message="form expired: reload the page")
+    if who.role not in MAY_AUDIT:
+        return _may_not_audit(request, who)
     run_verify(backend(request))
     return RedirectResponse("/audit", status_code=303)
 
 
 @router.get("/audit/export")
 def audit_export(request: Request, who: WebUser, initiative_id: str | None = None) -> Response:
+    if who.role not in MAY_AUDIT:
+        return _may_not_audit(request, who)
     try:
         body, name = export_bundle(backend(request), initiative_id or None)
     except KringloopError as error:
