@@ -63,6 +63,11 @@ class Settings(BaseSettings):
         ge=0,
         description="seconds a write waits for an SQLite event store locked by another process",
     )
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; none by default",
+    )
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> Settings:

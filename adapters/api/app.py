@@ -52,4 +52,8 @@ def create_app(
     from adapters.api.web import mount_web
 
     mount_web(app, backend)
+    if backend.settings.trusted_proxies:  # outermost: the client and scheme for all else
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=backend.settings.trusted_proxies)
     return app

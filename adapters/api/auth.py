@@ -75,11 +75,16 @@ def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
-    """The user behind the bearer token, or 401; 429 while an address that kept sending
-    unknown tokens must wait (checked first, so a guess cannot tell a good token then)."""
+    """The user behind the bearer token, or 401; an unknown token gets 429 instead while its
+    address (or every address: the global budget) must wait. A valid token is accepted even
+    then (looked up first: one hash and an indexed lookup, whatever the token), so guessing
+    from an address does not lock out that address's valid users (``adapters.api.throttle``)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise refused(request, 401, "a bearer token is required")
     key, guard = client_key(request, "api"), throttle(request)
+    known = user_by_token(request.app.state.backend.read_store.engine, credentials.credentials)
+    if known is not None:
+        return Principal(known.name, Role(known.role))
     wait = guard.wait(key)
     if wait:
         raise refused(

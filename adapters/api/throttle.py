@@ -1,7 +1,12 @@
-"""Slows down token guessing: failed logins and unknown bearer tokens, per client address.
+"""Slows down token guessing: failed logins and unknown bearer tokens, per client address
+and across all addresses.
 
 The pages log in with a token, not a user name, so there is no name to count failures
-against: the key is the door (``login`` or ``api``) and the client's address.
+against: the key is the door (``login`` or ``api``) and the client's address. Only failures
+are slowed: a valid token is looked up first (one SHA-256 and an indexed lookup, the same
+work for any token) and accepted even while its address waits, so an attacker sharing an
+address (a NAT, a proxy) cannot lock its valid users out. A success never clears the
+failures counted against an address; only time does.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,7 +29,10 @@ class _Failures:
 class LoginThrottle:
     """The first ``free`` failures from one key cost nothing; each one after that makes the
     key wait twice as long as the one before (1 s, 2 s, 4 s, ... at most ``max_wait``).
-    A success, or ``forget_after`` seconds without a failure, starts the key afresh.
+    ``forget_after`` seconds without a failure start the key afresh; a success does not.
+    Across all keys, at most ``global_budget`` failures in ``global_window`` seconds: once
+    they are spent, every key waits until the window frees a place (guessing from many
+    addresses is slowed as well).
 
     ``clock`` gives monotonic seconds; tests pass their own, so nothing sleeps.
     """
@@ -36,6 +45,8 @@ class LoginThrottle:
         max_wait: float = 900.0,
         forget_after: float = 3600.0,
         keep: int = 10_000,
+        global_budget: int = 100,
+        global_window: float = 60.0,
     ) -> None:
         self.clock = clock
         self.free = free
@@ -44,6 +55,9 @@ class LoginThrottle:
         self.forget_after = forget_after
         self.keep = keep  # keys remembered at most: a flood of addresses cannot fill memory
         self._failures: dict[str, _Failures] = {}
+        self.global_budget = global_budget
+        self.global_window = global_window
+        self._recent: deque[float] = deque(maxlen=global_budget)  # the latest failures' times
         self._lock = threading.Lock()
 
     def wait(self, key: str) -> float:
@@ -51,7 +65,13 @@ class LoginThrottle:
         with self._lock:
             now = self.clock()
             found = self._current(key, now)
-            return 0.0 if found is None else max(0.0, found.blocked_until - now)
+            own = 0.0 if found is None else max(0.0, found.blocked_until - now)
+            return max(own, self._global_wait(now))
+
+    def _global_wait(self, now: float) -> float:
+        if len(self._recent) < self.global_budget:
+            return 0.0
+        return max(0.0, self._recent[0] + self.global_window - now)
 
     def failed(self, key: str) -> float:
         """Count a failed attempt; returns the wait it earned (0 while still free)."""
@@ -60,6 +80,7 @@ class LoginThrottle:
             found = self._current(key, now) or _Failures()
             found.count += 1
             found.last = now
+            self._recent.append(now)
             over = found.count - self.free
             wait = min(self.max_wait, self.first_wait * 2 ** (over - 1)) if over > 0 else 0.0
             found.blocked_until = now + wait
@@ -70,8 +91,8 @@ class LoginThrottle:
             return wait
 
     def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+        """Nothing: one client's success must not clear the failures of another on the same
+        address (an attacker with a token of their own would guess on for ever)."""
 
     def __len__(self) -> int:
         """How many keys it remembers."""

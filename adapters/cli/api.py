@@ -93,7 +93,16 @@ def api(
     from adapters.api.app import create_app
 
     app = create_app(session(ctx).settings)
-    uvicorn.run(app, host=host, port=port, log_level=session(ctx).settings.log_level.lower())
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=session(ctx).settings.log_level.lower(),
+        # forwarded headers are the app's business, from KRINGLOOP_TRUSTED_PROXIES only:
+        # uvicorn would otherwise believe any X-Forwarded-For sent from 127.0.0.1
+        proxy_headers=False,
+        forwarded_allow_ips="",
+    )
 
 
 def register_api(app: typer.Typer) -> None:

@@ -86,7 +86,8 @@ def login(
 ) -> Response:
     client = request.client.host if request.client else None
     key, guard = client_key(request, "login"), throttle(request)
-    wait = guard.wait(key)
+    valid = user_by_token(backend(request).read_store.engine, token.strip()) is not None
+    wait = 0.0 if valid else guard.wait(key)  # only failures wait (adapters.api.throttle)
     if wait:
         log.warning("login throttled", client=client, retry_after=retry_after(wait))
         page = render(
