@@ -173,6 +173,7 @@ def _insert(cursor: Any, sql: str, rows: Iterator[tuple[Any, ...]], on_progress:
 def _restore_users(reads: Any, path: Path) -> int:
     from sqlmodel import Session, delete
 
+    from adapters.api.sessions import end_all_sessions
     from adapters.api.users import UserRow
 
     users = [
@@ -183,6 +184,7 @@ def _restore_users(reads: Any, path: Path) -> int:
         session.exec(delete(UserRow))  # type: ignore[call-overload]
         session.add_all(users)
         session.commit()
+    end_all_sessions(reads.engine)  # not in a backup: after a restore everyone logs in again
     return len(users)
 
 

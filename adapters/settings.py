@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         description="comma-separated addresses or networks of reverse proxies whose "
         "X-Forwarded-For and X-Forwarded-Proto are believed; none by default",
     )
+    session_idle_minutes: int = Field(
+        default=30, ge=1, description="a web session ends after this long without a request"
+    )
+    session_max_hours: int = Field(
+        default=8, ge=1, description="a web session ends this long after login, however busy"
+    )
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> Settings:

@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from adapters.api import oidc
+from adapters.api.oidc_links import linked_user
 from adapters.api.throttle import LoginThrottle, retry_after
 from adapters.api.users import Role, user_by_token
 from adapters.logs import get_logger
@@ -93,12 +95,37 @@ def principal(
             f"too many unknown tokens from this address: retry in {retry_after(wait)} s",
             headers={"Retry-After": retry_after(wait)},
         )
+    if oidc.looks_like_jwt(credentials.credentials):
+        return provider_principal(request, credentials.credentials, key, guard)
     user = user_by_token(request.app.state.backend.read_store.engine, credentials.credentials)
     if user is None:
         guard.failed(key)
         raise refused(request, 401, "unknown or revoked token")
     guard.succeeded(key)
     return Principal(user.name, Role(user.role))
+
+
+def provider_principal(request: Request, token: str, key: str, guard: LoginThrottle) -> Principal:
+    """The user a manager linked to the subject of this access token from the OpenID
+    provider, once the token passes every check (``adapters.api.oidc``)."""
+    provider = oidc.provider_of(request.app)
+    if provider is None:
+        guard.failed(key)
+        raise refused(request, 401, "a provider token, but no OpenID provider is configured")
+    try:
+        claims = provider.verify(token, audience=provider.config.api_audience)
+    except oidc.ProviderUnavailable as error:
+        raise refused(request, 503, str(error)) from None
+    except oidc.TokenRefused as error:
+        guard.failed(key)
+        raise refused(request, 401, f"provider token refused: {error}") from None
+    found = linked_user(request.app.state.backend.read_store.engine, claims["iss"], claims["sub"])
+    if found is None:
+        raise refused(
+            request, 403, f"subject {claims['sub']!r} of {claims['iss']} is linked to no user"
+        )
+    guard.succeeded(key)
+    return Principal(found[0].name, Role(found[0].role))
 
 
 def require_may_run(request: Request, who: Principal, command: type[Command]) -> None:

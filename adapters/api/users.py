@@ -2,6 +2,8 @@
 
 The table lives in the read store's database but is not a read model: it is created on its
 own and is no part of ``projections.store.LIVE_TABLES``, so `projections rebuild` keeps it.
+A name is never reused: a revoked user stays listed, and only `reissue_user` gives the name a
+new token. Revoking or reissuing ends every web session the old token opened.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from adapters.api import sessions
+from adapters.logs import get_logger
 from domain.commands.base import Name
 from domain.errors import AlreadyExistsError, InvalidCommandError, NotFoundError
 from domain.values import SYSTEM_IDENTITY_PREFIXES
+
+log = get_logger("kringloop.api.users")
 
 
 class Role(StrEnum):
@@ -38,11 +44,31 @@ class UserRow(SQLModel, table=True):
 
 
 def create_table(engine: Engine) -> None:
+    """The users table, and the table of their web sessions beside it."""
     SQLModel.metadata.create_all(engine, tables=[UserRow.__table__])  # type: ignore[list-item]
+    sessions.create_table(engine)
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def credential_id(user: UserRow) -> str:
+    """The user's current token as the credential its web sessions are bound to: derived
+    from the token's hash, so it changes with a new token and tells nothing of the token."""
+    return "token:" + hashlib.sha256(f"credential:{user.token_sha256}".encode()).hexdigest()[:32]
+
+
+def _token_still_valid(engine: Engine, name: str, credential: str) -> bool:
+    user = active_user(engine, name)
+    return user is not None and hmac.compare_digest(credential_id(user), credential)
+
+
+sessions.register_credential_kind("token", _token_still_valid)
+
+
+def _new_token() -> str:
+    return "kl_" + secrets.token_urlsafe(32)
 
 
 USER_NAME: TypeAdapter[str] = TypeAdapter(Name)  # a user's name is the actor of decisions
@@ -65,14 +91,18 @@ def add_user(engine: Engine, name: str, role: Role) -> str:
     except ValidationError as error:
         raise InvalidCommandError(f"user name {name!r}: {error.errors()[0]['msg']}") from None
     refuse_system_name(name)
-    token = "kl_" + secrets.token_urlsafe(32)
+    token = _new_token()
     with Session(engine) as session:
         existing = session.get(UserRow, name)
         if existing is not None and existing.revoked_at is None:
-            raise AlreadyExistsError(f"user '{name}' exists; revoke it first to issue a new token")
+            raise AlreadyExistsError(
+                f"user '{name}' exists; `kringloop users reissue {name}` gives it a new token"
+            )
         if existing is not None:
-            session.delete(existing)
-            session.flush()
+            raise AlreadyExistsError(
+                f"user '{name}' was revoked and its name is not reused; "
+                f"`kringloop users reissue {name}` gives it a new token"
+            )
         session.add(
             UserRow(
                 name=name,
@@ -98,6 +128,27 @@ def revoke_user(engine: Engine, name: str) -> None:
         user.revoked_at = datetime.now(tz=UTC)
         session.add(user)
         session.commit()
+        ended = sessions.end_credential_sessions(engine, credential_id(user))
+    log.warning("user revoked", user=name, sessions_ended=ended)
+
+
+def reissue_user(engine: Engine, name: str) -> str:
+    """Give a user, revoked or not, a new token (same role) and return it, shown once: the
+    old token stops working and every session it opened ends."""
+    token = _new_token()
+    with Session(engine) as session:
+        user = session.get(UserRow, name)
+        if user is None:
+            raise NotFoundError(f"no user '{name}'; `kringloop users add` creates one")
+        old = credential_id(user)
+        was_revoked = user.revoked_at is not None
+        user.token_sha256 = token_hash(token)
+        user.revoked_at = None
+        session.add(user)
+        session.commit()
+    ended = sessions.end_credential_sessions(engine, old)
+    log.warning("token reissued", user=name, was_revoked=was_revoked, sessions_ended=ended)
+    return token
 
 
 def user_by_token(engine: Engine, token: str) -> UserRow | None:

@@ -107,4 +107,6 @@ def api(
 
 def register_api(app: typer.Typer) -> None:
     app.command("api")(api)
+    from adapters.cli import oidc_links  # noqa: F401  (registers users link, unlink, links)
+
     app.add_typer(users_app, name="users")

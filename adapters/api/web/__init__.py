@@ -19,7 +19,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 def mount_web(app: FastAPI, backend: Backend) -> None:
-    from adapters.api.web import pages
+    from adapters.api.web import pages, sso
 
     app.add_middleware(
         SessionCookies,
@@ -31,3 +31,4 @@ def mount_web(app: FastAPI, backend: Backend) -> None:
     app.add_exception_handler(LoginRequired, redirect_to_login)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(pages.router)
+    app.include_router(sso.router)

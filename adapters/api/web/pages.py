@@ -22,7 +22,15 @@ from adapters.api.problems import status_for
 from adapters.api.throttle import retry_after
 from adapters.api.users import user_by_token
 from adapters.api.web.forms import form_fields, next_steps, parse_form
-from adapters.api.web.session import WebUser, csrf_ok, csrf_token, log, safe_next
+from adapters.api.web.session import (
+    WebUser,
+    csrf_ok,
+    csrf_token,
+    end_session,
+    log,
+    safe_next,
+    start_session,
+)
 from adapters.audit import records
 from domain.commands.base import Day
 from domain.commands.catalogue import CATALOGUE
@@ -108,8 +116,7 @@ def login(
         log.warning("login refused", client=client)
         return render(request, "login.html", None, 401, next=next, error="unknown or revoked token")
     guard.succeeded(key)
-    request.session.clear()
-    request.session["user"] = user.name
+    start_session(request, user)
     log.info("logged in", user=user.name, role=user.role)
     return RedirectResponse(safe_next(next), status_code=303)
 
@@ -118,7 +125,8 @@ def login(
 def logout(request: Request, csrf_token: Annotated[str, Form()] = "") -> Response:
     if not csrf_ok(request, csrf_token):
         return render(request, "error.html", None, 403, message="form expired: reload the page")
-    request.session.clear()
+    end_session(request)
+    log.info("logged out")
     return RedirectResponse("/login", status_code=303)
 
 
