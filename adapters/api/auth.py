@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from adapters.api import oidc
 from adapters.api.oidc_links import linked_user
 from adapters.api.throttle import LoginThrottle, retry_after
-from adapters.api.users import Role, user_by_token
+from adapters.api.users import Role, UserRow, user_by_token
 from adapters.logs import get_logger
 from domain.commands.base import Command
 
@@ -39,6 +39,11 @@ class Principal:
     @property
     def may_act(self) -> bool:
         return bool(MAY_RUN[self.role])
+
+
+def principal_of(user: UserRow) -> Principal:
+    """The one place a user's role is looked up, for the API and the pages alike."""
+    return Principal(user.name, Role(user.role))
 
 
 def refused(
@@ -102,7 +107,7 @@ def principal(
         guard.failed(key)
         raise refused(request, 401, "unknown or revoked token")
     guard.succeeded(key)
-    return Principal(user.name, Role(user.role))
+    return principal_of(user)
 
 
 def provider_principal(request: Request, token: str, key: str, guard: LoginThrottle) -> Principal:

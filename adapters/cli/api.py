@@ -10,7 +10,9 @@ from rich.table import Table
 
 from adapters.cli.context import console, emit_json, errors, refusals, session
 
-users_app = typer.Typer(help="API users: add (issues a token), list, revoke.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="API users: add (issues a token), list, revoke, reissue.", no_args_is_help=True
+)
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
 
@@ -74,12 +76,32 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 @users_app.command("revoke")
 def revoke(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
-    """Revoke a user's token: the API and the pages refuse it from now on."""
+    """Revoke a user's token: the API and the pages refuse it from now on, and its web
+    sessions end. The name stays listed and is not reused (`users reissue` revives it)."""
     from adapters.api.users import revoke_user
 
     with refusals(as_json):
         revoke_user(_users_engine(ctx), name)
     emit_json({"revoked": name}) if as_json else console.print(f"revoked {name}")
+
+
+@users_app.command("reissue")
+def reissue(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
+    """Give a user (revoked or not) a new token, printed once; the old token stops working
+    and every web session it opened ends. The role stays as it was."""
+    from adapters.api.users import reissue_user
+
+    with refusals(as_json):
+        token = reissue_user(_users_engine(ctx), name)
+    if as_json:
+        emit_json({"name": name, "token": token})
+        return
+    console.print(token, highlight=False)
+    errors.print(
+        f"new token for {name}: shown once, keep it safe; the old token and its sessions are ended",
+        highlight=False,
+        markup=False,
+    )
 
 
 def api(
