@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from adapters.api import sessions
 from adapters.api.users import UserRow, active_user
 from domain.errors import AlreadyExistsError, InvalidCommandError, NotFoundError
 
@@ -95,7 +96,7 @@ def unlink_subject(
     engine: Engine, name: str, issuer: str | None = None, subject: str | None = None
 ) -> list[OidcLinkRow]:
     """Remove the user's link to ``subject`` at ``issuer``, or every link of the user when
-    neither is given; return what was removed."""
+    neither is given, and end the web sessions each opened; return what was removed."""
     create_table(engine)
     if (issuer is None) != (subject is None):
         raise InvalidCommandError("give both --issuer and --subject, or neither (every link)")
@@ -112,6 +113,8 @@ def unlink_subject(
         for row in rows:
             session.delete(row)
         session.commit()
+    for row in removed:
+        sessions.end_credential_sessions(engine, row.credential_id)
     return removed
 
 
@@ -157,3 +160,6 @@ def link_still_valid(engine: Engine, user_name: str, credential_id: str) -> bool
     if link is None or link.user_name != user_name:
         return False
     return active_user(engine, user_name) is not None
+
+
+sessions.register_credential_kind("oidc", link_still_valid)

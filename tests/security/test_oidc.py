@@ -348,6 +348,17 @@ def test_the_web_login_opens_a_session_for_the_linked_user_and_keeps_the_acr(
     assert "broker-bas" in page.text
 
 
+def test_unlinking_ends_the_web_session(sso: Sso) -> None:
+    sso.link("broker-bas", "bas@gemeente.example")
+    callback, _ = start_login(sso)
+    assert sso.client.get(callback, follow_redirects=False).status_code == 200
+    assert sso.client.get("/pipeline", follow_redirects=False).status_code == 200
+    unlink_subject(sso.engine, "broker-bas")
+    answer = sso.client.get("/pipeline", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"].startswith("/login")
+
+
 def test_a_replayed_authorization_code_is_refused(sso: Sso, logs: io.StringIO) -> None:
     sso.link("broker-bas", "bas@gemeente.example")
     callback, pending = start_login(sso)

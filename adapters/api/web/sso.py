@@ -31,9 +31,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from adapters.api import sessions
 from adapters.api.oidc import Provider, ProviderUnavailable, TokenRefused, provider_of
 from adapters.api.oidc_links import OidcLinkRow, linked_user, record_login
 from adapters.api.users import UserRow
+from adapters.api.web import session as web
 from adapters.api.web.session import log, safe_next
 
 router = APIRouter(include_in_schema=False)
@@ -235,11 +237,15 @@ def callback(request: Request) -> Response:
 
 
 def open_web_session(request: Request, user: UserRow, link: OidcLinkRow, acr: str | None) -> None:
-    """The one place single sign-on opens a web session, naming the link that let the user
-    in and the login's assurance level (acr, also logged and kept on the link).
-
-    The pages' sessions are signed cookies today; once the server-side sessions
-    (``adapters.api.sessions``) are in, this opens one bound to ``link.credential_id``, so
-    unlinking the subject ends it."""
-    request.session.clear()
-    request.session.update({"user": user.name, "credential": link.credential_id, "acr": acr})
+    """The one place single sign-on opens a web session: on the server
+    (``adapters.api.sessions``), bound to the link that let the user in, so unlinking the
+    subject (or revoking the user) ends it. The login's assurance level (acr) is logged and
+    kept on the link (``users links``)."""
+    engine = request.app.state.backend.read_store.engine
+    if old := request.cookies.get(web.COOKIE):
+        sessions.end_session(engine, old)
+    lifetimes: sessions.Lifetimes = request.app.state.session_lifetimes
+    session_id = sessions.open_session(
+        engine, user.name, link.credential_id, request.app.state.session_clock(), lifetimes
+    )
+    web.set_cookie(request, web.COOKIE, session_id, int(lifetimes.absolute.total_seconds()))
