@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from adapters.api import audit, problems, reads
 from adapters.api.backend import Backend
 from adapters.api.commands import command_router
+from adapters.api.headers import SecurityHeaders, mount_docs
 from adapters.api.limits import MAX_BODY_BYTES, BodyLimit
 from adapters.api.throttle import LoginThrottle
 from adapters.settings import Settings
@@ -35,6 +36,9 @@ def create_app(
         summary="Brokers decide, managers run the programme, auditors read and replay.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's docs pages load Swagger UI and ReDoc from a CDN
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.backend = backend
     app.state.throttle = LoginThrottle(clock)
@@ -52,6 +56,8 @@ def create_app(
     from adapters.api.web import mount_web
 
     mount_web(app, backend)
+    mount_docs(app)
+    app.add_middleware(SecurityHeaders)
     if backend.settings.trusted_proxies:  # outermost: the client and scheme for all else
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 

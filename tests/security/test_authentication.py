@@ -24,8 +24,10 @@ OPEN = {
     # prints to anyone: no data from the store (test below)
     Endpoint("GET", "/openapi.json"),
     Endpoint("GET", "/docs"),
-    Endpoint("GET", "/docs/oauth2-redirect"),
-    Endpoint("GET", "/redoc"),
+    # Swagger UI's files, from the swagger-ui-bundle-v2 package (no CDN), and its set-up
+    Endpoint("GET", "/docs/swagger-ui.css"),
+    Endpoint("GET", "/docs/swagger-ui-bundle.js"),
+    Endpoint("GET", "/docs/set-up.js"),
 }
 DATA = ["timber-reuse", "broker-bas", "audrey", "GrassFibre", "demolition contracts"]
 BAD_CREDENTIALS = {
