@@ -91,7 +91,7 @@ def principal(
     key, guard = client_key(request, "api"), throttle(request)
     known = user_by_token(request.app.state.backend.read_store.engine, credentials.credentials)
     if known is not None:
-        return Principal(known.name, Role(known.role))
+        return principal_of(known)
     wait = guard.wait(key)
     if wait:
         raise refused(
@@ -130,7 +130,7 @@ def provider_principal(request: Request, token: str, key: str, guard: LoginThrot
             request, 403, f"subject {claims['sub']!r} of {claims['iss']} is linked to no user"
         )
     guard.succeeded(key)
-    return Principal(found[0].name, Role(found[0].role))
+    return principal_of(found[0])
 
 
 def require_may_run(request: Request, who: Principal, command: type[Command]) -> None:

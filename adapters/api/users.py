@@ -3,7 +3,8 @@
 The table lives in the read store's database but is not a read model: it is created on its
 own and is no part of ``projections.store.LIVE_TABLES``, so `projections rebuild` keeps it.
 A name is never reused: a revoked user stays listed, and only `reissue_user` gives the name a
-new token. Revoking or reissuing ends every web session the old token opened.
+new token. Revoking ends every web session of the user; reissuing, every one the old token
+opened.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def revoke_user(engine: Engine, name: str) -> None:
         user.revoked_at = datetime.now(tz=UTC)
         session.add(user)
         session.commit()
-        ended = sessions.end_credential_sessions(engine, credential_id(user))
+    ended = sessions.end_user_sessions(engine, name)  # whatever opened them: token or link
     log.warning("user revoked", user=name, sessions_ended=ended)
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session, select
 
 from adapters.api import users
 from adapters.api.app import create_app
-from adapters.api.sessions import open_session, session_for
+from adapters.api.sessions import SessionRow, open_session, session_for
 from adapters.api.users import active_user, credential_id, reissue_user, revoke_user
 from adapters.settings import Settings
 from adapters.store import open_engine, open_read_store
@@ -166,6 +167,18 @@ def test_users_reissue_on_the_cli_prints_the_new_token_once(web: Web) -> None:
     assert "sessions" in err
     assert not on_page(browser)
     assert web.cli("users", "reissue", "nobody")[0] == 1
+
+
+def test_revoking_a_user_ends_every_session_whatever_opened_it(web: Web) -> None:
+    browser = logged_in(web, "broker-anna")
+    engine = engine_of(browser)
+    open_session(engine, "broker-anna", "oidc:some-link", now=web.clock())  # single sign-on
+    open_session(engine, "broker-bas", "oidc:another-link", now=web.clock())
+    revoke_user(engine, "broker-anna")
+    with Session(engine) as db:
+        left = db.exec(select(SessionRow.user_name)).all()
+    assert left == ["broker-bas"]
+    assert not on_page(browser)
 
 
 def test_a_session_opened_while_its_token_was_revoked_does_not_count(web: Web) -> None:
