@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import math
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -169,8 +170,31 @@ def creating_tables(settings: Settings) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
+PRIVATE_UMASK = 0o077  # files 0600, folders 0700: the data is the owner's only
+
+
+def private_files() -> None:
+    """From now on this process creates files only its owner may read: the stores, SQLite's
+    -wal and -shm, keys, seals, backups, exports and reports. Set once per front door
+    (`Stores`), before anything is written."""
+    os.umask(PRIVATE_UMASK)
+
+
+def private_home(settings: Settings) -> None:
+    """Create the data folder if needed, 0700 even if it existed looser."""
+    private_files()
+    if settings.database_url and not settings.home.exists():
+        return  # the stores live in PostgreSQL; keys and seals create the folder later
+    try:
+        settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        settings.home.chmod(0o700)
+    except OSError as error:
+        raise StorageError(f"cannot create data folder {settings.home}: {error}") from None
+
+
 def open_read_store(settings: Settings) -> ReadStore:
     """Open the read store and create its tables if they do not exist yet."""
+    private_home(settings)
     try:
         with creating_tables(settings):
             store = ReadStore(
@@ -184,11 +208,7 @@ def open_read_store(settings: Settings) -> ReadStore:
 
 def open_engine(settings: Settings) -> Engine:
     """Open the engine, creating the data folder for the embedded store if needed."""
-    if not settings.database_url:
-        try:
-            settings.home.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StorageError(f"cannot create data folder {settings.home}: {error}") from None
+    private_home(settings)
     try:
         with creating_tables(settings):
             engine = Engine(env=engine_env(settings))
@@ -221,6 +241,9 @@ class Stores:
     _engine: Engine | None = field(default=None, repr=False)
     _reads: ReadStore | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        private_files()  # before the first file: session key, stores, exports, backups
 
     @property
     def engine(self) -> Engine:
