@@ -54,7 +54,7 @@ from domain.commands.catalogue import Command, parse_command
 COMMANDS = {"small": 20_000, "large": 200_000}
 REPEATS = {"small": 3, "large": 1}  # rounds, each on fresh stores; medians are reported
 BATCH_SIZE = 500  # what `kringloop apply` uses (apply_lines' default)
-CREATES = ("create-programme", "propose-initiative")
+CREATES = ("init-authority", "create-programme", "propose-initiative")
 
 
 class Record(Aggregate):
@@ -123,7 +123,11 @@ def cli_rate(path: Path, count: int, env: dict[str, str]) -> float:
 
 def bare_rate(commands: list[dict[str, Any]], env: dict[str, str]) -> float:
     plan = [
-        (c.get("initiative_id") or c["programme_id"], c["command"] in CREATES, c["command"])
+        (
+            c.get("initiative_id") or c.get("programme_id", "authority"),
+            c["command"] in CREATES,
+            c["command"],
+        )
         for c in commands
     ]
     env.pop("APPLICATION_RECORDER_TOPIC", None)  # the bare library: no hash chain

@@ -24,6 +24,13 @@ def programme_commands() -> list[dict[str, Any]]:
     registered = date(2015, 2, 1).isoformat()
     commands: list[dict[str, Any]] = [
         {
+            "command": "init-authority",
+            "manager": "board",
+            "actor": "operator:bench",
+            "reason": "the authority register starts with the board as manager",
+            "effective": FOUNDED.isoformat(),
+        },
+        {
             "command": "create-programme",
             "programme_id": PROGRAMME,
             "name": "Benchmark programme",
@@ -32,7 +39,7 @@ def programme_commands() -> list[dict[str, Any]]:
             "actor": "board",
             "reason": "Board starts the programme",
             "effective": FOUNDED.isoformat(),
-        }
+        },
     ]
     for stream, sub in SUB_STREAMS.items():
         commands.append(

@@ -16,6 +16,8 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
+from domain import policy
+from domain.authority import Authority
 from domain.commands.base import Command, Outcome
 from domain.errors import (
     AlreadyExistsError,
@@ -23,7 +25,6 @@ from domain.errors import (
     ConcurrencyConflictError,
     EffectiveDateError,
     KringloopError,
-    NoMandateError,
     NotFoundError,
 )
 from domain.initiative import Initiative
@@ -34,6 +35,7 @@ from domain.transcodings import DateAsISO, DecisionAsDict
 from domain.values import PROGRAMME_TZ, Decision
 
 AGGREGATES: dict[str, type[DecisionRecord]] = {
+    "authority": Authority,
     "programme": Programme,
     "initiative": Initiative,
     "commitment": Commitment,
@@ -204,7 +206,7 @@ class Engine(Application[UUID]):
         replay = self._replay(command, aggregate)
         if replay is not None:
             return replay
-        self._authorise(aggregate, decision)
+        decision = self._authorise(command, aggregate, decision)
         command.decide(aggregate, decision)
         return self._save(command, aggregate)
 
@@ -215,37 +217,37 @@ class Engine(Application[UUID]):
             if replay is not None:
                 return replay
             raise AlreadyExistsError(f"{existing.kind} '{existing.slug}' already exists")
-        created = command.create(decision)
-        if isinstance(created, Initiative):  # proposing needs the stream to exist
-            self.programme(created.programme_id).check_stream(created.stream)
-        self._authorise(created, decision)
-        return self._save(command, created)
+        decision = self._authorise(command, None, decision)
+        return self._save(command, command.create(decision))
 
-    def _authorise(self, aggregate: DecisionRecord, decision: Decision) -> None:
-        if isinstance(aggregate, Programme):
-            self.check_authority(aggregate, decision, stream=None)
-        elif isinstance(aggregate, Initiative):
-            programme = self.programme(aggregate.programme_id)
-            self.check_authority(programme, decision, aggregate.stream)
-        else:  # procurement: within the programme's life
-            assert isinstance(aggregate, Commitment | Community)
-            self.check_authority(self.programme(aggregate.programme_id), decision, stream=None)
+    def _authorise(
+        self, command: Command, aggregate: DecisionRecord | None, decision: Decision
+    ) -> Decision:
+        """The decision with the authority it rests on (domain.policy), or a refusal."""
+        return policy.authorise(
+            self._subject(command, aggregate), self.register(), decision, self.clock()
+        )
 
-    def check_authority(self, programme: Programme, decision: Decision, stream: str | None) -> None:
-        """The effective date lies within the programme's life and, for an initiative, within
-        the actor's mandate for its stream."""
-        if decision.effective < programme.founded:
-            raise EffectiveDateError(
-                f"effective date {decision.effective.isoformat()} lies before programme "
-                f"'{programme.programme_id}' existed ({programme.founded.isoformat()})"
-            )
-        if stream is not None and not programme.holds_mandate(
-            decision.actor, stream, decision.effective
-        ):
-            raise NoMandateError(
-                f"'{decision.actor}' holds no mandate for stream '{stream}' on "
-                f"{decision.effective.isoformat()}"
-            )
+    def _subject(self, command: Command, aggregate: DecisionRecord | None) -> policy.Subject:
+        facts = vars(command) if aggregate is None else vars(aggregate)
+        group = command.group
+        if group == "authority":
+            return policy.Subject(group, bootstrap=command.creates)
+        if group == "programme":
+            programme = None if aggregate is None else self.programme(command.subject_id)
+            return policy.Subject(group, programme=programme)
+        programme = self.programme(str(facts["programme_id"]))
+        if group == "initiative":
+            stream = str(facts["stream"])
+            if aggregate is None:  # proposing needs the stream to exist
+                programme.check_stream(stream)
+            return policy.Subject(group, programme=programme, stream=stream)
+        return policy.Subject(group, programme=programme, organisation=facts.get("organisation"))
+
+    def register(self) -> Authority | None:
+        """The authority register (who may decide what), or None before `init`."""
+        found = self._get_or_none(Authority.create_id())
+        return found if isinstance(found, Authority) else None
 
     def _replay(self, command: Command, aggregate: DecisionRecord) -> Outcome | None:
         applied = aggregate.version_of_command(command.command_id)

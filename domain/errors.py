@@ -45,6 +45,12 @@ class NoMandateError(KringloopError):
     code = "no_mandate"
 
 
+class NoAuthorityError(KringloopError):
+    """The decider (or the recorder) held no role that allows the decision."""
+
+    code = "no_authority"
+
+
 class EffectiveDateError(KringloopError):
     code = "effective_date"
 

@@ -179,7 +179,7 @@ class Programme(DecisionRecord):
         for stream in streams:
             periods = self.mandates.setdefault(broker, {}).setdefault(stream, [])
             if not periods or periods[-1][1] is not None:
-                periods.append([decision.effective, None])
+                periods.append([decision.effective, None, decision.command_id])
 
     @event("MandateRevoked")
     def revoke_mandate(self, broker: str, streams: list[str], decision: Decision) -> None:
@@ -198,12 +198,30 @@ class Programme(DecisionRecord):
 
     def holds_mandate(self, broker: str, stream: str, on: date) -> bool:
         """Whether the broker may decide on the stream (or its parent stream) on that date."""
+        return self.mandate_of(broker, stream, on) is not None
+
+    def mandate_of(self, broker: str, stream: str, on: date) -> str | None:
+        """The mandate the broker held for the stream (or its parent, or every stream) on
+        that date, in words with the decision that granted it; None without one."""
         lineage = [stream, ALL_STREAMS]
         parent = self.streams.get(stream, {}).get("parent")
         if parent:
             lineage.append(parent)
         for s in lineage:
-            for start, end in self.mandates.get(broker, {}).get(s, []):
+            for period in self.mandates.get(broker, {}).get(s, []):
+                start, end = period[0], period[1]
                 if start <= on and (end is None or on < end):
-                    return True
-        return False
+                    granted = f" (decision {period[2]})" if len(period) > 2 else ""
+                    return f"mandate for {s} in {self.programme_id} from {start}{granted}"
+        return None
+
+    def mandate_periods(self, broker: str, stream: str) -> str:
+        """The broker's mandates that could cover the stream, in words, for a refusal."""
+        lineage = [stream, self.streams.get(stream, {}).get("parent"), ALL_STREAMS]
+        found = [
+            f"{s} from {p[0]}" + (f" until {p[1]} (not incl.)" if p[1] else "")
+            for s in lineage
+            if s
+            for p in self.mandates.get(broker, {}).get(s, [])
+        ]
+        return "; ".join(found) or "none ever granted"

@@ -28,6 +28,8 @@ class DecisionEntry(BaseModel):
     recorded_at: datetime
     effective: date
     actor: str
+    recorded_by: str
+    authority: str
     reason: str
     evidence: list[str]
     command_id: str
@@ -103,6 +105,8 @@ def decision_entry(event: Any) -> DecisionEntry:
         recorded_at=event.timestamp,
         effective=decision.effective,
         actor=decision.actor,
+        recorded_by=decision.recorder,
+        authority=decision.authority,
         reason=decision.reason,
         evidence=list(decision.evidence),
         command_id=decision.command_id,

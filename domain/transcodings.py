@@ -26,7 +26,7 @@ class DecisionAsDict(Transcoding):
     name = "decision"
 
     def encode(self, obj: Decision) -> dict[str, Any]:
-        return {
+        encoded = {
             "command_id": obj.command_id,
             "actor": obj.actor,
             "reason": obj.reason,
@@ -34,6 +34,12 @@ class DecisionAsDict(Transcoding):
             "effective": obj.effective,
             "digest": obj.digest,
         }
+        # only when set: decisions recorded before these existed keep their stored form
+        if obj.recorded_by:
+            encoded["recorded_by"] = obj.recorded_by
+        if obj.authority:
+            encoded["authority"] = obj.authority
+        return encoded
 
     def decode(self, data: dict[str, Any]) -> Decision:
         return Decision(**data)

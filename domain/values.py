@@ -25,6 +25,22 @@ class Decision:
     evidence: list[str]
     effective: date
     digest: str = ""  # fingerprint of the command's content, to catch a reused command id
+    recorded_by: str = ""  # who entered it, when not the decider (a late entry); "" = actor
+    authority: str = ""  # what it rested on: the mandate or role grant, by its command id
+
+    @property
+    def recorder(self) -> str:
+        return self.recorded_by or self.actor
+
+
+class AuthorityRole(StrEnum):
+    """What an identity may do, granted by a recorded decision. A broker decides on
+    initiatives within a mandate; an organisation user speaks for one organisation."""
+
+    MANAGER = "manager"
+    BROKER = "broker"
+    AUDITOR = "auditor"
+    ORGANISATION = "organisation"
 
 
 class Stage(StrEnum):

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from domain.authority import Authority
 from domain.initiative import Initiative
 from domain.procurement import Commitment, Community
 from domain.programme import Programme
@@ -55,6 +56,9 @@ def project(ws: WorkingSet, notification_id: int, event: Any) -> None:
         own = ws.procurement_by_aggregate[event.originator_id.hex]
         subject_kind = "commitment" if isinstance(event, Commitment.Event) else "community"
         subject_id, programme_id = own[f"{subject_kind}_id"], own["programme_id"]
+    elif isinstance(event, Authority.Event):  # who may decide what: in the log, no rows
+        subject_kind, programme_id = "authority", ""
+        subject_id = getattr(event, "identity", None) or getattr(event, "manager", "register")
     else:
         return
     decision = event.decision
@@ -69,6 +73,8 @@ def project(ws: WorkingSet, notification_id: int, event: Any) -> None:
             "event": type(event).__name__,
             "step": step_words(type(event).__name__),
             "actor": decision.actor,
+            "recorded_by": decision.recorder,
+            "authority": decision.authority,
             "reason": decision.reason,
             "evidence": list(decision.evidence),
             "effective": decision.effective,

@@ -74,6 +74,8 @@ class DecisionLogEntry(BaseModel):
     event: str
     step: str
     actor: str
+    recorded_by: str
+    authority: str
     reason: str
     evidence: list[str]
     effective: date

@@ -158,7 +158,9 @@ class DecisionRow(SQLModel, table=True):
     version: int
     event: str = Field(index=True)
     step: str  # the event in words: "consortium formed"
-    actor: str = Field(index=True)
+    actor: str = Field(index=True)  # who decided
+    recorded_by: str = ""  # who entered it (the actor, unless a late entry names another)
+    authority: str = ""  # the mandate or role grant it rested on, by its decision id
     reason: str
     evidence: str = "[]"  # JSON list
     effective: date = Field(index=True)

@@ -13,7 +13,9 @@ FOUNDED = "2015-01-15"
 
 
 def programme(run: Run, broker: str = BROKER) -> None:
-    """A programme with the biomass stream, a roadside-grass sub-stream, and one mandate."""
+    """A programme with the biomass stream, a roadside-grass sub-stream, and one mandate; the
+    authority register started with 'board' as its manager."""
+    run("init-authority", manager="board", effective="2015-01-01", actor="operator:tests")
     run(
         "create-programme",
         programme_id=PROGRAMME,

@@ -1,4 +1,5 @@
-"""A POST endpoint for every command in the catalogue; the authenticated user is the actor."""
+"""A POST endpoint for every command in the catalogue; the authenticated user is the actor,
+or, for a late entry naming who decided (``decided_by``), the one who recorded it."""
 
 from __future__ import annotations
 
@@ -7,17 +8,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from adapters.api.auth import Principal, bearer, principal, require_may_run
 from adapters.api.backend import Backend
 from adapters.commanding import execute
-from domain.commands.base import Command, Outcome
+from domain.commands.base import Command, Name, Outcome
 from domain.commands.catalogue import CATALOGUE, validate_command
 
-NOT_FROM_CLIENT = {"actor", "command_id"}  # the principal decides; the header names the id
+NOT_FROM_CLIENT = {"actor", "recorded_by", "command_id"}  # the principal; the header names the id
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -36,6 +37,14 @@ def body_model(cls: type[Command]) -> type[BaseModel]:
         for name, info in cls.model_fields.items()
         if name not in NOT_FROM_CLIENT
     }
+    fields["decided_by"] = (
+        Name | None,
+        Field(
+            default=None,
+            description="a late entry: who took the decision (authorised on the effective "
+            "date), when that is not you; you are recorded as who entered it (authorised today)",
+        ),
+    )
     return create_model(  # type: ignore[call-overload,no-any-return]
         f"{cls.__name__}Request",
         __config__=ConfigDict(extra="forbid", title=f"{cls.command} request"),
@@ -48,7 +57,10 @@ def run_command(
     backend: Backend, who: Principal, cls: type[Command], fields: dict[str, Any], key: str | None
 ) -> Outcome:
     """Validate, execute as the principal, and wait until the read models include it."""
-    payload = {**fields, "actor": who.name}
+    decided_by = fields.pop("decided_by", None)
+    payload = {**fields, "actor": decided_by or who.name}
+    if decided_by and decided_by != who.name:
+        payload["recorded_by"] = who.name  # whoever holds the token records, always
     if key:
         payload["command_id"] = key
     command = validate_command(cls, payload)

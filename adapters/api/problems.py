@@ -30,6 +30,7 @@ STATUS_BY_CODE = {
     "effective_date": 422,
     "not_found": 404,
     "no_mandate": 403,
+    "no_authority": 403,
     "conflict": 409,
     "already_exists": 409,
     "command_id_reused": 409,

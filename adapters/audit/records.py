@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from domain import policy
 from domain.commands.base import Command
 from domain.engine import Engine
 from domain.errors import KringloopError, NotFoundError
@@ -26,6 +28,8 @@ class HistoryLine:
     step: str
     actor: str
     mandate: str
+    recorded_by: str  # who entered it, when a late entry names someone else
+    authority: str  # what it rested on, with who granted that and when
     reason: str
     evidence: list[str]
     command_id: str
@@ -35,19 +39,46 @@ def mandate_held(programme: Programme, actor: str, stream: str, on: date) -> str
     """The mandate a decision was taken under, in words."""
     lineage = [stream, programme.streams.get(stream, {}).get("parent")]
     for s in [x for x in lineage if x]:
-        for start, end in programme.mandates.get(actor, {}).get(s, []):
+        for start, end, *_ in programme.mandates.get(actor, {}).get(s, []):
             if start <= on and (end is None or on < end):
                 until = f" until {end}" if end else ""
                 return f"{actor} for {s} from {start}{until}"
     return "none"
 
 
+def authority_grants(engine: Engine, programme: Programme) -> dict[str, str]:
+    """Every decision a decision's authority can rest on (the programme's mandate grants and
+    the register's role grants), by command id: who granted it, and from when."""
+    found = {}
+    register = engine.register()
+    for record in (programme, register):
+        if record is None:
+            continue
+        for event in engine.history(record):
+            d = event.decision
+            found[d.command_id] = f"granted by {d.actor}, effective {d.effective.isoformat()}"
+    return found
+
+
+def with_grantors(authority: str, grants: dict[str, str]) -> str:
+    """The authority text with, after each grant's decision id, who granted it and when."""
+    return re.sub(
+        r"\(decision ([^)\s]+)\)",
+        lambda m: (
+            f"(decision {m.group(1)}, {grants[m.group(1)]})" if m.group(1) in grants else m.group(0)
+        ),
+        authority,
+    )
+
+
 def history(engine: Engine, initiative_id: str) -> list[HistoryLine]:
     initiative = engine.initiative(initiative_id)
     programme = engine.programme(initiative.programme_id)
+    grants = authority_grants(engine, programme)
     lines = []
     for event in engine.history(initiative):
         entry = decision_entry(event)
+        mandate = mandate_held(programme, entry.actor, initiative.stream, entry.effective)
         lines.append(
             HistoryLine(
                 version=entry.version,
@@ -55,7 +86,12 @@ def history(engine: Engine, initiative_id: str) -> list[HistoryLine]:
                 effective=entry.effective.isoformat(),
                 step=entry.event,
                 actor=entry.actor,
-                mandate=mandate_held(programme, entry.actor, initiative.stream, entry.effective),
+                mandate=mandate,
+                recorded_by=event.decision.recorder,
+                authority=with_grantors(
+                    event.decision.authority or f"not recorded (before 2026); mandate: {mandate}",
+                    grants,
+                ),
                 reason=entry.reason,
                 evidence=entry.evidence,
                 command_id=entry.command_id,
@@ -141,7 +177,9 @@ def what_if(
     programme = sandbox.programme(forked.programme_id)
     for event in later[1:]:
         try:
-            sandbox.check_authority(programme, event.decision, forked.stream)
+            decided = event.decision  # the decider's authority then, as it was decided
+            subject = policy.Subject("initiative", programme=programme, stream=forked.stream)
+            policy.authorise(subject, sandbox.register(), decided, decided.effective)
             redecide(forked, event)
             report.replayed.append(Replayed(event.originator_version, type(event).__name__, "kept"))
         except KringloopError as error:

@@ -55,6 +55,12 @@ groups = {
         no_args_is_help=True,
     ),
 }
+groups["authority"] = typer.Typer(
+    cls=CatalogueGroup,
+    help="Authority: who may decide what. Roles (manager, broker, auditor, organisation) "
+    "are granted and revoked by recorded decisions; start the register with `kringloop init`.",
+    no_args_is_help=True,
+)
 groups["procurement"] = typer.Typer(
     cls=CatalogueGroup,
     help="Circular procurement: commitments, spend reports, communities of practice.",
@@ -119,6 +125,48 @@ def programme_show(
         emit_json(state)
     else:
         print_programme(state)
+
+
+@app.command("init")
+def init(
+    ctx: typer.Context,
+    manager: Annotated[str, typer.Option(help="the first manager, who grants every other role")],
+    reason: Annotated[
+        str, typer.Option(help="why")
+    ] = "the authority register is started with its first manager",
+    effective: Annotated[
+        str | None,
+        typer.Option(
+            metavar="YYYY-MM-DD", help="from when the manager holds the role [default: today]"
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Start the authority register: the one bootstrap decision, recorded as the operator's.
+    Every later decision needs authority from it: the manager grants roles with
+    `kringloop authority grant-role` and mandates with `kringloop programme grant-mandate`."""
+    import getpass
+
+    from adapters.cli.context import refusals, session
+    from adapters.commanding import execute
+    from domain.commands.authority import Initialise
+    from domain.commands.catalogue import validate_command
+
+    with refusals(as_json):
+        fields = {"manager": manager, "reason": reason, "actor": f"operator:{getpass.getuser()}"}
+        command = validate_command(
+            Initialise, {**fields, **({"effective": effective} if effective else {})}
+        )
+        current = session(ctx)
+        outcome = execute(current.engine, command)
+    if as_json:
+        emit_json(outcome)
+    else:
+        console.print(
+            f"authority register started: {manager} is manager "
+            f"(decision {outcome.command_id}, by {command.actor})",
+            highlight=False,
+        )
 
 
 @app.command("commands")

@@ -56,8 +56,9 @@ def history(
     out: OutOption = None,
     csv_delimiter: DelimiterOption = None,
 ) -> None:
-    """Every decision in order: recorded at, effective, step, actor, the mandate it was
-    taken under, reason, evidence."""
+    """Every decision in order: recorded at, effective, step, who decided and who recorded
+    it, the authority it rested on (the mandate or role grant, with who granted it and when),
+    reason, evidence."""
     from adapters import tabular
     from adapters.audit.records import history as load
 
@@ -83,8 +84,9 @@ def history(
             "recorded",
             "effective",
             "step",
-            "actor",
-            "mandate",
+            "decided by",
+            "recorded by",
+            "authority",
             "reason",
             "evidence",
         ):
@@ -96,7 +98,8 @@ def history(
                 line.effective,
                 line.step,
                 line.actor,
-                line.mandate,
+                line.recorded_by,
+                line.authority,
                 line.reason,
                 ", ".join(line.evidence),
             )
@@ -149,6 +152,22 @@ def as_of(
         highlight=False,
     )
     console.print_json(state.model_dump_json())
+    from adapters.audit.records import history
+
+    table = Table(title=f"The decisions behind version {state.version}")
+    for column in ("v", "effective", "step", "decided by", "recorded by", "authority"):
+        table.add_column(column, overflow="fold")
+    for line in history(current.engine, initiative_id):
+        if line.version <= state.version:
+            table.add_row(
+                str(line.version),
+                line.effective,
+                line.step,
+                line.actor,
+                line.recorded_by,
+                line.authority,
+            )
+    console.print(table)
 
 
 def _verify_with_progress(current: Any) -> tuple[Any, Any]:

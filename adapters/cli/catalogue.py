@@ -87,7 +87,7 @@ def _help(name: str, info: FieldInfo) -> str:
 def _parameter(name: str, info: FieldInfo, id_field: str) -> inspect.Parameter:
     option_type = _option_type(info.annotation)
     required = info.is_required()
-    if name == id_field:
+    if name == id_field and required:
         default: Any = typer.Argument(
             ..., metavar=id_field.upper(), help=f"the {id_field.replace('_id', '')}'s id"
         )

@@ -90,6 +90,6 @@ def print_programme(state: ProgrammeState) -> None:
             table.add_column(column)
         for broker, streams in state.mandates.items():
             for stream, periods in streams.items():
-                text = "; ".join(f"{a} to {b or 'now'}" for a, b in periods)
+                text = "; ".join(f"{p[0]} to {p[1] or 'now'}" for p in periods)
                 table.add_row(broker, stream, text)
         console.print(table)

@@ -66,6 +66,7 @@ class Record:
 def programme(rec: Record, p: dict[str, Any]) -> None:
     t, pid, actor, day = rec.text, rec.pid, p["actor"], p["created"]
     add = rec.add
+    add(day, "init-authority", "operator:setup", t["init"], manager=actor)
     add(
         day,
         "create-programme",
@@ -393,6 +394,15 @@ def procurement(rec: Record, p: dict[str, Any], municipalities: list[str]) -> No
     rec.rng.shuffle(signed)
     for (org, kind), day in zip(organisations, signed, strict=True):
         cid = re.sub(r"[^a-z0-9]+", "-", org.removeprefix("Gemeente ").lower())
+        add(
+            day,
+            "grant-role",
+            actor,
+            t["speaks_for"],
+            identity=cid,
+            role="organisation",
+            organisation=org,
+        )
         add(
             day,
             "commit",

@@ -156,6 +156,11 @@ class Command(BaseModel):
     effective: Day | None = Field(
         default=None, description="the day the decision took effect (default: today)"
     )
+    recorded_by: Name | None = Field(
+        default=None,
+        description="who enters the decision now, when that is not who took it (a late "
+        "entry): the decider needs authority on the effective date, the recorder today",
+    )
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -184,7 +189,7 @@ class Command(BaseModel):
     def digest(self) -> str:
         """A fingerprint of the content, without the command id."""
         body = self.model_dump(mode="json", exclude={"command_id"})
-        for name in self.added_later:
+        for name in ("recorded_by", *self.added_later):
             if getattr(self, name) == type(self).model_fields[name].get_default(
                 call_default_factory=True
             ):
@@ -200,6 +205,7 @@ class Command(BaseModel):
             evidence=list(self.evidence),
             effective=effective,
             digest=self.digest(),
+            recorded_by=self.recorded_by if self.recorded_by not in (None, self.actor) else "",
         )
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from domain.commands import initiative, procurement, programme
+from domain.commands import authority, initiative, procurement, programme
 from domain.commands.base import Command, Outcome
 from domain.commands.initiative import InitiativeCommand, ProposeInitiative
 from domain.commands.programme import CreateProgramme, ProgrammeCommand
@@ -27,7 +27,10 @@ def _concrete(module: Any) -> list[type[Command]]:
 
 CATALOGUE: dict[str, type[Command]] = {
     cls.command: cls
-    for cls in _concrete(programme) + _concrete(initiative) + _concrete(procurement)
+    for cls in _concrete(authority)
+    + _concrete(programme)
+    + _concrete(initiative)
+    + _concrete(procurement)
 }
 """Every command by its name, in the order a lifecycle runs."""
 

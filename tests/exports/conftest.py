@@ -41,6 +41,7 @@ def procurement_lines() -> list[dict[str, Any]]:
             line["command"] in ("commit", "report-spend")
             and line.get("commitment_id") in commitments
         )
+        or (line["command"] == "grant-role" and line.get("identity") in commitments)
         or line.get("community_id") == community
     ]
 

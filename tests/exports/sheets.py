@@ -82,11 +82,15 @@ def check_decisions(found: Any, rows: Rows) -> None:
     assert len(rows) == len(found) > 0
     for entry, row in zip(found, rows, strict=True):
         assert day(row["effective"]) == date.fromisoformat(entry["effective"])
-        assert (row["subject"], row["step"], row["actor"], row["reason"]) == (
+        assert (row["subject"], row["step"], row["decided by"], row["reason"]) == (
             entry["subject_id"],
             entry["step"],
             entry["actor"],
             entry["reason"],
+        )
+        assert (row["recorded by"], row["authority"]) == (
+            entry["recorded_by"],
+            entry["authority"],
         )
         assert number(row["version"]) == entry["version"]
 
@@ -96,10 +100,11 @@ def check_history(found: Any, rows: Rows) -> None:
     for line, row in zip(found, rows, strict=True):
         assert number(row["version"]) == line["version"]
         assert day(row["effective"]) == date.fromisoformat(line["effective"])
-        assert (row["step"], row["actor"], row["mandate"]) == (
+        assert (row["step"], row["decided by"], row["recorded by"], row["authority"]) == (
             line["step"],
             line["actor"],
-            line["mandate"],
+            line["recorded_by"],
+            line["authority"],
         )
 
 

@@ -234,7 +234,7 @@ def test_a_mandate_counts_on_the_decision_date_not_today(at: Run) -> None:
         effective="2016-06-01",
         actor="board",
     )
-    at("start-expert-scan", initiative_id="grass", effective="2016-05-31")
+    at("start-expert-scan", initiative_id="grass", effective="2016-05-31", recorded_by="board")
     with pytest.raises(NoMandateError, match="on 2016-06-01"):
         at(
             "record-innovative-option",
@@ -245,6 +245,37 @@ def test_a_mandate_counts_on_the_decision_date_not_today(at: Run) -> None:
             expert="x",
             effective="2016-06-01",
         )
+
+
+def test_a_broker_whose_mandate_ended_cannot_backdate_a_decision_today(at: Run) -> None:
+    initiative_at(at, Stage.PROPOSED, effective="2016-01-01")
+    at(
+        "revoke-mandate",
+        programme_id="mra",
+        broker="broker-anna",
+        streams=["biomass"],
+        effective="2016-06-01",
+        actor="board",
+    )
+    with pytest.raises(NoMandateError, match="recorded today by 'broker-anna'"):
+        at("start-expert-scan", initiative_id="grass", effective="2016-05-31")
+
+
+def test_a_late_entry_names_who_decided_and_who_recorded_it(at: Run, memory_engine: Engine) -> None:
+    initiative_at(at, Stage.PROPOSED, effective="2016-01-01")
+    at(
+        "revoke-mandate",
+        programme_id="mra",
+        broker="broker-anna",
+        streams=["biomass"],
+        effective="2016-06-01",
+        actor="board",
+    )
+    at("start-expert-scan", initiative_id="grass", effective="2016-05-31", recorded_by="board")
+    decision = memory_engine.history(memory_engine.initiative("grass"))[-1].decision
+    assert (decision.actor, decision.recorder) == ("broker-anna", "board")
+    assert decision.authority.startswith("mandate for biomass in mra from 2015-03-01 (decision ")
+    assert "; recorded by board under role manager (decision " in decision.authority
 
 
 def test_a_mandate_on_a_stream_covers_its_sub_streams(at: Run, memory_engine: Engine) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.errors import NotFoundError, RuleError
+from domain.errors import NoAuthorityError, NotFoundError, RuleError
 from tests.conftest import Run
 from tests.scenario import PROGRAMME, programme
 
@@ -14,6 +14,14 @@ PATH = [{"year": 2022, "share": 10}, {"year": 2025, "share": 50}, {"year": 2030,
 @pytest.fixture
 def committed(run: Run) -> Run:
     programme(run)
+    run(
+        "grant-role",
+        identity="Haarlem",
+        role="organisation",
+        organisation="Haarlem",
+        effective="2019-01-01",
+        actor="board",
+    )
     run(
         "commit",
         commitment_id="haarlem",
@@ -71,6 +79,7 @@ def test_a_path_whose_share_falls_is_refused(run: Run) -> None:
             organisation="X",
             organisation_kind="company",
             path=[{"year": 2022, "share": 50}, {"year": 2025, "share": 10}],
+            actor="board",
         )
 
 
@@ -129,6 +138,7 @@ def test_only_the_last_step_of_a_path_can_be_an_open_goal(run: Run) -> None:
             organisation="X",
             organisation_kind="company",
             path=[{"share": 10}, {"year": 2025, "share": 50}],
+            actor="board",
         )
 
 
@@ -146,4 +156,27 @@ def test_a_target_counts_procurement_trajectories_only_if_measured_as_chains(run
             measure="jobs_fte",
             include_procurement_trajectories=True,
             actor="board",
+        )
+
+
+def test_an_organisation_user_reports_only_its_own_spend(committed: Run) -> None:
+    committed(
+        "commit",
+        commitment_id="zaanstad",
+        programme_id=PROGRAMME,
+        organisation="Zaanstad",
+        organisation_kind="municipality",
+        path=PATH,
+        effective="2019-10-01",
+        actor="board",
+    )
+    with pytest.raises(NoAuthorityError, match="'Haarlem' may not decide for 'Zaanstad'"):
+        committed(
+            "report-spend",
+            commitment_id="zaanstad",
+            year=2020,
+            category="catering",
+            total_spend_eur=1000,
+            circular_spend_eur=100,
+            actor="Haarlem",
         )

@@ -11,7 +11,7 @@ from adapters.commanding import read_json
 from domain.commands.base import Command
 from domain.values import Stage
 
-HIDDEN = {"actor", "command_id", "initiative_id"}
+HIDDEN = {"actor", "recorded_by", "command_id", "initiative_id"}
 NEXT_STEPS: dict[str, list[str]] = {
     Stage.PROPOSED: ["start-expert-scan"],
     Stage.EXPERT_SCAN: ["record-innovative-option", "complete-expert-scan"],

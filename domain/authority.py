@@ -1,0 +1,97 @@
+"""Who may decide what, as a record of its own: the roles granted and revoked by decisions.
+
+One register per store. Its first decision is the bootstrap (``kringloop init --manager``):
+the one decision no authority precedes. From then on a manager grants and revokes roles
+(manager, broker, auditor, organisation) with an effective date, like a mandate, and every
+decision names the grant it rested on.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import event
+
+from domain.errors import NotFoundError, RuleError
+from domain.record import DecisionRecord
+from domain.values import AuthorityRole, Decision
+
+AUTHORITY_NAMESPACE = UUID("5e1d2c3b-4a59-4f68-8e77-9d6c5b4a3f05")
+REGISTER = "register"  # the one register's id
+
+
+class Authority(DecisionRecord):
+    """The roles of every identity over time: identity -> role -> periods."""
+
+    keeps_effective_order = False  # grants are often entered after the fact
+
+    @staticmethod
+    @lru_cache(maxsize=16)
+    def create_id(authority_id: str = REGISTER) -> UUID:
+        return uuid5(AUTHORITY_NAMESPACE, authority_id)
+
+    @event("Initialised")
+    def __init__(self, authority_id: str, manager: str, decision: Decision) -> None:
+        self.authority_id = authority_id
+        self.roles: dict[str, dict[str, list[list[Any]]]] = {}
+        self.applied_commands = {}
+        self.last_effective = decision.effective
+        self._add(manager, AuthorityRole.MANAGER, "", decision)
+
+    @event("RoleGranted")
+    def grant_role(self, identity: str, role: str, organisation: str, decision: Decision) -> None:
+        if role == AuthorityRole.ORGANISATION and not organisation:
+            raise RuleError("an organisation role names the organisation it speaks for")
+        if role != AuthorityRole.ORGANISATION and organisation:
+            raise RuleError(f"only an organisation role names an organisation (not {role})")
+        periods = self.roles.get(identity, {}).get(role, [])
+        if periods and periods[-1][1] is None:
+            raise RuleError(
+                f"'{identity}' already holds the role {role} since {periods[-1][0].isoformat()}"
+            )
+        self._add(identity, role, organisation, decision)
+
+    @event("RoleRevoked")
+    def revoke_role(self, identity: str, role: str, decision: Decision) -> None:
+        periods = self.roles.get(identity, {}).get(role, [])
+        if not periods or periods[-1][1] is not None:
+            raise NotFoundError(f"'{identity}' holds no role {role} to revoke")
+        if decision.effective < periods[-1][0]:
+            raise RuleError(
+                f"cannot revoke the role {role} of '{identity}' from "
+                f"{decision.effective.isoformat()}: it was granted from "
+                f"{periods[-1][0].isoformat()}"
+            )
+        periods[-1][1] = decision.effective
+
+    def _add(self, identity: str, role: str, organisation: str, decision: Decision) -> None:
+        periods = self.roles.setdefault(identity, {}).setdefault(role, [])
+        periods.append([decision.effective, None, organisation, decision.command_id])
+
+    def grant_of(
+        self, identity: str, role: str, on: date, organisation: str | None = None
+    ) -> str | None:
+        """The command id of the grant by which the identity held the role on that day (for
+        an organisation role: speaking for that organisation), or None."""
+        for start, end, speaks_for, command_id in self.roles.get(identity, {}).get(role, []):
+            held = start <= on and (end is None or on < end)
+            if held and organisation in (None, speaks_for):
+                return str(command_id)
+        return None
+
+    def roles_of(self, identity: str, on: date) -> list[str]:
+        """Every role the identity holds on that day."""
+        return sorted(r for r in self.roles.get(identity, {}) if self.grant_of(identity, r, on))
+
+    def periods(self, identity: str, role: str) -> str:
+        """The identity's periods in the role, in words, for a refusal."""
+        found = self.roles.get(identity, {}).get(role, [])
+        if not found:
+            return "never held"
+        return ", ".join(
+            f"from {start.isoformat()}" + (f" until {end.isoformat()} (not incl.)" if end else "")
+            for start, end, *_ in found
+        )

@@ -1,0 +1,65 @@
+"""Commands of the authority register: the bootstrap, and roles granted and revoked."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from domain.authority import REGISTER, Authority
+from domain.commands.base import Command, Name
+from domain.values import AuthorityRole, Decision
+
+
+class AuthorityCommand(Command):
+    group: ClassVar[str] = "authority"
+
+    authority_id: Name = Field(default=REGISTER, description="the register (there is one)")
+
+    def decide(self, authority: Authority, decision: Decision) -> None:
+        raise NotImplementedError
+
+
+class Initialise(AuthorityCommand):
+    """Start the authority register with its first manager: the one decision that rests on
+    no earlier authority (run once, by the operator, as `kringloop init --manager NAME`)."""
+
+    command: ClassVar[str] = "init-authority"
+    verb: ClassVar[str] = "init"
+    creates: ClassVar[bool] = True
+    manager: Name = Field(description="the first manager, who grants every other role")
+
+    def create(self, decision: Decision) -> Authority:
+        return Authority(authority_id=self.authority_id, manager=self.manager, decision=decision)
+
+
+class GrantRole(AuthorityCommand):
+    """Grant a role from the effective date: manager (runs the programme), broker (decides
+    on initiatives within a mandate), auditor (reads and exports), organisation (enters its
+    own organisation's procurement figures: name it with --organisation)."""
+
+    verb: ClassVar[str] = "grant-role"
+    identity: Name = Field(description="who receives the role (the actor id they decide as)")
+    role: AuthorityRole
+    organisation: Name | None = Field(
+        default=None, description="with role organisation: the organisation it speaks for"
+    )
+
+    def decide(self, authority: Authority, decision: Decision) -> None:
+        authority.grant_role(
+            identity=self.identity,
+            role=str(self.role),
+            organisation=self.organisation or "",
+            decision=decision,
+        )
+
+
+class RevokeRole(AuthorityCommand):
+    """Revoke a role from the effective date (the last day it holds is the day before)."""
+
+    verb: ClassVar[str] = "revoke-role"
+    identity: Name
+    role: AuthorityRole
+
+    def decide(self, authority: Authority, decision: Decision) -> None:
+        authority.revoke_role(identity=self.identity, role=str(self.role), decision=decision)
