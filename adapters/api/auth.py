@@ -14,6 +14,7 @@ from adapters.api.throttle import LoginThrottle, retry_after
 from adapters.api.users import Role, UserRow, user_by_token
 from adapters.logs import get_logger
 from domain.commands.base import Command
+from domain.engine import Engine
 
 log = get_logger("kringloop.api.auth")
 bearer = HTTPBearer(auto_error=False, description="a token from `kringloop users add`")
@@ -21,8 +22,10 @@ bearer = HTTPBearer(auto_error=False, description="a token from `kringloop users
 MAY_RUN: dict[Role, frozenset[str]] = {
     # the engine also checks a broker's mandate on the stream at the effective date
     Role.BROKER: frozenset({"initiative"}),
-    Role.MANAGER: frozenset({"programme", "initiative", "commitment", "community"}),
+    Role.MANAGER: frozenset({"programme", "initiative", "commitment", "community", "authority"}),
     Role.AUDITOR: frozenset(),  # auditors read and export, never write
+    # the engine checks that the commitment is the organisation's own
+    Role.ORGANISATION: frozenset({"commitment"}),
 }
 
 
@@ -41,9 +44,31 @@ class Principal:
         return bool(MAY_RUN[self.role])
 
 
-def principal_of(user: UserRow) -> Principal:
-    """The one place a user's role is looked up, for the API and the pages alike."""
-    return Principal(user.name, Role(user.role))
+ROLE_ORDER = (
+    Role.MANAGER,
+    Role.AUDITOR,
+    Role.BROKER,
+    Role.ORGANISATION,
+)  # the widest a user holds, first
+
+
+def principal_of(user: UserRow, engine: Engine) -> Principal:
+    """The one place a user's role is looked up, for the API and the pages alike: the role
+    the record grants the identity today (the authority register, ``kringloop authority
+    grant-role``). Only a store without a register (from before roles were recorded) goes by
+    the role the token was issued with; in one with a register, an identity that holds no
+    role today has none and is refused."""
+    register = engine.register()
+    if register is None:
+        return Principal(user.name, Role(user.role))
+    held = register.roles_of(user.name, engine.clock())
+    role = next((r for r in ROLE_ORDER if r.value in held), None)
+    if role is None:
+        raise HTTPException(
+            status_code=403,
+            detail=f"'{user.name}' holds no role today (kringloop authority grant-role)",
+        )
+    return Principal(user.name, role)
 
 
 def refused(
@@ -91,7 +116,7 @@ def principal(
     key, guard = client_key(request, "api"), throttle(request)
     known = user_by_token(request.app.state.backend.read_store.engine, credentials.credentials)
     if known is not None:
-        return principal_of(known)
+        return principal_of(known, request.app.state.backend.engine)
     wait = guard.wait(key)
     if wait:
         raise refused(
@@ -107,7 +132,7 @@ def principal(
         guard.failed(key)
         raise refused(request, 401, "unknown or revoked token")
     guard.succeeded(key)
-    return principal_of(user)
+    return principal_of(user, request.app.state.backend.engine)
 
 
 def provider_principal(request: Request, token: str, key: str, guard: LoginThrottle) -> Principal:
@@ -130,7 +155,7 @@ def provider_principal(request: Request, token: str, key: str, guard: LoginThrot
             request, 403, f"subject {claims['sub']!r} of {claims['iss']} is linked to no user"
         )
     guard.succeeded(key)
-    return principal_of(found[0])
+    return principal_of(found[0], request.app.state.backend.engine)
 
 
 def require_may_run(request: Request, who: Principal, command: type[Command]) -> None:

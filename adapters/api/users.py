@@ -32,6 +32,7 @@ class Role(StrEnum):
     BROKER = "broker"
     AUDITOR = "auditor"
     MANAGER = "manager"
+    ORGANISATION = "organisation"  # enters its own organisation's procurement figures
 
 
 class UserRow(SQLModel, table=True):
@@ -85,25 +86,33 @@ def refuse_system_name(name: str) -> None:
         )
 
 
-def add_user(engine: Engine, name: str, role: Role) -> str:
-    """Create a user and return its token: shown once, only its hash is kept."""
+def check_new_name(engine: Engine, name: str) -> str:
+    """The name, valid for a new user (an actor name, no system identity, never used
+    before), or a refusal saying why."""
     try:
         name = USER_NAME.validate_python(name)
     except ValidationError as error:
         raise InvalidCommandError(f"user name {name!r}: {error.errors()[0]['msg']}") from None
     refuse_system_name(name)
-    token = _new_token()
     with Session(engine) as session:
         existing = session.get(UserRow, name)
-        if existing is not None and existing.revoked_at is None:
-            raise AlreadyExistsError(
-                f"user '{name}' exists; `kringloop users reissue {name}` gives it a new token"
-            )
-        if existing is not None:
-            raise AlreadyExistsError(
-                f"user '{name}' was revoked and its name is not reused; "
-                f"`kringloop users reissue {name}` gives it a new token"
-            )
+    if existing is not None and existing.revoked_at is None:
+        raise AlreadyExistsError(
+            f"user '{name}' exists; `kringloop users reissue {name}` gives it a new token"
+        )
+    if existing is not None:
+        raise AlreadyExistsError(
+            f"user '{name}' was revoked and its name is not reused; "
+            f"`kringloop users reissue {name}` gives it a new token"
+        )
+    return name
+
+
+def add_user(engine: Engine, name: str, role: Role) -> str:
+    """Create a user and return its token: shown once, only its hash is kept."""
+    name = check_new_name(engine, name)
+    token = _new_token()
+    with Session(engine) as session:
         session.add(
             UserRow(
                 name=name,

@@ -28,24 +28,82 @@ def _users_engine(ctx: typer.Context):  # type: ignore[no-untyped-def]
 def add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="the user's id: the actor of their decisions")],
-    role: Annotated[str, typer.Option("--role", help="broker, auditor or manager")],
+    role: Annotated[str, typer.Option("--role", help="broker, auditor, manager or organisation")],
+    organisation: Annotated[
+        str | None, typer.Option(help="with --role organisation: the organisation it speaks for")
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            envvar="KRINGLOOP_ACTOR",
+            help="the manager who grants the role (recorded as a decision) [env KRINGLOOP_ACTOR]",
+        ),
+    ] = None,
+    reason: Annotated[str, typer.Option(help="why the role is granted")] = "access to Kringloop",
     as_json: JsonFlag = False,
 ) -> None:
-    """Add a user and print their bearer token once (only its SHA-256 hash is stored)."""
-    from adapters.api.users import Role, add_user
+    """Add a user and print their bearer token once (only its SHA-256 hash is stored). The
+    role is a recorded decision: once the authority register exists (`kringloop init`), the
+    manager given by --actor grants it (`authority grant-role`), and the API and the pages
+    take the user's role from the record."""
+    from adapters.api.users import Role, add_user, check_new_name
     from domain.errors import InvalidCommandError
 
     with refusals(as_json):
         if role not in {r.value for r in Role}:
-            raise InvalidCommandError(f"--role {role!r}: use broker, auditor or manager")
+            raise InvalidCommandError(
+                f"--role {role!r}: use broker, auditor, manager or organisation"
+            )
+        name = check_new_name(_users_engine(ctx), name)
+        granted = _grant_role(ctx, name, role, organisation, actor, reason)
         token = add_user(_users_engine(ctx), name, Role(role))
     if as_json:
-        emit_json({"name": name, "role": role, "token": token})
+        emit_json({"name": name, "role": role, "token": token, "role_decision": granted})
         return
     console.print(token, highlight=False)
     errors.print(
         f"token for {name} ({role}): shown once, keep it safe", highlight=False, markup=False
     )
+    if granted is None:
+        errors.print(
+            "no authority register yet: the role is the token's only, not recorded "
+            "(start one with `kringloop init --manager NAME`)",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _grant_role(
+    ctx: typer.Context,
+    name: str,
+    role: str,
+    organisation: str | None,
+    actor: str | None,
+    reason: str,
+) -> str | None:
+    """Record the role as the manager's decision, unless the identity holds it already;
+    the command id of the grant, or None without a register."""
+    from adapters.commanding import execute
+    from domain.commands.authority import GrantRole
+    from domain.commands.catalogue import validate_command
+    from domain.errors import InvalidCommandError
+
+    engine = session(ctx).engine
+    register = engine.register()
+    if register is None:
+        return None
+    held = register.grant_of(name, role, engine.clock(), organisation)
+    if held is not None:
+        return held
+    if not actor:
+        raise InvalidCommandError(
+            "say which manager grants the role: --actor NAME or KRINGLOOP_ACTOR"
+        )
+    fields = {"identity": name, "role": role, "actor": actor, "reason": reason}
+    if organisation:
+        fields["organisation"] = organisation
+    outcome = execute(engine, validate_command(GrantRole, fields))
+    return outcome.command_id
 
 
 @users_app.command("list")

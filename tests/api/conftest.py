@@ -18,6 +18,7 @@ from adapters.demo import scenario_path
 from adapters.settings import Settings
 from adapters.store import open_engine, open_read_store
 from domain.commands.catalogue import parse_command
+from domain.engine import Engine
 from projections.runner import Runner
 
 USERS = {
@@ -26,6 +27,24 @@ USERS = {
     "board-secretariat": Role.MANAGER,
     "audrey": Role.AUDITOR,
 }
+
+
+def grant_roles(engine: Engine, roles: dict[str, Role]) -> None:
+    """Record each role as the scenario's manager's decision: the API takes roles from the
+    record (the users table only holds credentials)."""
+    for name, role in roles.items():
+        engine.execute(
+            parse_command(
+                {
+                    "command": "grant-role",
+                    "identity": name,
+                    "role": role.value,
+                    "actor": "board-secretariat",
+                    "reason": "access for the tests",
+                    "effective": "2016-01-01",
+                }
+            )
+        )
 
 
 def load_first_steps(home: Path) -> dict[str, str]:
@@ -42,6 +61,7 @@ def load_first_steps(home: Path) -> dict[str, str]:
         ),
     )
     assert report.stopped is None
+    grant_roles(engine, {"audrey": Role.AUDITOR})  # the scenario's brokers and manager hold theirs
     Runner(engine, reads).catch_up()
     create_table(reads.engine)
     tokens = {name: add_user(reads.engine, name, role) for name, role in USERS.items()}

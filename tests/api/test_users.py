@@ -38,7 +38,17 @@ def test_users_survive_a_rebuild_of_the_read_models(api: Api) -> None:
 
 def test_the_cli_issues_lists_and_revokes(api: Api) -> None:
     added = json.loads(
-        kringloop(api.home, "users", "add", "carla", "--role", "broker", "--json").stdout
+        kringloop(
+            api.home,
+            "users",
+            "add",
+            "carla",
+            "--role",
+            "broker",
+            "--actor",
+            "board-secretariat",
+            "--json",
+        ).stdout
     )
     assert added["token"].startswith("kl_")
     listed = json.loads(kringloop(api.home, "users", "list", "--json").stdout)
@@ -46,9 +56,19 @@ def test_the_cli_issues_lists_and_revokes(api: Api) -> None:
         u for u in listed if u["name"] == "carla"
     ).items()
     assert "token" not in json.dumps(listed)
-    refused = kringloop(api.home, "users", "add", "dave", "--role", "admin", ok=False)
+    refused = kringloop(
+        api.home,
+        "users",
+        "add",
+        "dave",
+        "--role",
+        "admin",
+        "--actor",
+        "board-secretariat",
+        ok=False,
+    )
     assert refused.returncode == 1
-    assert "broker, auditor or manager" in refused.stderr
+    assert "broker, auditor, manager or organisation" in refused.stderr
 
 
 def test_the_cli_show_command_does_not_import_fastapi() -> None:

@@ -267,3 +267,21 @@ def test_a_rebuild_leaves_the_same_answers(tmp_path: Path) -> None:
     rebuilt = as_json(kringloop(tmp_path, "projections", "rebuild", "--json"))
     assert rebuilt["applied"] == len(scenario_path("first-steps").read_text().splitlines())
     assert kringloop(tmp_path, "initiative", "list", "--json").stdout == before
+
+
+def test_init_starts_the_authority_register_once_and_a_name_without_authority_is_refused(
+    tmp_path: Path,
+) -> None:
+    create = ("programme", "create", "mra", "--name", "MRA", "--region", "MRA")
+    refused = kringloop(tmp_path, *create, "--actor", "board", "--reason", "start", ok=False)
+    assert "no authority register yet" in refused.stderr
+    started = as_json(kringloop(tmp_path, "init", "--manager", "board", "--json"))
+    assert (started["command"], started["kind"]) == ("init-authority", "authority")
+    again = kringloop(tmp_path, "init", "--manager", "mallory", ok=False)
+    assert "authority 'register' already exists" in again.stderr
+    stranger = kringloop(tmp_path, *create, "--actor", "mallory", "--reason", "mine", ok=False)
+    assert "'mallory' holds no role manager" in stranger.stderr
+    kringloop(tmp_path, *create, "--actor", "board", "--reason", "the board starts it")
+    (bootstrap,) = as_json(kringloop(tmp_path, "decisions", "--subject", "board", "--json"))
+    assert bootstrap["actor"].startswith("operator:")
+    assert bootstrap["authority"] == "bootstrap: the register's first decision, by the operator"

@@ -16,8 +16,9 @@ from fastapi.testclient import TestClient
 from adapters.api.app import create_app
 from adapters.api.users import Role, add_user, create_table
 from adapters.settings import Settings
-from adapters.store import open_read_store
+from adapters.store import open_engine, open_read_store
 from projections.figures import DEMONSTRATION_NOTE, share_text
+from tests.api.conftest import grant_roles
 from tests.e2e.test_cli import as_json, kringloop
 from tests.web.test_pages import csrf_of
 
@@ -37,6 +38,9 @@ def client(demo: tuple[Path, dict[str, Any]]) -> Iterator[tuple[TestClient, str]
     create_table(reads.engine)
     token = add_user(reads.engine, "audrey", Role.AUDITOR)
     reads.close()
+    engine = open_engine(Settings(home=home))
+    grant_roles(engine, {"audrey": Role.AUDITOR})  # roles come from the record
+    engine.close()
     with TestClient(create_app(Settings(home=home))) as app:
         yield app, token
 
@@ -76,7 +80,7 @@ def test_the_programme_page_shows_each_share_as_a_percentage_like_every_other_do
         row = re.search(rf'<tr data-target="{target["key"]}">(.*?)</tr>', page, re.S)
         assert row is not None, target["key"]
         current = re.search(r'<td class="current">([^<]*)</td>', row.group(1))
-        share = re.search(r'<td class="share">.*?</div>\s*([^<]*?)\s*</td>', row.group(1), re.S)
+        share = re.search(r'<td class="share">.*?</meter>\s*([^<]*?)\s*</td>', row.group(1), re.S)
         assert current is not None
         assert share is not None
         if target["current"] is None:

@@ -52,6 +52,13 @@ def _command(command: str, effective: str, **fields: Any) -> dict[str, Any]:
 def _commitment(org: str, shares: dict[int, tuple[int, int]]) -> list[dict[str, Any]]:
     slug = org.lower()
     lines = [
+        _command(  # the organisation's procurement lead enters its own figures
+            "grant-role",
+            "2019-10-01",
+            identity=org,
+            role="organisation",
+            organisation=org,
+        ),
         _command(
             "commit",
             "2019-10-01",
@@ -85,7 +92,7 @@ def _commitment(org: str, shares: dict[int, tuple[int, int]]) -> list[dict[str, 
 
 def _programme_lines() -> list[dict[str, Any]]:
     lines = [json.loads(line) for line in scenario_path("first-steps").read_text().splitlines()]
-    lines[0]["demonstration"] = True
+    next(line for line in lines if line["command"] == "create-programme")["demonstration"] = True
     lines += [
         _command(  # set five years after the programme started: the report's crash
             "set-target",

@@ -74,7 +74,7 @@ def test_a_follower_applies_what_another_process_records(
     listening = store_env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
     with following(store_env, read_store) as (follower, applied):
         assert follower.mode == ("listening" if listening else "polling")
-        assert Runner(stored_engine, read_store).position() == 5, "caught up before following"
+        assert Runner(stored_engine, read_store).position() == 6, "caught up before following"
         with spawned(record_initiatives, [(store_env, ["late-grass"], None)]) as heads:
             pass
         reads = Runner(stored_engine, read_store)
@@ -141,7 +141,7 @@ def test_a_stop_request_ends_an_idle_follower(
     programme(runner(stored_engine))
     with following(store_env, read_store) as (follower, applied):
         follower.stop()
-    assert applied == [5]
+    assert applied == [6]
 
 
 @pytest.mark.postgres

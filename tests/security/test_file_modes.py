@@ -46,7 +46,7 @@ def loose(path: Path) -> list[str]:
 def test_the_cli_keeps_the_data_folder_to_its_owner(tmp_path: Path) -> None:
     home = tmp_path / "data"
     kringloop(home, "demo", "--fresh")
-    kringloop(home, "users", "add", "audrey", "--role", "auditor")
+    kringloop(home, "users", "add", "audrey", "--role", "auditor", "--actor", "board-secretariat")
     kringloop(home, "audit", "verify")  # writes the signing key and a seal
     kringloop(home, "audit", "export", "--all", "--out", str(tmp_path / "all.jsonl"))
     kringloop(home, "backup", str(tmp_path / "data.backup"))
@@ -67,8 +67,10 @@ def test_an_existing_open_data_folder_is_closed(tmp_path: Path) -> None:
 
 def test_the_api_keeps_the_data_folder_to_its_owner(tmp_path: Path) -> None:
     home = tmp_path / "api-data"
-    kringloop(home, "users", "add", "audrey", "--role", "auditor")
-    token = kringloop(home, "users", "add", "maria", "--role", "manager").stdout.strip()
+    kringloop(home, "users", "add", "audrey", "--role", "auditor", "--actor", "board-secretariat")
+    token = kringloop(
+        home, "users", "add", "maria", "--role", "manager", "--actor", "board-secretariat"
+    ).stdout.strip()
     old = os.umask(0o022)
     try:
         with TestClient(create_app(Settings(home=home))) as client:

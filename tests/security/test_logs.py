@@ -82,7 +82,9 @@ def test_api_logs_hold_no_token(api: Api, captured: io.StringIO) -> None:
 def test_cli_logs_hold_no_token(api: Api) -> None:
     runner = CliRunner()
     home = ["--home", str(api.home), "--log-level", "debug"]
-    added = runner.invoke(cli, [*home, "users", "add", "dirk", "--role", "broker"])
+    added = runner.invoke(
+        cli, [*home, "users", "add", "dirk", "--role", "broker", "--actor", "board-secretariat"]
+    )
     token = added.stdout.strip()
     assert token.startswith("kl_")
     stalled = runner.invoke(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from adapters.api.users import Role, add_user
+from tests.api.conftest import grant_roles
 from tests.security.conftest import Api, event_count
 
 GRANTED, REVOKED = "2022-03-01", "2022-09-01"
@@ -34,6 +35,7 @@ def cees(api: Api) -> dict[str, str]:
     """broker-cees: a mandate on mattresses from 1 March 2022."""
     engine = api.client.app.state.backend.read_store.engine  # type: ignore[attr-defined]
     token = add_user(engine, "broker-cees", Role.BROKER)
+    grant_roles(api.client.app.state.backend.engine, {"broker-cees": Role.BROKER})  # type: ignore[attr-defined]
     mandate(api, "grant-mandate", GRANTED)
     return {"Authorization": f"Bearer {token}"}
 

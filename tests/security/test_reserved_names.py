@@ -36,7 +36,18 @@ def test_the_flows_identities_carry_a_reserved_prefix() -> None:
 @pytest.mark.parametrize("name", TAKEN)
 def test_users_add_refuses_a_system_name(api: Api, name: str) -> None:
     result = CliRunner().invoke(
-        cli, ["--home", str(api.home), "users", "add", name, "--role", "broker"]
+        cli,
+        [
+            "--home",
+            str(api.home),
+            "users",
+            "add",
+            name,
+            "--role",
+            "broker",
+            "--actor",
+            "board-secretariat",
+        ],
     )
     assert result.exit_code == 1, result.output
     assert "reserved" in result.output
@@ -54,6 +65,17 @@ def test_add_user_refuses_a_system_name_whichever_door_calls_it(api: Api, name: 
 
 def test_ordinary_names_are_still_accepted(api: Api) -> None:
     result = CliRunner().invoke(
-        cli, ["--home", str(api.home), "users", "add", "schedule-keeper", "--role", "broker"]
+        cli,
+        [
+            "--home",
+            str(api.home),
+            "users",
+            "add",
+            "schedule-keeper",
+            "--role",
+            "broker",
+            "--actor",
+            "board-secretariat",
+        ],
     )
     assert result.exit_code == 0, result.output

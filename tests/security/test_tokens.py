@@ -57,7 +57,18 @@ def test_the_user_table_holds_each_tokens_hash_and_nothing_like_the_token(api: A
 def test_the_cli_shows_a_new_token_once_and_never_again(api: Api) -> None:
     runner = CliRunner()
     added = runner.invoke(
-        cli, ["--home", str(api.home), "users", "add", "carla", "--role", "broker"]
+        cli,
+        [
+            "--home",
+            str(api.home),
+            "users",
+            "add",
+            "carla",
+            "--role",
+            "broker",
+            "--actor",
+            "board-secretariat",
+        ],
     )
     assert added.exit_code == 0, added.output
     token = added.stdout.strip()
@@ -81,7 +92,18 @@ def test_a_user_name_is_an_actor_name(api: Api) -> None:
     runner = CliRunner()
     for name in ("[/] [bold]x", "line\nbreak", "esc\x1b[31m", "", "x" * 201):
         refused = runner.invoke(
-            cli, ["--home", str(api.home), "users", "add", name, "--role", "broker"]
+            cli,
+            [
+                "--home",
+                str(api.home),
+                "users",
+                "add",
+                name,
+                "--role",
+                "broker",
+                "--actor",
+                "board-secretariat",
+            ],
         )
         if name == "[/] [bold]x":  # odd but printable: accepted, and printed as it is
             assert refused.exit_code == 0, refused.output

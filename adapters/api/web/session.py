@@ -161,7 +161,7 @@ def web_principal(request: Request) -> Principal:
         if session_id:
             forget_cookie(request, COOKIE)
         raise LoginRequired
-    return principal_of(user)
+    return principal_of(user, request.app.state.backend.engine)
 
 
 WebUser = Annotated[Principal, Depends(web_principal)]
