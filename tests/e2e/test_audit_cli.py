@@ -8,13 +8,16 @@ import json
 import sqlite3
 from pathlib import Path
 
+from adapters.demo import scenario_path
 from tests.e2e.test_cli import as_json, kringloop
+
+SCENARIO_LINES = len(scenario_path("first-steps").read_text().splitlines())  # one event each
 
 
 def test_verify_passes_on_a_clean_store_and_names_tampering(tmp_path: Path) -> None:
     kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     clean = as_json(kringloop(tmp_path, "audit", "verify", "--json"))
-    assert (clean["ok"], clean["events_checked"]) == (True, 97)  # the scenario has 97 lines
+    assert (clean["ok"], clean["events_checked"]) == (True, SCENARIO_LINES)
     with sqlite3.connect(tmp_path / "events.sqlite") as conn:
         conn.execute(
             "UPDATE stored_events SET state = replace(state, 'broker-anna', "
@@ -30,12 +33,12 @@ def test_an_export_checks_offline_with_the_public_key(tmp_path: Path) -> None:
     kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     out = tmp_path / "export.jsonl"
     exported = as_json(kringloop(tmp_path, "audit", "export", "--all", "--out", str(out), "--json"))
-    assert exported["events"] == 97
+    assert exported["events"] == SCENARIO_LINES
     key = kringloop(tmp_path, "audit", "public-key").stdout.strip()
     elsewhere = tmp_path / "auditor"
     elsewhere.mkdir()
     checked = kringloop(elsewhere, "audit", "check-export", str(out), "--public-key", key)
-    assert "valid: 97 events of 7 aggregates" in checked.stdout  # the register too
+    assert f"valid: {SCENARIO_LINES} events of 7 aggregates" in checked.stdout  # and the register
     assert not (elsewhere / "events.sqlite").exists(), "the check needs no database"
     out.write_bytes(out.read_bytes().replace(b"GrassFibre", b"GrassFibrE", 1))
     refused = kringloop(elsewhere, "audit", "check-export", str(out), "--public-key", key, ok=False)
