@@ -17,7 +17,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, LRUCa
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
 from domain import policy
-from domain.authority import Authority
+from domain.authority import REGISTER, Authority
 from domain.commands.base import Command, Outcome
 from domain.errors import (
     AlreadyExistsError,
@@ -245,9 +245,12 @@ class Engine(Application[UUID]):
         return policy.Subject(group, programme=programme, organisation=facts.get("organisation"))
 
     def register(self) -> Authority | None:
-        """The authority register (who may decide what), or None before `init`."""
-        found = self._get_or_none(Authority.create_id())
-        return found if isinstance(found, Authority) else None
+        """The authority register (who may decide what), or None before `init`; read like
+        any record (a reader outside a decision gets its own copy of what was saved)."""
+        try:
+            return self.record(Authority, REGISTER)
+        except NotFoundError:
+            return None
 
     def _replay(self, command: Command, aggregate: DecisionRecord) -> Outcome | None:
         applied = aggregate.version_of_command(command.command_id)
