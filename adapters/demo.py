@@ -39,6 +39,10 @@ def wipe_stores(home: Path) -> None:
     for name in ("events.sqlite", "read.sqlite"):
         for suffix in ("", "-wal", "-shm"):
             (home / f"{name}{suffix}").unlink(missing_ok=True)
+    from adapters.audit.verify import seals_folder
+
+    for sealed in seals_folder(home).glob("*.json"):  # they sealed the store just wiped
+        sealed.unlink()
 
 
 def dashboard_data(reads: ReadStore, until: int) -> dict[str, Any]:
@@ -83,7 +87,10 @@ def run_demo(ctx: typer.Context, fresh: bool, as_json: bool, scenario: str) -> N
     if report.stopped is not None:
         refuse(f"{path.name}:{report.stopped.line}: {report.stopped.message}")
     reads = current.fresh_reads()
+    from adapters.audit.sealing import auto_seal
     from projections.procurement import this_year
+
+    auto_seal(current.engine, current.settings, force=True)  # the demo ends sealed
 
     data = dashboard_data(reads, this_year() - 1)
     data["initiatives"] = [

@@ -68,6 +68,18 @@ class Settings(BaseSettings):
         description="comma-separated addresses or networks of reverse proxies whose "
         "X-Forwarded-For and X-Forwarded-Proto are believed; none by default",
     )
+    signing_key: Path | None = Field(
+        default=None,
+        description="the audit signing key file (Ed25519 PEM), outside the data folder and "
+        "readable only by the service that seals (README 'Audit'); default DATA/audit/"
+        "signing-key.pem. Read by adapters.audit.keys from the environment",
+    )
+    seal_interval: float = Field(
+        default=60.0,
+        ge=0,
+        description="seconds: after a decision or catch-up the chain heads are sealed when "
+        "they moved and the latest seal is at least this old; 0 seals after every one",
+    )
     session_idle_minutes: int = Field(
         default=30, ge=1, description="a web session ends after this long without a request"
     )

@@ -16,9 +16,9 @@ from flows import runtime
 @task(name="verify the chain", cache_policy=NO_CACHE)
 def verify() -> dict[str, object]:
     home = runtime.settings().home
-    report, heads = verify_store(runtime.engine().recorder, home)
+    report, heads = verify_store(runtime.engine().recorder, home, mapper=runtime.engine().mapper)
     if report.ok:
-        seal(home, heads)
+        seal(home, heads, report.names, report.position)
     result = {"checked_at": datetime.now(tz=UTC).isoformat(), **report.as_dict()}
     folder = home / "audit" / "verify"
     folder.mkdir(parents=True, exist_ok=True)
@@ -33,4 +33,5 @@ def audit_verify() -> dict[str, object]:
     result = verify()
     if not result["ok"]:
         raise RuntimeError(f"audit verify found problems: {result['problems']}")
+    runtime.log.info("audit verified", verdict=result["verdict"], summary=result["summary"])
     return result

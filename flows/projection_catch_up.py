@@ -1,5 +1,6 @@
-"""Projection catch-up: bring the read models up to the newest event. Scheduled every
-minute, and run at the end of the broker workflows."""
+"""Projection catch-up: bring the read models up to the newest event, then seal the chain
+heads that moved (adapters.audit.sealing). Scheduled every minute, and run at the end of
+the broker workflows."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from flows import runtime
 
 @task(name="catch up read models", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def catch_up() -> int:
+    from adapters.audit.sealing import auto_seal
+
     applied = runtime.runner().catch_up()
     runtime.log.info("caught up", applied=applied)
+    auto_seal(runtime.engine(), runtime.settings())
     return applied
 
 

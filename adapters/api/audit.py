@@ -87,7 +87,9 @@ def run_verify(current: Backend) -> dict[str, Any]:
     """Check the whole chain; remember the result for the audit page. Seals nothing."""
     from adapters.audit.verify import verify_store
 
-    report, _ = verify_store(current.engine.recorder, current.settings.home)
+    report, _ = verify_store(
+        current.engine.recorder, current.settings.home, mapper=current.engine.mapper
+    )
     current.last_verify = {
         **report.as_dict(),
         "checked_at": datetime.now(tz=UTC).isoformat(timespec="seconds"),
@@ -110,10 +112,12 @@ def export_bundle(current: Backend, initiative_id: str | None) -> tuple[bytes, s
 
     if initiative_id is not None:
         current.engine.initiative(initiative_id)  # NotFoundError: 404
-    report, heads = verify_store(current.engine.recorder, current.settings.home)
+    report, heads = verify_store(
+        current.engine.recorder, current.settings.home, mapper=current.engine.mapper
+    )
     if not report.ok:
         raise TamperedError("the store fails verification: run `kringloop audit verify`")
-    seal(current.settings.home, heads)
+    seal(current.settings.home, heads, report.names, report.position)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "export.jsonl"
         export_record(current.engine, current.settings.home, path, initiative_id)

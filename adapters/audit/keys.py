@@ -1,5 +1,8 @@
-"""The audit signing key: Ed25519, kept in the data folder; its public half is what an
-auditor needs to check exports and sealed chain heads offline."""
+"""The audit signing key: Ed25519, kept in the data folder, or (KRINGLOOP_SIGNING_KEY) in a
+file outside it that only the sealing service can read; its public half is what an auditor
+needs to check exports and sealed chain heads offline. Beside a key file outside the data
+folder lies its public half (``<key>.pub``), so whoever cannot read the key still checks
+the seals it made."""
 
 from __future__ import annotations
 
@@ -12,20 +15,57 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 PREFIX = "ed25519:"
+ENV = "KRINGLOOP_SIGNING_KEY"  # also a field of adapters.settings.Settings (documented there)
+
+
+class KeyUnavailable(Exception):
+    """This process may not read (or create) the signing key: it cannot seal or sign."""
 
 
 def key_path(home: Path) -> Path:
-    return home / "audit" / "signing-key.pem"
+    configured = os.environ.get(ENV, "").strip()
+    return Path(configured).expanduser() if configured else home / "audit" / "signing-key.pem"
+
+
+def public_path(home: Path) -> Path:
+    path = key_path(home)
+    return path.with_name(path.name + ".pub")
 
 
 def signing_key(home: Path) -> Ed25519PrivateKey:
-    """The data folder's signing key, created (readable by its owner only) on first use."""
+    """The signing key, created (readable by its owner only) on first use; KeyUnavailable
+    if this process may not read it, or may not create it where KRINGLOOP_SIGNING_KEY
+    points."""
     path = key_path(home)
-    if path.exists():
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        assert isinstance(loaded, Ed25519PrivateKey), f"{path} is not an Ed25519 key"
-        return loaded
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.exists():
+            loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            assert isinstance(loaded, Ed25519PrivateKey), f"{path} is not an Ed25519 key"
+            return loaded
+        if os.environ.get(ENV, "").strip() and (
+            not path.parent.is_dir() or public_path(home).exists()
+        ):  # a key made elsewhere, or one that is gone: never a new one in its place
+            raise KeyUnavailable(f"no signing key at {path} that this process may read")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return _create(path)
+    except PermissionError as error:
+        raise KeyUnavailable(f"no access to the signing key at {path} ({error.strerror})") from None
+
+
+def public_key_text(home: Path) -> str | None:
+    """The signing key's public half: from the key if this process may read it, else from
+    the ``.pub`` file beside it; None if neither is there (nothing is created)."""
+    path = key_path(home)
+    try:
+        if path.exists() and os.access(path, os.R_OK):
+            return public_text(signing_key(home))
+        public = public_path(home)
+        return public.read_text().strip() if public.exists() else None
+    except (KeyUnavailable, PermissionError):
+        return None
+
+
+def _create(path: Path) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -35,6 +75,10 @@ def signing_key(home: Path) -> Ed25519PrivateKey:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pem)
+    if os.environ.get(ENV, "").strip():  # outside the data folder: its public half beside it
+        public = path.with_name(path.name + ".pub")
+        public.write_text(public_text(key) + "\n")
+        public.chmod(0o644)  # anyone may check seals with it
     return key
 
 

@@ -1,5 +1,8 @@
 """`audit verify`: walk every stored event, recompute its hash and its link in the chain,
-and name each broken place; sealed chain heads catch the newest events being cut off."""
+and name each broken place; sealed chain heads catch the newest events being cut off, and
+rewrites of sealed history even with every link recomputed. The verdict says how much of
+the record it covers: what was sealed, and the tail recorded since the latest seal (chained,
+but a forger with write access could have written it: only a seal fixes it)."""
 
 from __future__ import annotations
 
@@ -12,9 +15,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 from adapters.audit.chain import GENESIS, ChainRow, content_hash, link
-from adapters.audit.keys import parse_public, public_text, sign, signing_key, verify
+from adapters.audit.keys import (
+    KeyUnavailable,
+    key_path,
+    parse_public,
+    public_key_text,
+    public_text,
+    sign,
+    signing_key,
+    verify,
+)
+from adapters.logs import get_logger
+
+log = get_logger("kringloop.audit")
 
 Kind = Literal["altered", "missing", "reordered", "inserted", "cut off", "unsealed"]
+Verdict = Literal["intact", "intact-with-unsealed-tail", "unsealed", "altered"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +39,22 @@ class Problem:
     version: int
     kind: Kind
     detail: str
+    name: str = ""  # the people's id: "initiative diaper-recycling"
+
+
+@dataclass(frozen=True)
+class Unsealed:
+    """Events of one aggregate recorded since the latest seal: chained, not yet sealed."""
+
+    aggregate: str
+    name: str
+    from_version: int
+    to_version: int
+    new: bool  # the whole aggregate is newer than the seal
+
+    @property
+    def events(self) -> int:
+        return self.to_version - self.from_version + 1
 
 
 @dataclass
@@ -31,17 +63,67 @@ class Report:
     aggregates: int = 0
     sealed_heads: int = 0
     problems: list[Problem] = field(default_factory=list)
+    sealed_at: str | None = None  # the latest valid seal's time; None: nothing sealed
+    sealed_events: int = 0  # events the latest seal covers
+    sealed_aggregates: int = 0
+    seal_note: str = ""  # why there is no seal to check against
+    unsealed: list[Unsealed] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # aggregate id -> people's id
+    position: int = 0  # the newest notification id when the walk began
 
     @property
     def ok(self) -> bool:
+        """Nothing was found altered, missing, reordered, inserted or cut off."""
         return not self.problems
+
+    @property
+    def unsealed_events(self) -> int:
+        return sum(u.events for u in self.unsealed)
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.problems:
+            return "altered"
+        if self.sealed_at is None:
+            return "unsealed"
+        return "intact-with-unsealed-tail" if self.unsealed else "intact"
+
+    def summary(self) -> str:
+        """The verdict and what it covers, in words."""
+        if self.verdict == "altered":
+            return f"altered: {len(self.problems)} problems found"
+        if self.verdict == "unsealed":
+            return (
+                f"unsealed: {self.events} events in {self.aggregates} aggregates are chained, "
+                f"but there is no seal to check them against ({self.seal_note or 'never sealed'}"
+                "): a forger with write access could have rewritten them with valid links"
+            )
+        covered = (
+            f"{self.sealed_events} events in {self.sealed_aggregates} aggregates sealed as of "
+            f"{self.sealed_at}"
+        )
+        if not self.unsealed:
+            return f"intact: {covered}; nothing recorded since"
+        return (
+            f"intact-with-unsealed-tail: {covered}; {self.unsealed_events} events in "
+            f"{len(self.unsealed)} aggregates recorded since the last seal are chained but not "
+            "yet sealed"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "verdict": self.verdict,
+            "summary": self.summary(),
             "events_checked": self.events,
             "aggregates_checked": self.aggregates,
             "sealed_heads_checked": self.sealed_heads,
+            "sealed_at": self.sealed_at,
+            "sealed_events": self.sealed_events,
+            "sealed_aggregates": self.sealed_aggregates,
+            "unsealed_events": self.unsealed_events,
+            "unsealed_aggregates": len(self.unsealed),
+            "unsealed": [{**vars(u), "events": u.events} for u in self.unsealed],
             "problems": [vars(p) for p in self.problems],
         }
 
@@ -53,32 +135,135 @@ PAGE = 20_000
 
 
 def verify_store(
-    recorder: Any, home: Path, on_progress: Callable[[int], None] = lambda n: None
+    recorder: Any,
+    home: Path,
+    on_progress: Callable[[int], None] = lambda n: None,
+    mapper: Any = None,
 ) -> tuple[Report, Heads]:
     """Check every stored event against the chain, one aggregate at a time, and the chain
-    heads against the latest seal."""
-    report = Report()
-    sealed = _sealed_heads(home, report)
+    heads against the latest seal; list what was recorded since that seal. With the
+    engine's ``mapper``, aggregates are named by their people's id (read from their first
+    event when the seal does not name them already)."""
+    report = Report(position=recorder.max_notification_id() or 0)
+    latest = _latest_valid_seal(home, report)
+    sealed = _heads_of(latest)
+    report.names = dict(latest.get("names", {})) if latest else {}
+    if latest is not None:
+        report.sealed_at = str(latest["recorded_at"])
+        report.sealed_aggregates = len(sealed)
+        report.sealed_events = sum(version for version, _ in sealed.values())
     heads: Heads = {}
     events = _grouped(_paged(recorder.stored_page), on_progress)
     links = _grouped(_paged(recorder.chain_page))
     for aggregate, stored_rows, chain_rows in _merge(events, links):
         report.aggregates += 1
         report.events += len(stored_rows)
+        if aggregate not in report.names and (name := name_of(mapper, stored_rows)):
+            report.names[aggregate] = name
         stored = {
             s.version: content_hash(s.originator_id, s.version, s.topic, s.state)
             for s in stored_rows
         }
         chain = {row.version: row for row in chain_rows}
-        head = _check_aggregate(aggregate, stored, chain, report.problems)
+        found: list[Problem] = []
+        if chain and not stored:  # every event of it deleted, its links left: one line
+            last = max(chain)
+            found.append(
+                Problem(
+                    aggregate,
+                    1,
+                    "missing",
+                    f"all {last} events are gone (the chain recorded versions 1 to {last})",
+                )
+            )
+            head: tuple[int, str] | None = (last, chain[last].chain_hash)
+        else:
+            head = _check_aggregate(aggregate, stored, chain, found)
         if head is not None:
             heads[aggregate] = head
-        _check_against_seal(aggregate, head, chain, sealed.pop(aggregate, None), report)
+        was_sealed = sealed.pop(aggregate, None)
+        report.sealed_heads += was_sealed is not None
+        _check_against_seal(aggregate, head, chain, was_sealed, found, home)
+        if latest is not None and head is not None and not found:
+            since = was_sealed[0] if was_sealed else 0
+            if head[0] > since:
+                report.unsealed.append(
+                    Unsealed(aggregate, "", since + 1, head[0], new=was_sealed is None)
+                )
+        report.problems.extend(found)
     for aggregate, (version, _) in sealed.items():  # sealed once, now gone entirely
         report.problems.append(
-            Problem(aggregate, 1, "cut off", f"sealed at version {version}, no events remain")
+            Problem(
+                aggregate,
+                1,
+                "cut off",
+                f"sealed at version {version}, no events remain (deleted entirely)",
+            )
         )
+    _name_everything(report)
     return report, heads
+
+
+# -- the people's ids ----------------------------------------------------------------------
+
+# the attribute of an aggregate's first event that holds its people's id, and what it is
+NAMED_BY = (
+    ("initiative_id", "initiative"),
+    ("commitment_id", "commitment"),
+    ("community_id", "community"),
+    ("authority_id", "authority"),
+    ("programme_id", "programme"),  # last: the others name their programme too
+)
+
+
+def name_of(mapper: Any, rows: list[Any]) -> str | None:
+    """An aggregate's people's id ("initiative diaper-recycling"), read from its first
+    event as stored; None without a mapper, without a first event, or if it does not read."""
+    if mapper is None or not rows or rows[0].version != 1:
+        return None
+    from uuid import UUID
+
+    from eventsourcing.persistence import StoredEvent
+
+    first = rows[0]
+    try:
+        event = mapper.to_domain_event(
+            StoredEvent(
+                originator_id=UUID(first.originator_id),
+                originator_version=first.version,
+                topic=first.topic,
+                state=first.state,
+            )
+        )
+    except Exception:  # a garbled event has no name; verify says what is wrong
+        return None
+    return event_name(event)
+
+
+def event_name(event: Any) -> str | None:
+    for attribute, kind in NAMED_BY:
+        value = getattr(event, attribute, None)
+        if isinstance(value, str) and value:
+            return "authority register" if kind == "authority" else f"{kind} {value}"
+    return None
+
+
+def _name_everything(report: Report) -> None:
+    def named(aggregate: str) -> str:
+        return report.names.get(aggregate, "")
+
+    report.problems = [
+        Problem(p.aggregate, p.version, p.kind, p.detail, named(p.aggregate))
+        for p in report.problems
+    ]
+    report.unsealed = [
+        Unsealed(u.aggregate, named(u.aggregate), u.from_version, u.to_version, u.new)
+        for u in report.unsealed
+    ]
+
+
+def label(aggregate: str, name: str) -> str:
+    return f"{name} ({aggregate})" if name else aggregate
 
 
 def _paged(fetch: Callable[[tuple[str, int], int], list[Any]]) -> Iterator[Any]:
@@ -178,11 +363,22 @@ def seals_folder(home: Path) -> Path:
     return home / "audit" / "heads"
 
 
-def seal(home: Path, heads: Heads) -> Path | None:
+def seal(
+    home: Path,
+    heads: Heads,
+    names: dict[str, str] | None = None,
+    position: int | None = None,
+) -> Path | None:
     """Record a signed digest of every chain head, so cutting off the newest events shows;
     only when a head moved since the latest seal (None then: verifying and exporting again
-    and again add no files)."""
-    key = signing_key(home)
+    and again add no files). ``names`` keeps each aggregate's people's id (so a deleted
+    aggregate is still named), ``position`` the newest notification id the heads cover (the
+    next seal reads only what came after). None, with a log line, without the signing key."""
+    try:
+        key = signing_key(home)
+    except KeyUnavailable as error:
+        log.warning("sealing skipped: this process cannot read the signing key", reason=str(error))
+        return None
     latest = latest_seal(home)
     if (
         latest is not None
@@ -190,12 +386,17 @@ def seal(home: Path, heads: Heads) -> Path | None:
         and latest.get("heads") == {k: list(v) for k, v in sorted(heads.items())}
     ):
         return None
-    body = {
+    known = dict(latest.get("names", {})) if latest else {}
+    known.update(names or {})
+    body: dict[str, Any] = {
         "recorded_at": datetime.now(tz=UTC).isoformat(),
         "public_key": public_text(key),
         "heads": {k: list(v) for k, v in sorted(heads.items())},
+        "names": {k: v for k, v in sorted(known.items()) if k in heads},
     }
-    payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+    if position is not None:
+        body["position"] = position
+    payload = _payload(body)
     folder = seals_folder(home)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{body['recorded_at'].replace(':', '-')}.json"
@@ -203,25 +404,54 @@ def seal(home: Path, heads: Heads) -> Path | None:
     return path
 
 
-def latest_seal(home: Path) -> dict[str, Any] | None:
+def _payload(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _seal_files(home: Path) -> list[Path]:
     folder = seals_folder(home)
-    seals = sorted(folder.glob("*.json")) if folder.exists() else []
+    return sorted(folder.glob("*.json")) if folder.exists() else []
+
+
+def latest_seal(home: Path) -> dict[str, Any] | None:
+    seals = _seal_files(home)
     return json.loads(seals[-1].read_text()) if seals else None
 
 
-def _sealed_heads(home: Path, report: Report) -> dict[str, tuple[int, str]]:
+def signed_by(sealed: dict[str, Any], public_key: str) -> bool:
+    body = {k: v for k, v in sealed.items() if k != "signature"}
+    return sealed.get("public_key") == public_key and verify(
+        parse_public(public_key), _payload(body), str(sealed.get("signature", ""))
+    )
+
+
+def _latest_valid_seal(home: Path, report: Report | None = None) -> dict[str, Any] | None:
+    """The latest seal, if its signature holds under this installation's public key; a
+    seal that fails it is a problem (someone wrote or changed it without the key)."""
     sealed = latest_seal(home)
     if sealed is None:
-        return {}
-    body = {k: sealed[k] for k in ("recorded_at", "public_key", "heads")}
-    payload = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    own_key = public_text(signing_key(home))
-    if sealed["public_key"] != own_key or not verify(
-        parse_public(own_key), payload, sealed["signature"]
-    ):
-        report.problems.append(
-            Problem("*", 0, "unsealed", "the latest sealed heads fail their signature")
-        )
+        if report is not None:
+            report.seal_note = "never sealed"
+        return None
+    own_key = public_key_text(home)
+    if own_key is None:
+        if report is not None:
+            report.seal_note = (
+                f"no public key to check the seals with: neither {key_path(home)} nor its "
+                ".pub beside it can be read"
+            )
+        return None
+    if not signed_by(sealed, own_key):
+        if report is not None:
+            report.problems.append(
+                Problem("*", 0, "unsealed", "the latest sealed heads fail their signature")
+            )
+        return None
+    return sealed
+
+
+def _heads_of(sealed: dict[str, Any] | None) -> dict[str, tuple[int, str]]:
+    if sealed is None:
         return {}
     return {k: (int(v[0]), str(v[1])) for k, v in sealed["heads"].items()}
 
@@ -231,15 +461,15 @@ def _check_against_seal(
     head: tuple[int, str] | None,
     chain: dict[int, ChainRow],
     sealed: tuple[int, str] | None,
-    report: Report,
+    found: list[Problem],
+    home: Path,
 ) -> None:
     if sealed is None:
         return
-    report.sealed_heads += 1
     version, chain_hash = sealed
     have = head[0] if head else 0
     if have < version:
-        report.problems.append(
+        found.append(
             Problem(
                 aggregate,
                 have + 1,
@@ -248,8 +478,50 @@ def _check_against_seal(
             )
         )
     elif chain.get(version) is None or chain[version].chain_hash != chain_hash:
-        report.problems.append(
-            Problem(
-                aggregate, version, "altered", "the chain no longer passes through its sealed head"
+        if not found:  # the links hold: someone rewrote sealed history, links and all
+            found.append(_first_difference(aggregate, chain, home, version))
+        else:
+            found.append(
+                Problem(
+                    aggregate,
+                    version,
+                    "altered",
+                    "the chain no longer passes through its sealed head",
+                )
             )
-        )
+
+
+def _first_difference(
+    aggregate: str, chain: dict[int, ChainRow], home: Path, sealed_version: int
+) -> Problem:
+    """Where a chain with every link recomputed first differs from what was sealed: each
+    earlier seal pins the head the aggregate had then; the first event that differs lies
+    after the newest sealed head the chain still passes through."""
+    own_key = public_key_text(home)
+    holds, fails = [0], [sealed_version]
+    for path in _seal_files(home):
+        sealed = json.loads(path.read_text())
+        if own_key is None or not signed_by(sealed, own_key):
+            continue
+        at = sealed["heads"].get(aggregate)
+        if at is None:
+            continue
+        version, chain_hash = int(at[0]), str(at[1])
+        row = chain.get(version)
+        (holds if row is not None and row.chain_hash == chain_hash else fails).append(version)
+    still = max(holds)
+    broken = min([v for v in fails if v > still], default=sealed_version)
+    first = still + 1
+    where = (
+        f"version {first} is the first event that differs from what was sealed"
+        if broken == first
+        else f"the first event that differs from what was sealed is one of versions {first} "
+        f"to {broken}"
+    )
+    return Problem(
+        aggregate,
+        first,
+        "altered",
+        f"the chain no longer passes through its sealed head (version {sealed_version}); "
+        f"{where} (its links were recomputed)",
+    )

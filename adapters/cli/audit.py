@@ -188,23 +188,30 @@ def _verify_with_progress(current: Any) -> tuple[Any, Any]:
     ) as bar:
         task = bar.add_task("verify", total=total)
         return verify_store(
-            recorder, current.settings.home, on_progress=lambda n: bar.advance(task, n)
+            recorder,
+            current.settings.home,
+            on_progress=lambda n: bar.advance(task, n),
+            mapper=current.engine.mapper,
         )
 
 
 @audit_app.command("verify")
 def verify(ctx: typer.Context, as_json: JsonFlag = False) -> None:
-    """Check the hash chain over every stored event, and the sealed chain heads. Exits 1 and
-    names each broken place (aggregate, version, and what) if anything was altered,
-    removed, reordered, inserted or cut off; seals the heads when all is well."""
-    from adapters.audit.verify import seal
+    """Check the hash chain over every stored event, and the sealed chain heads, and say
+    what the verdict covers: intact (everything as sealed), intact-with-unsealed-tail (the
+    events recorded since the latest seal are chained but not yet sealed: each aggregate is
+    named), unsealed (no seal to check against: exit 0 too, but nothing proves the record
+    was not rewritten), or altered (exit 1: each broken place named, aggregate, version and
+    what). Seals the heads when nothing is altered (if this process holds the signing key)."""
+    from adapters.audit.verify import label, seal
 
     current = session(ctx)
     report, heads = _verify_with_progress(current)
+    sealed_now = None
     if report.ok:
-        seal(current.settings.home, heads)
+        sealed_now = seal(current.settings.home, heads, report.names, report.position)
     if as_json:
-        emit_json(report.as_dict())
+        emit_json({**report.as_dict(), "sealed_now": sealed_now is not None})
     else:
         console.print(
             f"checked {report.events} events of {report.aggregates} aggregates "
@@ -213,24 +220,36 @@ def verify(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         )
         for p in report.problems:
             errors.print(
-                f"{p.kind.upper()}: {p.aggregate} version {p.version}: {p.detail}",
+                f"{p.kind.upper()}: {label(p.aggregate, p.name)} version {p.version}: {p.detail}",
                 highlight=False,
                 markup=False,
             )
-        console.print(
-            "the record is intact" if report.ok else f"{len(report.problems)} problems found",
-            highlight=False,
-        )
+        console.print(report.summary(), highlight=False, markup=False)
+        for u in report.unsealed:
+            what = "all new since the seal" if u.new else "recorded since the seal"
+            console.print(
+                f"  not yet sealed: {label(u.aggregate, u.name)} versions {u.from_version} "
+                f"to {u.to_version} ({u.events} events, {what})",
+                highlight=False,
+                markup=False,
+            )
+        if sealed_now is not None:
+            console.print(
+                "sealed the chain heads now: later verifies hold the record to this seal",
+                highlight=False,
+            )
     if not report.ok:
         raise typer.Exit(1)
 
 
 @audit_app.command("public-key")
 def public_key(ctx: typer.Context) -> None:
-    """Print the public half of this data folder's signing key (for check-export)."""
-    from adapters.audit.keys import public_text, signing_key
+    """Print the public half of the signing key (for check-export and checking seals)."""
+    from adapters.audit.keys import public_key_text, public_text, signing_key
 
-    sys.stdout.write(public_text(signing_key(session(ctx).settings.home)) + "\n")
+    home = session(ctx).settings.home
+    known = public_key_text(home)
+    sys.stdout.write((known or public_text(signing_key(home))) + "\n")
 
 
 @audit_app.command("export")
@@ -256,7 +275,7 @@ def export(
             "tampered",
             as_json,
         )
-    seal(current.settings.home, heads)
+    seal(current.settings.home, heads, report.names, report.position)
     with refusals(as_json):
         scope = export_record(current.engine, current.settings.home, out, initiative_id)
     count = sum(1 for _ in out.open("rb")) - 2  # the header and the signature

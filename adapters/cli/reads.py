@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -37,7 +37,8 @@ def _filter(value: str | None) -> str | None:
     return value
 
 
-def filter_option(help: str) -> typer.models.OptionInfo:
+def filter_option(help: str) -> Any:
+    """An option for a free-text filter, refused above the limit (typer.Option's type)."""
     return typer.Option(help=help, callback=_filter)
 
 
@@ -389,6 +390,9 @@ def projections_catch_up(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Apply every event recorded since the read models' position."""
     lag = session(ctx).runner.status().lag
     applied = _with_progress(lag, "catching up", ctx, rebuild=False)
+    from adapters.audit.sealing import auto_seal
+
+    auto_seal(session(ctx).engine, session(ctx).settings)
     emit_json({"applied": applied}) if as_json else console.print(f"applied {applied} events")
 
 
@@ -435,15 +439,22 @@ def projections_follow(
     """
     import signal
 
+    from adapters.audit.sealing import Sealer
     from adapters.logs import get_logger
     from projections.following import Follower
 
     log = get_logger("kringloop.projections")
     runner = session(ctx).runner
+    sealer = Sealer(session(ctx).engine, session(ctx).settings)  # heads sealed as they move
+
+    def applied_batch(count: int, position: int) -> None:
+        log.info("applied", events=count, position=position)
+        sealer()
+
     follower = Follower(
         runner,
         poll_interval=poll,
-        on_batch=lambda count, position: log.info("applied", events=count, position=position),
+        on_batch=applied_batch,
         on_ready=lambda: errors.print(
             f"following {runner.status().name} at position {runner.position()}, "
             + (
