@@ -22,7 +22,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy domain projections
+	$(BIN)/mypy domain projections adapters flows
 	$(BIN)/lint-imports
 
 test: lint

@@ -116,7 +116,7 @@ def to_xlsx(table: Table) -> bytes:
     for row in table.rows:
         cells = []
         for value, column in zip(row, table.columns, strict=True):
-            cell = WriteOnlyCell(sheet, value=_xlsx_value(value, column, ILLEGAL_CHARACTERS_RE))
+            cell = WriteOnlyCell(sheet, value=_xlsx_value(value, column, ILLEGAL_CHARACTERS_RE))  # type: ignore[arg-type]  # openpyxl writes dates too
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # never a formula, whatever the text starts with
             elif column.kind in _XLSX_FORMATS and cell.value is not None:
@@ -134,7 +134,7 @@ def _xlsx_value(value: Cell, column: Column, illegal: object) -> Cell:
     if column.kind == "percent" and isinstance(value, int | float):
         return value / 100  # Excel's percent format multiplies by 100 to show it
     if isinstance(value, str):
-        return illegal.sub("", value)[:32_767]  # type: ignore[attr-defined]
+        return str(illegal.sub("", value))[:32_767]  # type: ignore[attr-defined]
     return value
 
 

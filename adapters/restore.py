@@ -82,14 +82,14 @@ def _target(settings: Settings) -> Iterator[Any]:
         with psycopg.connect(settings.database_url) as conn, conn.transaction():
             yield conn
         return
-    with closing(sqlite3.connect(settings.events_path, timeout=30)) as conn:
-        conn.execute("BEGIN IMMEDIATE")
+    with closing(sqlite3.connect(settings.events_path, timeout=30)) as lite:
+        lite.execute("BEGIN IMMEDIATE")
         try:
-            yield conn
+            yield lite
         except BaseException:
-            conn.rollback()
+            lite.rollback()
             raise
-        conn.commit()
+        lite.commit()
 
 
 def _check_empty(settings: Settings, tables: Tables, reads: Any, force: bool) -> None:
@@ -181,7 +181,7 @@ def _restore_users(reads: Any, path: Path) -> int:
         for r in records(path, "user")
     ]
     with Session(reads.engine) as session:
-        session.exec(delete(UserRow))  # type: ignore[call-overload]
+        session.exec(delete(UserRow))
         session.add_all(users)
         session.commit()
     end_all_sessions(reads.engine)  # not in a backup: after a restore everyone logs in again

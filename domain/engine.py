@@ -339,7 +339,8 @@ class Engine(Application[UUID]):
             found: object = self.repository.get(id_, version=version, projector_func=fold)
         except AggregateNotFoundError:
             return None
-        assert isinstance(found, DecisionRecord)
+        if not isinstance(found, DecisionRecord):
+            raise TypeError(f"{id_} holds a {type(found).__name__}, not a Kringloop record")
         if batch is not None:
             batch[id_] = found  # a batch decides on one in-memory copy of each aggregate
         return found

@@ -15,7 +15,7 @@ from domain.commands.base import Outcome
 from domain.commands.catalogue import validate_command
 from domain.commands.initiative import FormConsortium
 from domain.engine import today_in_programme_tz
-from domain.errors import WrongStageError
+from domain.errors import NotFoundError, WrongStageError
 from domain.values import Stage
 from flows import runtime
 from flows.projection_catch_up import catch_up
@@ -52,7 +52,8 @@ def form(initiative_id: str, actor: str, reason: str, effective: date | None) ->
 def notify(initiative_id: str) -> list[str]:
     """Write one notice per member; writing it again changes nothing (same file)."""
     detail = initiative_detail(runtime.read_store(), initiative_id, today_in_programme_tz())
-    assert detail is not None, f"initiative '{initiative_id}' is not in the read models"
+    if detail is None:
+        raise NotFoundError(f"initiative '{initiative_id}' is not in the read models")
     outbox = runtime.settings().home / "outbox"
     outbox.mkdir(parents=True, exist_ok=True)
     notified = []

@@ -19,6 +19,13 @@ from domain.values import (
 )
 from projections.working_set import Row, WorkingSet
 
+
+class StoreInconsistentError(RuntimeError):
+    """An event the read models cannot apply: the store holds what no command could record
+    (a measurement of a target never set, ...). Stops the runner; nothing of the batch is
+    written."""
+
+
 Handler = Callable[[WorkingSet, Any, Row], None]
 _BASE_FIELDS = {"originator_id", "originator_version", "timestamp", "decision", "originator_topic"}
 
@@ -90,7 +97,8 @@ def project(ws: WorkingSet, notification_id: int, event: Any) -> None:
 
 def _programme_row(ws: WorkingSet, event: Any) -> Row:
     found = ws.programme_by_aggregate.get(event.originator_id.hex)
-    assert found is not None, f"programme {event.originator_id} was never created"
+    if found is None:
+        raise StoreInconsistentError(f"programme {event.originator_id} was never created")
     return found
 
 
@@ -156,7 +164,8 @@ def target_set(ws: WorkingSet, e: Any, _: Row) -> None:
 def target_measured(ws: WorkingSet, e: Any, _: Row) -> None:
     programme = _programme_row(ws, e)
     target = ws.get("targets", programme["programme_id"], e.key)
-    assert target is not None
+    if target is None:
+        raise StoreInconsistentError(f"target {e.key} measured but never set")
     target.update(
         measured_value=e.value, measured_on=e.decision.effective, measured_source=e.source
     )
@@ -220,10 +229,12 @@ def mandate_revoked(ws: WorkingSet, e: Any, _: Row) -> None:
 def _initiative_row(ws: WorkingSet, event: Any) -> Row:
     initiative_id = ws.initiative_by_aggregate.get(event.originator_id.hex)
     if initiative_id is None:
-        assert type(event).__name__ == "Proposed", f"{event.originator_id} never proposed"
+        if type(event).__name__ != "Proposed":
+            raise StoreInconsistentError(f"initiative {event.originator_id} was never proposed")
         return {}
     row = ws.get("initiatives", initiative_id)
-    assert row is not None
+    if row is None:
+        raise StoreInconsistentError(f"initiative {initiative_id} has no row")
     return row
 
 
@@ -343,7 +354,8 @@ def precondition_registered(ws: WorkingSet, e: Any, row: Row) -> None:
 def _resolver(outcome: PreconditionStatus) -> Handler:
     def resolved(ws: WorkingSet, e: Any, row: Row) -> None:
         record = ws.get("preconditions", row["initiative_id"], e.precondition)
-        assert record is not None
+        if record is None:
+            raise StoreInconsistentError(f"precondition {e.precondition} was never registered")
         record.update(
             status=outcome.value,
             resolved_on=e.decision.effective,
@@ -437,7 +449,8 @@ def _status(status: Status, keep_reason: bool) -> Handler:
 
 def fell_back(ws: WorkingSet, e: Any, row: Row) -> None:
     target = Stage(e.to_stage)
-    assert target in FALLBACK_STAGES
+    if target not in FALLBACK_STAGES:
+        raise StoreInconsistentError(f"a fall-back to {target.label}, which is no fall-back stage")
     row["consortium_formed_on"] = None
     row["operating_from"] = None
     row["withdrawn_on"] = None

@@ -45,7 +45,7 @@ def body_model(cls: type[Command]) -> type[BaseModel]:
             "date), when that is not you; you are recorded as who entered it (authorised today)",
         ),
     )
-    return create_model(  # type: ignore[call-overload,no-any-return]
+    return create_model(
         f"{cls.__name__}Request",
         __config__=ConfigDict(extra="forbid", title=f"{cls.command} request"),
         __doc__=cls.__doc__,

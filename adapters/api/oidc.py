@@ -81,8 +81,8 @@ class OidcConfig:
         text = secret.get_secret_value() if secret else None
         if settings.oidc_client_secret_file is not None:
             text = settings.oidc_client_secret_file.read_text().strip()
-        assert settings.oidc_client_id  # Settings refuses an issuer without these two
-        assert settings.oidc_redirect_url
+        if not (settings.oidc_client_id and settings.oidc_redirect_url):
+            raise ValueError("an OpenID issuer needs a client id and a redirect URL")
         return cls(
             issuer=settings.oidc_issuer,
             client_id=settings.oidc_client_id,

@@ -46,7 +46,7 @@ _ready: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 def create_table(engine: Engine) -> None:
     if engine not in _ready:
-        SQLModel.metadata.create_all(engine, tables=[OidcLinkRow.__table__])  # type: ignore[list-item]
+        SQLModel.metadata.create_all(engine, tables=[OidcLinkRow.__table__])  # type: ignore[attr-defined]
         _ready.add(engine)
 
 

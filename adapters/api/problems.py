@@ -72,12 +72,14 @@ def problem(status: int, detail: str, code: str, **extra: Any) -> JSONResponse:
 
 
 async def _refusal(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, KringloopError)
+    if not isinstance(error, KringloopError):
+        raise error
     return problem(status_for(error), str(error), error.code)
 
 
 async def _invalid(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, RequestValidationError)
+    if not isinstance(error, RequestValidationError):
+        raise error
     problems = []
     for item in error.errors():
         where = ".".join(str(part) for part in item.get("loc", ())) or "input"
@@ -86,7 +88,8 @@ async def _invalid(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _http(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, HTTPException)
+    if not isinstance(error, HTTPException):
+        raise error
     code = {
         400: "bad_request",
         401: "unauthenticated",

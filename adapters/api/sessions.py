@@ -71,7 +71,7 @@ def register_credential_kind(kind: str, still_valid: CredentialCheck) -> None:
 
 
 def create_table(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine, tables=[SessionRow.__table__])  # type: ignore[list-item]
+    SQLModel.metadata.create_all(engine, tables=[SessionRow.__table__])  # type: ignore[attr-defined]
 
 
 def utc_now() -> datetime:
@@ -105,7 +105,7 @@ def open_session(
     moment = _utc(now or utc_now())
     session_id = secrets.token_urlsafe(32)
     with Session(engine) as db:
-        db.exec(delete(SessionRow).where(col(SessionRow.opened_at) < moment - lifetimes.absolute))  # type: ignore[call-overload]
+        db.exec(delete(SessionRow).where(col(SessionRow.opened_at) < moment - lifetimes.absolute))
         db.add(
             SessionRow(
                 id_sha256=_hash(session_id),

@@ -47,7 +47,7 @@ class UserRow(SQLModel, table=True):
 
 def create_table(engine: Engine) -> None:
     """The users table, and the table of their web sessions beside it."""
-    SQLModel.metadata.create_all(engine, tables=[UserRow.__table__])  # type: ignore[list-item]
+    SQLModel.metadata.create_all(engine, tables=[UserRow.__table__])  # type: ignore[attr-defined]
     sessions.create_table(engine)
 
 

@@ -40,7 +40,8 @@ def signing_key(home: Path) -> Ed25519PrivateKey:
     try:
         if path.exists():
             loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-            assert isinstance(loaded, Ed25519PrivateKey), f"{path} is not an Ed25519 key"
+            if not isinstance(loaded, Ed25519PrivateKey):
+                raise ValueError(f"{path} is not an Ed25519 key")
             return loaded
         if os.environ.get(ENV, "").strip() and (
             not path.parent.is_dir() or public_path(home).exists()

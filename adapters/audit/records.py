@@ -111,7 +111,8 @@ def as_of(
     """The initiative exactly as it stood: at a version, or on a date. None if it did not
     exist yet."""
     if version is None:
-        assert at is not None
+        if at is None:
+            raise ValueError("as_of needs a day or a version")
         version = queries.version_as_of(reads, initiative_id, at, by)
         if version is None:
             return None

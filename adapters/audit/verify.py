@@ -289,14 +289,13 @@ def _merge(
     """Join two streams grouped by aggregate id, both in id order."""
     a, b = next(left, None), next(right, None)
     while a is not None or b is not None:
-        if b is None or (a is not None and a[0] < b[0]):
-            assert a is not None
+        if a is not None and (b is None or a[0] < b[0]):
             yield a[0], a[1], []
             a = next(left, None)
-        elif a is None or b[0] < a[0]:
+        elif b is not None and (a is None or b[0] < a[0]):
             yield b[0], [], b[1]
             b = next(right, None)
-        else:
+        elif a is not None and b is not None:  # the same aggregate on both sides
             yield a[0], a[1], b[1]
             a, b = next(left, None), next(right, None)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -208,7 +209,7 @@ def _numbered_commands(path: Path) -> Iterator[tuple[int, Callable[[], Command]]
                 yield number, _too_long
                 return
             if raw.strip() and not raw.lstrip().startswith(b"#"):
-                yield number, (lambda raw=raw: _parse_line(raw))
+                yield number, functools.partial(_parse_line, raw)
 
 
 def _too_long() -> Command:

@@ -53,7 +53,8 @@ def _option_type(annotation: Any) -> Any:
         return str  # JSON text
     if typing.get_origin(base) is list:
         (item,) = typing.get_args(base)
-        return list[item if isinstance(item, type) and issubclass(item, Enum) else str]
+        parsed = item if isinstance(item, type) and issubclass(item, Enum) else str
+        return list[parsed]  # type: ignore[valid-type]
     if isinstance(base, type) and issubclass(base, Enum | bool | int | float):
         return base
     return str

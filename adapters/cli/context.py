@@ -34,7 +34,8 @@ class Session(Stores):
 
 def session(ctx: typer.Context) -> Session:
     obj = ctx.find_root().obj
-    assert isinstance(obj, Session), "the root callback sets up the session"
+    if not isinstance(obj, Session):
+        raise TypeError("no session: the root callback sets it up")
     return obj
 
 

@@ -90,7 +90,7 @@ def write_export(export: Export, table: Table) -> None:
     """Write the table to --out (saying where, on stderr) or, as CSV, to stdout."""
     from adapters.exports import render
 
-    body = render(table, export.format.value, export.delimiter)  # type: ignore[arg-type]
+    body = render(table, export.format.value, export.delimiter)
     if export.out is None:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()

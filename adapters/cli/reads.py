@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -37,7 +37,8 @@ def _filter(value: str | None) -> str | None:
     return value
 
 
-def filter_option(help: str) -> typer.models.OptionInfo:
+def filter_option(help: str) -> Any:
+    """An option for a free-text filter, refused above the limit (typer.Option's type)."""
     return typer.Option(help=help, callback=_filter)
 
 

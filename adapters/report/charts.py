@@ -58,7 +58,9 @@ def _target_panel(axes: Any, history: TargetHistory, data: ReportData) -> None:
     t = history.now
     years = sorted(history.years)
     now_x = data.report_date.year + (data.report_date.timetuple().tm_yday - 1) / 366
-    points = [(y, p.current) for y, p in history.years.items() if p and p.current is not None]
+    points: list[tuple[float, float]] = [
+        (float(y), p.current) for y, p in history.years.items() if p and p.current is not None
+    ]
     if t.source_kind == "programme measurement":  # a measurement is dated, not yearly
         measured = {
             p.measured_on: p.current

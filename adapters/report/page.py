@@ -249,9 +249,11 @@ def _milestone_cell(line: RoadmapLine, year: int) -> str:
 
 def _later_goals(line: RoadmapLine, after: int) -> str:
     later = [
-        f"{share_text(float(p['share']))} by {int(p['year'])}"
+        f"{share_text(share)} by {year:.0f}"
         for p in line.path
-        if p.get("year") is not None and int(p["year"]) > after and p.get("share") is not None
+        if (year := p.get("year")) is not None
+        and year > after
+        and (share := p.get("share")) is not None
     ]
     if line.open_goal is not None:
         later.append(f"{share_text(line.open_goal)} as soon as possible")

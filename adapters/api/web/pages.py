@@ -36,7 +36,7 @@ from domain.commands.base import Day
 from domain.commands.catalogue import CATALOGUE
 from domain.engine import today_in_programme_tz
 from domain.errors import KringloopError, NotFoundError
-from domain.reading import initiative_state
+from domain.reading import InitiativeState, initiative_state
 from projections import procurement, queries
 from projections.figures import DEMONSTRATION_NOTE, any_demonstration, share_text
 from projections.progress import programme_progress
@@ -174,6 +174,7 @@ def initiative_context(
     if detail is None:
         raise NotFoundError(f"no initiative '{initiative_id}'")
     decisions = detail.decisions
+    state: InitiativeState | None
     if as_of is None:
         state = initiative_state(current.engine.initiative(initiative_id))
     else:
