@@ -196,10 +196,6 @@ class Programme(DecisionRecord):
         for stream in streams:
             self.mandates[broker][stream][-1][1] = decision.effective
 
-    def holds_mandate(self, broker: str, stream: str, on: date) -> bool:
-        """Whether the broker may decide on the stream (or its parent stream) on that date."""
-        return self.mandate_of(broker, stream, on) is not None
-
     def mandate_of(self, broker: str, stream: str, on: date) -> str | None:
         """The mandate the broker held for the stream (or its parent, or every stream) on
         that date, in words with the decision that granted it; None without one."""

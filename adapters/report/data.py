@@ -125,11 +125,6 @@ def stage_words(stage: str) -> str:
     return Stage(stage).label.capitalize()
 
 
-def source_line(t: TargetProgress) -> str:
-    """Where a target's current figure comes from, in one line (as every door says it)."""
-    return t.measured_by
-
-
 def year_cell(t: TargetProgress | None) -> str:
     """A target at the end of a year, in words when there is no figure."""
     if t is None:

@@ -13,7 +13,6 @@ from adapters.report.data import (
     milestone_counts,
     milestone_years,
     number_text,
-    source_line,
     stage_words,
     year_cell,
 )
@@ -149,7 +148,7 @@ def _targets_section(data: ReportData) -> str:
         f'<td class="n">{number_text(h.now.target)}</td>'
         f"<td>{h.now.deadline.isoformat()}</td>"
         f'<td class="n">{share_text(h.now.share_reached_pct)}</td>'
-        f'<td class="source">{html.escape(source_line(h.now))}'
+        f'<td class="source">{html.escape(h.now.measured_by)}'
         f"<br>target: {html.escape(h.now.source or 'no source given')}</td></tr>"
         for h in data.targets
     )
