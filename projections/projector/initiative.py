@@ -255,13 +255,38 @@ def fell_back(ws: WorkingSet, e: Any, row: Row) -> None:
         row["lead"] = None
         row["members"] = {}
         row["arrangement_type"] = None
-        for record in ws.preconditions_by_initiative[row["initiative_id"]]:
-            if record["status"] in (PreconditionStatus.OPEN, PreconditionStatus.FAILED):
-                record["status"] = PreconditionStatus.DROPPED.value
-                ws.touch("preconditions", record)
-        _count_preconditions(ws, row)
+    dropped = getattr(e, "dropped", None)  # the event says what it dropped, or (version 1) not
+    if dropped is None:
+        dropped = legacy_dropped_preconditions(ws, row, target)
+    _drop_preconditions(ws, row, dropped)
     if target == Stage.EXPERT_SCAN:
         row["chosen_options"] = []
         row["best_circularity_level"] = None
         row["respondents"] = []
     _enter(row, target, e)
+
+
+def legacy_dropped_preconditions(ws: WorkingSet, row: Row, target: Stage) -> list[str]:
+    """What a fall-back recorded before the event named its consequence (version 1, upcast
+    with ``dropped = None``) dropped, derived as it was then: the open and failed
+    preconditions, on a fall-back to market consultation or earlier."""
+    if target.rank > Stage.MARKET_CONSULTATION.rank:
+        return []
+    return [
+        record["precondition"]
+        for record in ws.preconditions_by_initiative[row["initiative_id"]]
+        if record["status"] in (PreconditionStatus.OPEN, PreconditionStatus.FAILED)
+    ]
+
+
+def _drop_preconditions(ws: WorkingSet, row: Row, names: list[str]) -> None:
+    for name in names:
+        record = ws.get("preconditions", row["initiative_id"], name)
+        if record is None:
+            raise StoreInconsistentError(
+                f"a fall-back dropped precondition {name}, never registered"
+            )
+        record["status"] = PreconditionStatus.DROPPED.value
+        ws.touch("preconditions", record)
+    if names:
+        _count_preconditions(ws, row)
