@@ -6,8 +6,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from domain.values import Status
+
 RECENT_REPORT_MONTHS = 18
 """Evidence older than this does not show an initiative runs: it is at risk, not ready."""
+RECENT_ESCALATION_DAYS = 90
+"""An escalation (a deadline passed) this many days ago or fewer is still an open risk."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,29 @@ class Phase3Figures:
     open_risks: tuple[str, ...]
     last_report_on: date | None = None  # the day the latest impact report was recorded
     months_since_report: int | None = None  # None: no impact report at all
+
+
+def open_risks(
+    status: str,
+    status_since: date,
+    failed_preconditions: int,
+    last_escalated_on: date | None,
+    today: date,
+) -> tuple[str, ...]:
+    """What stands against scaling an initiative up, in words: stalled, failed
+    preconditions, a recent escalation."""
+    recently_escalated = (
+        last_escalated_on is not None and (today - last_escalated_on).days <= RECENT_ESCALATION_DAYS
+    )
+    return tuple(
+        reason
+        for present, reason in (
+            (status == Status.STALLED, f"stalled since {status_since}"),
+            (failed_preconditions > 0, f"{failed_preconditions} failed preconditions"),
+            (recently_escalated, f"escalated in the last {RECENT_ESCALATION_DAYS} days"),
+        )
+        if present
+    )
 
 
 @dataclass(frozen=True)

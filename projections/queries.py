@@ -11,7 +11,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from domain.errors import InvalidCommandError
-from domain.scale_up import Phase3Figures
+from domain.scale_up import Phase3Figures, open_risks
 from domain.values import Stage, Status
 from projections.store import ReadStore
 from projections.tables import DecisionRow, ImpactRow, InitiativeRow, PreconditionRow, StreamRow
@@ -443,18 +443,9 @@ def phase3_candidates(
     for r in rows:
         since = r.operating_from or r.consortium_formed_on or r.withdrawn_on or r.stage_since
         last_report = latest.get(r.initiative_id)
-        risks = [
-            reason
-            for present, reason in (
-                (r.status == "stalled", f"stalled since {r.status_since}"),
-                (r.failed_preconditions > 0, f"{r.failed_preconditions} failed preconditions"),
-                (
-                    r.last_escalated_on is not None and (today - r.last_escalated_on).days <= 90,
-                    "escalated in the last 90 days",
-                ),
-            )
-            if present
-        ]
+        risks = open_risks(
+            r.status, r.status_since, r.failed_preconditions, r.last_escalated_on, today
+        )
         figures.append(
             Phase3Figures(
                 initiative_id=r.initiative_id,
@@ -467,7 +458,7 @@ def phase3_candidates(
                 if last_report
                 else 0.0,
                 jobs_fte=(last_report.jobs_fte or 0.0) if last_report else 0.0,
-                open_risks=tuple(risks),
+                open_risks=risks,
             )
         )
     return criteria, figures
