@@ -1,4 +1,11 @@
-"""An initiative: one resource stream's way from expert scan to regional scale-up."""
+"""An initiative: one resource stream's way from expert scan to regional scale-up.
+
+The whole lifecycle is the table below: each step, the stages and statuses it is taken in,
+the rule it checks beyond them, and whether it may be entered late. ``check`` reads it for
+every command; ``allowed_steps`` reads it for every door (forms, CLI, API). Each command
+method checks, then records one event; the event-applying methods below it only change
+state, so a history that today's rules would refuse still loads.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,8 @@ from eventsourcing.domain import event
 from domain.errors import (
     AlreadyExistsError,
     ConsortiumIncompleteError,
+    EffectiveDateError,
+    KringloopError,
     NotActiveError,
     NotFoundError,
     PreconditionsStillOpenError,
@@ -19,6 +28,7 @@ from domain.errors import (
     SharesDoNotAddUpError,
     WrongStageError,
 )
+from domain.lifecycle import ABANDONED, NOT_ABANDONED, STALLED, NextStep, Step
 from domain.record import DecisionRecord
 from domain.values import (
     FALLBACK_STAGES,
@@ -34,9 +44,91 @@ from domain.values import (
 INITIATIVE_NAMESPACE = UUID("0b5c3c1e-8d2a-4f0e-b6f4-6a2f1e7d9c02")
 SHARE_TOLERANCE = 0.01
 
+_P, _ES, _MC, _PF = (
+    Stage.PROPOSED,
+    Stage.EXPERT_SCAN,
+    Stage.MARKET_CONSULTATION,
+    Stage.PRECONDITION_FULFILMENT,
+)
+_CF, _BW, _SU, _UP = (
+    Stage.CONSORTIUM_FORMED,
+    Stage.BOARD_WITHDRAWN,
+    Stage.SCALING_UP,
+    Stage.SCALED_UP,
+)
+_EVERY = tuple(Stage)
+_RUNNING = (_CF, _BW, _SU, _UP)  # a consortium operates: impact is reported
+_NOT_SCALED_UP = tuple(s for s in Stage if s != _UP)
+
+LIFECYCLE: dict[str, Step] = {
+    # the main path
+    "start_expert_scan": Step("start the expert scan", (_P,), moves_to="expert scan"),
+    "record_option": Step("record an innovative option", (_ES,), late=True),
+    "complete_expert_scan": Step(
+        "complete the expert scan", (_ES,), guard="an_option", moves_to="market consultation"
+    ),
+    "open_consultation": Step("open the market consultation", (_MC,), guard="consultation_shut"),
+    "record_response": Step("record a response", (_MC,), guard="consultation_underway", late=True),
+    "close_consultation": Step(
+        "close the market consultation",
+        (_MC,),
+        guard="a_willing_lead",
+        moves_to="precondition fulfilment",
+    ),
+    "register_precondition": Step("register a precondition", (_PF,)),
+    "fulfil_precondition": Step("fulfil a precondition", (_PF,), guard="an_open_precondition"),
+    "waive_precondition": Step("waive a precondition", (_PF,), guard="an_open_precondition"),
+    "fail_precondition": Step(
+        "record the failure of a precondition", (_PF,), guard="an_open_precondition"
+    ),
+    "admit_member": Step("admit a consortium member", (_PF,)),
+    "agree_arrangement": Step("agree a financial arrangement", (_PF,), guard="a_member"),
+    "declare_no_arrangement": Step("declare no financial arrangement needed", (_PF,)),
+    "form_consortium": Step(
+        "form the consortium", (_PF,), guard="ready_to_form", moves_to="consortium formed"
+    ),
+    "withdraw_board": Step("withdraw the board", (_CF,), moves_to="board withdrawn"),
+    "assess_scale_up": Step("assess scale-up", (_BW, _UP), NOT_ABANDONED),
+    "start_scale_up": Step(
+        "start scale-up", (_BW, _UP), guard="assessed_ready", moves_to="scaling up"
+    ),
+    "complete_scale_up": Step("complete scale-up", (_SU,), moves_to="scaled up"),
+    "report_impact": Step(
+        "report impact",
+        _RUNNING,
+        NOT_ABANDONED,
+        late=True,
+        at_words="impact is reported once the consortium is formed",
+    ),
+    # the side paths
+    "escalate": Step("escalate", _EVERY, NOT_ABANDONED),
+    "stall": Step("stall", _NOT_SCALED_UP, at_words="the initiative has scaled up"),
+    "resume": Step("resume", _EVERY, STALLED),
+    "abandon": Step(
+        "abandon", _NOT_SCALED_UP, NOT_ABANDONED, at_words="the initiative has scaled up"
+    ),
+    "reopen": Step("reopen", _EVERY, ABANDONED),
+    "fall_back": Step(
+        "fall back",
+        tuple(s for s in Stage if FALLBACK_STAGES[0].rank < s.rank <= _BW.rank),
+        NOT_ABANDONED,
+        at_words="only to an earlier stage, and not once scale-up has started",
+        moves_to="an earlier stage",
+    ),
+}
+"""Every step an initiative takes: stage and status: the steps allowed, each guard named."""
+LATE_ENTRIES = ", ".join(s.action.split(" ", 1)[1] for s in LIFECYCLE.values() if s.late)
+
 
 class Initiative(DecisionRecord):
     """A circular initiative on a resource stream or sub-stream, steered by brokers."""
+
+    class_version = 2  # version 2 keeps the stage path (for late entries); see upcast_v1_v2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot taken before the stage path was kept: its path starts where it stood."""
+        state.setdefault("path", [[state["stage"], state["stage_since"]]])
 
     @staticmethod
     @lru_cache(maxsize=65536)
@@ -61,6 +153,7 @@ class Initiative(DecisionRecord):
         self.proposed_by = decision.actor
         self.stage: str = Stage.PROPOSED.value
         self.stage_since: date = decision.effective
+        self.path: list[list[Any]] = [[self.stage, self.stage_since]]  # [stage, since], ...
         self.status: str = Status.ACTIVE.value
         self.status_reason = ""
         self.abandoned_at_stage: str | None = None
@@ -82,14 +175,183 @@ class Initiative(DecisionRecord):
         self.applied_commands = {}
         self.last_effective = decision.effective
 
+    # -- what can be done next ---------------------------------------------------------
+
+    def allowed_steps(self) -> list[NextStep]:
+        """Every step of the lifecycle, in table order: allowed now, or why not."""
+        steps = []
+        for name, step in LIFECYCLE.items():
+            refusal = self.refusal(name)
+            steps.append(
+                NextStep(
+                    step=name,
+                    action=step.action,
+                    allowed=refusal is None,
+                    why_not="" if refusal is None else str(refusal),
+                    refusal=None if refusal is None else type(refusal),
+                )
+            )
+        return steps
+
+    def check(self, name: str, decision: Decision, action: str = "") -> None:
+        """Refuse the step if the table or its guard says no; ``action`` words it."""
+        refusal = self.refusal(name, decision.effective, action)
+        if refusal is not None:
+            raise refusal
+
+    def refusal(
+        self, name: str, effective: date | None = None, action: str = ""
+    ) -> KringloopError | None:
+        step = LIFECYCLE[name]
+        words = action or step.action
+        stage = Stage(self.stage)
+        late = effective is not None and effective < self.last_effective
+        if effective is not None and late:
+            if not step.late:
+                return EffectiveDateError(
+                    f"a decision on this initiative cannot take effect on "
+                    f"{effective.isoformat()}: the previous decision took effect on "
+                    f"{self.last_effective.isoformat()} (only these may be entered late: "
+                    f"{LATE_ENTRIES})"
+                )
+            then = self.stage_on(effective)
+            if then is None:
+                return EffectiveDateError(
+                    f"cannot {words} with effect from {effective.isoformat()}: the initiative "
+                    f"was proposed on {self.path[0][1].isoformat()}"
+                )
+            stage = then
+        if stage not in step.at:
+            where = f"initiative '{self.initiative_id}' is at {stage.label}"
+            if late:
+                where = f"{where} on that day"
+            if step.at_words:
+                return WrongStageError(f"cannot {words}: {where}; {step.at_words}")
+            expected = " or ".join(s.label for s in step.at)
+            return WrongStageError(f"cannot {words}: {where}, not {expected}")
+        if Status(self.status) not in step.when:
+            return self.status_refusal(words, step)
+        if step.guard and not late:  # a late entry is checked against the stage it was at
+            found: KringloopError | None = getattr(self, step.guard)(words)
+            return found
+        return None
+
+    def status_refusal(self, words: str, step: Step) -> KringloopError:
+        if step.when == STALLED or step.when == ABANDONED:
+            wanted = "stalled" if step.when == STALLED else "abandoned"
+            return RuleError(f"cannot {words}: the initiative is {self.status}, not {wanted}")
+        if self.status == Status.STALLED:
+            return NotActiveError(
+                f"cannot {words}: initiative '{self.initiative_id}' is stalled "
+                f"({self.status_reason}); resume it first"
+            )
+        return NotActiveError(
+            f"cannot {words}: initiative '{self.initiative_id}' was abandoned "
+            f"({self.status_reason}); reopen it first"
+        )
+
+    def stage_on(self, day: date) -> Stage | None:
+        """The stage the initiative stood at on a day (None before it was proposed)."""
+        for stage, since in reversed(self.path):
+            if since <= day:
+                return Stage(stage)
+        return None
+
+    def check_effective_order(self, decision: Decision) -> None:
+        """``check`` keeps the order: stage-changing steps in effective order, late
+        entries at their place in the timeline."""
+
+    # -- the guards: the rule of each step beyond stage and status -------------------------
+
+    def an_option(self, action: str) -> KringloopError | None:
+        if not self.options:
+            return RuleError(f"cannot {action}: no innovative option recorded yet")
+        return None
+
+    def consultation_shut(self, action: str) -> KringloopError | None:
+        if self.consultation_open:
+            return RuleError(f"cannot {action}: the market consultation is already open")
+        return None
+
+    def consultation_underway(self, action: str) -> KringloopError | None:
+        if not self.consultation_open:
+            return RuleError(f"cannot {action}: the market consultation is not open")
+        return None
+
+    def a_willing_lead(self, action: str) -> KringloopError | None:
+        found = self.consultation_underway(action)
+        if found is None and not any(r["willing_to_lead"] for r in self.responses.values()):
+            responded = ", ".join(sorted(self.responses)) or "nobody yet"
+            found = RuleError(
+                f"cannot {action}: no respondent is willing to lead a consortium "
+                f"(responded: {responded})"
+            )
+        return found
+
+    def an_open_precondition(self, action: str) -> KringloopError | None:
+        if not any(p["status"] == PreconditionStatus.OPEN for p in self.preconditions.values()):
+            known = ", ".join(f"{n} ({p['status']})" for n, p in self.preconditions.items())
+            return RuleError(f"cannot {action}: no precondition is open ({known or 'none'})")
+        return None
+
+    def a_member(self, action: str) -> KringloopError | None:
+        if not self.members:
+            return RuleError(f"cannot {action}: no consortium member admitted yet")
+        return None
+
+    def ready_to_form(self, action: str) -> KringloopError | None:
+        unresolved = self.unresolved_preconditions()
+        if unresolved:
+            return PreconditionsStillOpenError(
+                f"cannot {action}: {len(unresolved)} precondition"
+                f"{'s' if len(unresolved) > 1 else ''} still open: {', '.join(unresolved)}"
+            )
+        if self.members.get(self.lead or "") != Role.LEAD:
+            return ConsortiumIncompleteError(
+                f"cannot {action}: the lead entrepreneur '{self.lead}' has not joined it as lead"
+            )
+        if len(self.members) < 2:
+            return ConsortiumIncompleteError(
+                f"cannot {action}: it needs at least two members, it has {len(self.members)}"
+            )
+        if self.arrangement is None:
+            return ConsortiumIncompleteError(
+                f"cannot {action}: agree a financial arrangement or declare that none is needed"
+            )
+        return None
+
+    def assessed_ready(self, action: str) -> KringloopError | None:
+        if not self.assessments:
+            return RuleError(f"cannot {action}: no scale-up assessment recorded yet")
+        if not self.assessments[-1]["ready"]:
+            return RuleError(
+                f"cannot {action}: the latest scale-up assessment does not find the "
+                "initiative ready"
+            )
+        if self.scale_level == list(ScaleLevel)[-1]:
+            return RuleError(f"cannot {action}: already scaled up to {self.scale_level}")
+        return None
+
+    def unresolved_preconditions(self) -> list[str]:
+        """Names of preconditions still open or failed: each blocks the consortium."""
+        return [
+            f"{PreconditionKind(p['kind']).label} ({name}, {p['status']})"
+            if p["status"] == PreconditionStatus.FAILED
+            else f"{PreconditionKind(p['kind']).label} ({name})"
+            for name, p in self.preconditions.items()
+            if p["status"] in (PreconditionStatus.OPEN, PreconditionStatus.FAILED)
+        ]
+
     # -- expert scan ----------------------------------------------------------------
 
-    @event("ExpertScanStarted")
     def start_expert_scan(self, decision: Decision) -> None:
-        self.check_step("start the expert scan", Stage.PROPOSED)
-        self.enter(Stage.EXPERT_SCAN, decision)
+        self.check("start_expert_scan", decision)
+        self._expert_scan_started(decision=decision)
 
-    @event("InnovativeOptionRecorded")
+    @event("ExpertScanStarted")
+    def _expert_scan_started(self, decision: Decision) -> None:
+        self.enter(_ES, decision)
+
     def record_option(
         self,
         option: str,
@@ -98,37 +360,50 @@ class Initiative(DecisionRecord):
         expert: str,
         decision: Decision,
     ) -> None:
-        self.check_step("record an innovative option", Stage.EXPERT_SCAN)
+        self.check("record_option", decision)
+        self._option_recorded(
+            option=option,
+            description=description,
+            circularity_level=circularity_level,
+            expert=expert,
+            decision=decision,
+        )
+
+    @event("InnovativeOptionRecorded")
+    def _option_recorded(
+        self, option: str, description: str, circularity_level: str, expert: str, decision: Decision
+    ) -> None:
         self.options[option] = {
             "description": description,
             "circularity_level": circularity_level,
             "expert": expert,
         }
 
-    @event("ExpertScanCompleted")
     def complete_expert_scan(self, chosen_options: list[str], decision: Decision) -> None:
-        self.check_step("complete the expert scan", Stage.EXPERT_SCAN)
+        self.check("complete_expert_scan", decision)
         unknown = [o for o in chosen_options if o not in self.options]
-        if not self.options:
-            raise RuleError("cannot complete the expert scan: no innovative option recorded yet")
         if unknown:
             raise NotFoundError(
                 f"cannot complete the expert scan: unknown option(s) {', '.join(unknown)} "
                 f"(recorded: {', '.join(sorted(self.options))})"
             )
+        self._expert_scan_completed(chosen_options=list(chosen_options), decision=decision)
+
+    @event("ExpertScanCompleted")
+    def _expert_scan_completed(self, chosen_options: list[str], decision: Decision) -> None:
         self.chosen_options = list(chosen_options)
-        self.enter(Stage.MARKET_CONSULTATION, decision)
+        self.enter(_MC, decision)
 
     # -- market consultation ------------------------------------------------------------
 
-    @event("MarketConsultationOpened")
     def open_consultation(self, decision: Decision) -> None:
-        self.check_step("open the market consultation", Stage.MARKET_CONSULTATION)
-        if self.consultation_open:
-            raise RuleError("the market consultation is already open")
+        self.check("open_consultation", decision)
+        self._consultation_opened(decision=decision)
+
+    @event("MarketConsultationOpened")
+    def _consultation_opened(self, decision: Decision) -> None:
         self.consultation_open = True
 
-    @event("ConsultationResponseRecorded")
     def record_response(
         self,
         company: str,
@@ -137,40 +412,53 @@ class Initiative(DecisionRecord):
         stated_preconditions: list[str],
         decision: Decision,
     ) -> None:
-        self.check_consultation_open("record a response")
+        self.check("record_response", decision)
+        self._response_recorded(
+            company=company,
+            willing_to_invest=willing_to_invest,
+            willing_to_lead=willing_to_lead,
+            stated_preconditions=list(stated_preconditions),
+            decision=decision,
+        )
+
+    @event("ConsultationResponseRecorded")
+    def _response_recorded(
+        self,
+        company: str,
+        willing_to_invest: bool,
+        willing_to_lead: bool,
+        stated_preconditions: list[str],
+        decision: Decision,
+    ) -> None:
         self.responses[company] = {
             "willing_to_invest": willing_to_invest,
             "willing_to_lead": willing_to_lead,
             "stated_preconditions": list(stated_preconditions),
         }
 
-    @event("MarketConsultationClosed")
     def close_consultation(self, lead: str, decision: Decision) -> None:
-        self.check_consultation_open("close the market consultation")
+        self.check("close_consultation", decision)
         response = self.responses.get(lead)
         if response is None:
-            responded = ", ".join(sorted(self.responses)) or "nobody yet"
             raise NotFoundError(
                 f"cannot select '{lead}' as lead entrepreneur: it did not respond to the "
-                f"consultation (responded: {responded})"
+                f"consultation (responded: {', '.join(sorted(self.responses))})"
             )
         if not response["willing_to_lead"]:
             raise RuleError(
                 f"cannot select '{lead}' as lead entrepreneur: it did not say it is willing "
                 "to lead a consortium"
             )
+        self._consultation_closed(lead=lead, decision=decision)
+
+    @event("MarketConsultationClosed")
+    def _consultation_closed(self, lead: str, decision: Decision) -> None:
         self.consultation_open = False
         self.lead = lead
-        self.enter(Stage.PRECONDITION_FULFILMENT, decision)
-
-    def check_consultation_open(self, action: str) -> None:
-        self.check_step(action, Stage.MARKET_CONSULTATION)
-        if not self.consultation_open:
-            raise RuleError(f"cannot {action}: the market consultation is not open")
+        self.enter(_PF, decision)
 
     # -- preconditions ------------------------------------------------------------------
 
-    @event("PreconditionRegistered")
     def register_precondition(
         self,
         precondition: str,
@@ -182,10 +470,33 @@ class Initiative(DecisionRecord):
         target_unit: str | None,
         decision: Decision,
     ) -> None:
-        self.check_step("register a precondition", Stage.PRECONDITION_FULFILMENT)
+        self.check("register_precondition", decision)
         existing = self.preconditions.get(precondition)
         if existing is not None and existing["status"] != PreconditionStatus.DROPPED:
             raise AlreadyExistsError(f"precondition '{precondition}' is already registered")
+        self._precondition_registered(
+            precondition=precondition,
+            kind=kind,
+            description=description,
+            responsible=responsible,
+            due=due,
+            target_value=target_value,
+            target_unit=target_unit,
+            decision=decision,
+        )
+
+    @event("PreconditionRegistered")
+    def _precondition_registered(
+        self,
+        precondition: str,
+        kind: str,
+        description: str,
+        responsible: str,
+        due: date | None,
+        target_value: float | None,
+        target_unit: str | None,
+        decision: Decision,
+    ) -> None:
         self.preconditions[precondition] = {
             "kind": kind,
             "description": description,
@@ -199,63 +510,71 @@ class Initiative(DecisionRecord):
             "evidence": [],
         }
 
-    @event("PreconditionFulfilled")
     def fulfil_precondition(self, precondition: str, decision: Decision) -> None:
-        self.resolve(precondition, PreconditionStatus.FULFILLED, "fulfil", decision)
+        self.check_resolution("fulfil_precondition", "fulfil", precondition, decision)
+        if not decision.evidence:
+            raise RuleError(
+                f"cannot fulfil precondition '{precondition}' without evidence: give at least "
+                "one reference"
+            )
+        self._precondition_fulfilled(precondition=precondition, decision=decision)
+
+    @event("PreconditionFulfilled")
+    def _precondition_fulfilled(self, precondition: str, decision: Decision) -> None:
+        self.resolve(precondition, PreconditionStatus.FULFILLED, decision)
+
+    def waive_precondition(self, precondition: str, decision: Decision) -> None:
+        self.check_resolution("waive_precondition", "waive", precondition, decision)
+        self._precondition_waived(precondition=precondition, decision=decision)
 
     @event("PreconditionWaived")
-    def waive_precondition(self, precondition: str, decision: Decision) -> None:
-        self.resolve(precondition, PreconditionStatus.WAIVED, "waive", decision)
+    def _precondition_waived(self, precondition: str, decision: Decision) -> None:
+        self.resolve(precondition, PreconditionStatus.WAIVED, decision)
+
+    def fail_precondition(self, precondition: str, decision: Decision) -> None:
+        self.check_resolution("fail_precondition", "record the failure of", precondition, decision)
+        self._precondition_failed(precondition=precondition, decision=decision)
 
     @event("PreconditionFailed")
-    def fail_precondition(self, precondition: str, decision: Decision) -> None:
-        self.resolve(precondition, PreconditionStatus.FAILED, "record the failure of", decision)
+    def _precondition_failed(self, precondition: str, decision: Decision) -> None:
+        self.resolve(precondition, PreconditionStatus.FAILED, decision)
 
-    def resolve(
-        self, precondition: str, outcome: PreconditionStatus, verb: str, decision: Decision
-    ) -> None:
+    def check_resolution(self, step: str, verb: str, precondition: str, decision: Decision) -> None:
         action = f"{verb} precondition '{precondition}'"
-        self.check_step(action, Stage.PRECONDITION_FULFILMENT)
+        self.check(step, decision, action)
         record = self.preconditions.get(precondition)
         if record is None:
             known = ", ".join(sorted(self.preconditions)) or "none registered"
             raise NotFoundError(f"cannot {action}: no such precondition ({known})")
         if record["status"] != PreconditionStatus.OPEN:
             raise RuleError(f"cannot {action}: it is already {record['status']}")
-        if outcome == PreconditionStatus.FULFILLED and not decision.evidence:
-            raise RuleError(f"cannot {action} without evidence: give at least one reference")
+
+    def resolve(self, precondition: str, outcome: PreconditionStatus, decision: Decision) -> None:
+        record = self.preconditions[precondition]
         record["status"] = outcome.value
         record["resolved_on"] = decision.effective
         record["resolution"] = decision.reason
         record["evidence"] = list(decision.evidence)
 
-    def unresolved_preconditions(self) -> list[str]:
-        """Names of preconditions still open or failed: each blocks the consortium."""
-        return [
-            f"{PreconditionKind(p['kind']).label} ({name}, {p['status']})"
-            if p["status"] == PreconditionStatus.FAILED
-            else f"{PreconditionKind(p['kind']).label} ({name})"
-            for name, p in self.preconditions.items()
-            if p["status"] in (PreconditionStatus.OPEN, PreconditionStatus.FAILED)
-        ]
-
     # -- consortium ---------------------------------------------------------------------
 
-    @event("ConsortiumMemberJoined")
     def admit_member(self, organisation: str, role: str, decision: Decision) -> None:
-        self.check_step(f"admit '{organisation}' to the consortium", Stage.PRECONDITION_FULFILMENT)
+        self.check("admit_member", decision, f"admit '{organisation}' to the consortium")
         if role == Role.LEAD and organisation != self.lead:
             raise RuleError(
                 f"cannot admit '{organisation}' as lead: the lead entrepreneur selected in the "
                 f"market consultation is '{self.lead}'"
             )
+        self._member_joined(organisation=organisation, role=role, decision=decision)
+
+    @event("ConsortiumMemberJoined")
+    def _member_joined(self, organisation: str, role: str, decision: Decision) -> None:
         self.members[organisation] = role
 
-    @event("FinancialArrangementAgreed")
     def agree_arrangement(
         self, arrangement_type: str, shares: list[dict[str, Any]], decision: Decision
     ) -> None:
-        self.check_step("agree a financial arrangement", Stage.PRECONDITION_FULFILMENT)
+        self.check("agree_arrangement", decision)
         outsiders = [s["party"] for s in shares if s["party"] not in self.members]
         if outsiders:
             raise RuleError(
@@ -269,46 +588,43 @@ class Initiative(DecisionRecord):
                     f"cannot agree the financial arrangement: {share.replace('_', ' ')}s add "
                     f"up to {total:g} %, not 100 %"
                 )
+        self._arrangement_agreed(
+            arrangement_type=arrangement_type, shares=[dict(s) for s in shares], decision=decision
+        )
+
+    @event("FinancialArrangementAgreed")
+    def _arrangement_agreed(
+        self, arrangement_type: str, shares: list[dict[str, Any]], decision: Decision
+    ) -> None:
         self.arrangement = {"type": arrangement_type, "shares": [dict(s) for s in shares]}
 
-    @event("FinancialArrangementNotNeeded")
     def declare_no_arrangement(self, decision: Decision) -> None:
-        self.check_step("declare no financial arrangement needed", Stage.PRECONDITION_FULFILMENT)
+        self.check("declare_no_arrangement", decision)
+        self._no_arrangement_needed(decision=decision)
+
+    @event("FinancialArrangementNotNeeded")
+    def _no_arrangement_needed(self, decision: Decision) -> None:
         self.arrangement = {"type": "none", "shares": []}
 
-    @event("ConsortiumFormed")
     def form_consortium(self, decision: Decision, operating_from: date | None = None) -> None:
-        self.check_step("form the consortium", Stage.PRECONDITION_FULFILMENT)
-        unresolved = self.unresolved_preconditions()
-        if unresolved:
-            raise PreconditionsStillOpenError(
-                f"cannot form consortium: {len(unresolved)} precondition"
-                f"{'s' if len(unresolved) > 1 else ''} still open: {', '.join(unresolved)}"
-            )
-        if self.members.get(self.lead or "") != Role.LEAD:
-            raise ConsortiumIncompleteError(
-                f"cannot form consortium: the lead entrepreneur '{self.lead}' has not joined "
-                "it as lead"
-            )
-        if len(self.members) < 2:
-            raise ConsortiumIncompleteError(
-                f"cannot form consortium: it needs at least two members, it has {len(self.members)}"
-            )
-        if self.arrangement is None:
-            raise ConsortiumIncompleteError(
-                "cannot form consortium: agree a financial arrangement or declare that none "
-                "is needed"
-            )
+        self.check("form_consortium", decision, "form consortium")
+        self._consortium_formed(decision=decision, operating_from=operating_from)
+
+    @event("ConsortiumFormed")
+    def _consortium_formed(self, decision: Decision, operating_from: date | None = None) -> None:
         self.consortium_formed_on = decision.effective
-        self.enter(Stage.CONSORTIUM_FORMED, decision)
+        self.enter(_CF, decision)
 
     # -- board withdrawal and scale-up ------------------------------------------------------
 
-    @event("BoardWithdrew")
     def withdraw_board(self, handover_note: str, decision: Decision) -> None:
-        self.check_step("withdraw the board", Stage.CONSORTIUM_FORMED)
+        self.check("withdraw_board", decision)
+        self._board_withdrew(handover_note=handover_note, decision=decision)
+
+    @event("BoardWithdrew")
+    def _board_withdrew(self, handover_note: str, decision: Decision) -> None:
         self.handover_note = handover_note
-        self.enter(Stage.BOARD_WITHDRAWN, decision)
+        self.enter(_BW, decision)
 
     class ScaleUpAssessed(DecisionRecord.Event):
         """Version 2 has ``at_risk`` (the phase-3 check's flag beside ``ready``). It was added
@@ -324,7 +640,6 @@ class Initiative(DecisionRecord):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state.setdefault("at_risk", False)  # assessed before the flag existed: none raised
 
-    @event(ScaleUpAssessed)
     def assess_scale_up(
         self,
         ready: bool,
@@ -333,12 +648,24 @@ class Initiative(DecisionRecord):
         decision: Decision,
         at_risk: bool = False,
     ) -> None:
-        if self.stage not in (Stage.BOARD_WITHDRAWN, Stage.SCALED_UP):
-            raise WrongStageError(
-                f"cannot assess scale-up: initiative '{self.initiative_id}' is at "
-                f"{Stage(self.stage).label}, not board withdrawn or scaled up"
-            )
-        self.check_not_abandoned("assess scale-up")  # a stalled one is assessed: at risk
+        self.check("assess_scale_up", decision)  # a stalled one is assessed: at risk
+        self._scale_up_assessed(
+            ready=ready,
+            criteria=criteria,
+            figures=dict(figures),
+            decision=decision,
+            at_risk=at_risk,
+        )
+
+    @event(ScaleUpAssessed)
+    def _scale_up_assessed(
+        self,
+        ready: bool,
+        criteria: str,
+        figures: dict[str, float],
+        decision: Decision,
+        at_risk: bool = False,
+    ) -> None:
         self.assessments.append(
             {
                 "on": decision.effective,
@@ -350,137 +677,146 @@ class Initiative(DecisionRecord):
             }
         )
 
-    @event("ScaleUpStarted")
     def start_scale_up(self, level: str, decision: Decision) -> None:
-        self.check_step("start scale-up", Stage.BOARD_WITHDRAWN, Stage.SCALED_UP)
-        if not self.assessments or not self.assessments[-1]["ready"]:
-            raise RuleError(
-                "cannot start scale-up: the latest scale-up assessment does not find the "
-                "initiative ready"
-                if self.assessments
-                else "cannot start scale-up: no scale-up assessment recorded yet"
-            )
+        self.check("start_scale_up", decision)
         levels = list(ScaleLevel)
         if self.scale_level is not None and levels.index(ScaleLevel(level)) <= levels.index(
             ScaleLevel(self.scale_level)
         ):
             raise RuleError(f"cannot scale up to {level}: already scaled up to {self.scale_level}")
+        self._scale_up_started(level=level, decision=decision)
+
+    @event("ScaleUpStarted")
+    def _scale_up_started(self, level: str, decision: Decision) -> None:
         self.scale_target = level
-        self.enter(Stage.SCALING_UP, decision)
+        self.enter(_SU, decision)
+
+    def complete_scale_up(self, decision: Decision) -> None:
+        self.check("complete_scale_up", decision)
+        self._scale_up_completed(decision=decision)
 
     @event("ScaleUpCompleted")
-    def complete_scale_up(self, decision: Decision) -> None:
-        self.check_step("complete scale-up", Stage.SCALING_UP)
+    def _scale_up_completed(self, decision: Decision) -> None:
         self.scale_level = self.scale_target
         self.scale_target = None
-        self.enter(Stage.SCALED_UP, decision)
+        self.enter(_UP, decision)
+
+    def report_impact(self, period: int, figures: dict[str, float], decision: Decision) -> None:
+        self.check("report_impact", decision)
+        self._impact_reported(period=period, figures=dict(figures), decision=decision)
 
     @event("ImpactReported")
-    def report_impact(self, period: int, figures: dict[str, float], decision: Decision) -> None:
-        if Stage(self.stage).rank < Stage.CONSORTIUM_FORMED.rank:
-            raise WrongStageError(
-                f"cannot report impact: initiative '{self.initiative_id}' is at "
-                f"{Stage(self.stage).label}; impact is reported once the consortium is formed"
-            )
-        self.check_not_abandoned("report impact")
+    def _impact_reported(self, period: int, figures: dict[str, float], decision: Decision) -> None:
         self.impact[str(period)] = dict(figures)
 
-    @event("Escalated")
     def escalate(self, concern: str, subject: str, decision: Decision) -> None:
         """A deadline passed: an overdue precondition, or a stall past the threshold."""
-        self.check_not_abandoned("escalate")
+        self.check("escalate", decision)
+        self._escalated(concern=concern, subject=subject, decision=decision)
+
+    @event("Escalated")
+    def _escalated(self, concern: str, subject: str, decision: Decision) -> None:
         self.escalations.append(
             {"on": decision.effective, "concern": concern, "subject": subject, "by": decision.actor}
         )
 
     # -- side paths ---------------------------------------------------------------------
 
-    @event("Stalled")
     def stall(self, decision: Decision) -> None:
-        self.check_active("stall")
-        if self.stage == Stage.SCALED_UP:
-            raise RuleError("cannot stall: the initiative has scaled up")
+        self.check("stall", decision)
+        self._stalled(decision=decision)
+
+    @event("Stalled")
+    def _stalled(self, decision: Decision) -> None:
         self.status = Status.STALLED.value
         self.status_reason = decision.reason
 
-    @event("Resumed")
     def resume(self, decision: Decision) -> None:
-        if self.status != Status.STALLED:
-            raise RuleError(f"cannot resume: the initiative is {self.status}, not stalled")
+        self.check("resume", decision)
+        self._resumed(decision=decision)
+
+    @event("Resumed")
+    def _resumed(self, decision: Decision) -> None:
         self.status = Status.ACTIVE.value
         self.status_reason = ""
 
-    @event("Abandoned")
     def abandon(self, decision: Decision) -> None:
-        self.check_not_abandoned("abandon")
-        if self.stage == Stage.SCALED_UP:
-            raise RuleError("cannot abandon: the initiative has scaled up")
+        self.check("abandon", decision)
+        self._abandoned(decision=decision)
+
+    @event("Abandoned")
+    def _abandoned(self, decision: Decision) -> None:
         self.status = Status.ABANDONED.value
         self.status_reason = decision.reason
         self.abandoned_at_stage = self.stage
 
-    @event("Reopened")
     def reopen(self, decision: Decision) -> None:
-        if self.status != Status.ABANDONED:
-            raise RuleError(f"cannot reopen: the initiative is {self.status}, not abandoned")
+        self.check("reopen", decision)
+        self._reopened(decision=decision)
+
+    @event("Reopened")
+    def _reopened(self, decision: Decision) -> None:
         self.status = Status.ACTIVE.value
         self.status_reason = ""
         self.abandoned_at_stage = None
 
-    @event("FellBack")
+    class FellBack(DecisionRecord.Event):
+        """Version 2 records the consequence: the preconditions the fall-back dropped.
+        A version-1 event did not; its consequence is derived as it was then."""
+
+        class_version = 2
+        to_stage: str
+        dropped: list[str] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["dropped"] = None  # not recorded: derived when applied (legacy_dropped)
+
     def fall_back(self, to_stage: str, decision: Decision) -> None:
-        self.check_not_abandoned("fall back")
         target = Stage(to_stage)
+        self.check("fall_back", decision, f"fall back to {target.label}")
         if target not in FALLBACK_STAGES:
             allowed = ", ".join(s.label for s in FALLBACK_STAGES)
             raise RuleError(f"cannot fall back to {target.label}: fall back to one of {allowed}")
         current = Stage(self.stage)
-        if target.rank >= current.rank or current.rank > Stage.BOARD_WITHDRAWN.rank:
+        if target.rank >= current.rank:
             raise WrongStageError(
                 f"cannot fall back from {current.label} to {target.label}: only to an earlier "
                 "stage, and not once scale-up has started"
             )
+        dropped = legacy_dropped(self.preconditions) if target.rank <= _MC.rank else []
+        self._fell_back(to_stage=to_stage, decision=decision, dropped=dropped)
+
+    @event(FellBack)
+    def _fell_back(self, to_stage: str, decision: Decision, dropped: list[str] | None) -> None:
+        target = Stage(to_stage)
         self.consortium_formed_on = None
         self.assessments = []  # a scale-up assessment does not outlive the consortium it judged
-        if target.rank <= Stage.MARKET_CONSULTATION.rank:
-            self.consultation_open = target == Stage.MARKET_CONSULTATION
+        if target.rank <= _MC.rank:
+            self.consultation_open = target == _MC
             self.lead = None
             self.members = {}
             self.arrangement = None
-            for record in self.preconditions.values():
-                if record["status"] in (PreconditionStatus.OPEN, PreconditionStatus.FAILED):
-                    record["status"] = PreconditionStatus.DROPPED.value
-        if target == Stage.EXPERT_SCAN:
+        for name in legacy_dropped(self.preconditions) if dropped is None else dropped:
+            self.preconditions[name]["status"] = PreconditionStatus.DROPPED.value
+        if target == _ES:
             self.chosen_options = []
             self.responses = {}
         self.enter(target, decision)
 
-    # -- guards -------------------------------------------------------------------------
+    # -- state ------------------------------------------------------------------------------
 
     def enter(self, stage: Stage, decision: Decision) -> None:
         self.stage = stage.value
         self.stage_since = decision.effective
+        self.path.append([stage.value, decision.effective])
 
-    def check_step(self, action: str, *stages: Stage) -> None:
-        if self.stage not in stages:
-            expected = " or ".join(s.label for s in stages)
-            raise WrongStageError(
-                f"cannot {action}: initiative '{self.initiative_id}' is at "
-                f"{Stage(self.stage).label}, not {expected}"
-            )
-        self.check_active(action)
 
-    def check_active(self, action: str) -> None:
-        if self.status == Status.STALLED:
-            raise NotActiveError(
-                f"cannot {action}: initiative '{self.initiative_id}' is stalled "
-                f"({self.status_reason}); resume it first"
-            )
-        self.check_not_abandoned(action)
-
-    def check_not_abandoned(self, action: str) -> None:
-        if self.status == Status.ABANDONED:
-            raise NotActiveError(
-                f"cannot {action}: initiative '{self.initiative_id}' was abandoned "
-                f"({self.status_reason}); reopen it first"
-            )
+def legacy_dropped(preconditions: dict[str, dict[str, Any]]) -> list[str]:
+    """The preconditions a fall-back to market consultation or earlier drops: the open and
+    failed ones. A version-2 FellBack records them; a version-1 one is derived here."""
+    return [
+        name
+        for name, record in preconditions.items()
+        if record["status"] in (PreconditionStatus.OPEN, PreconditionStatus.FAILED)
+    ]

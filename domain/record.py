@@ -27,7 +27,11 @@ class DecisionRecord(Aggregate):
                 self.originator_version,
                 self.decision.digest,
             ]
-            aggregate.last_effective = self.decision.effective
+            # a late entry takes effect before the latest decision: the latest stays
+            if not hasattr(aggregate, "last_effective") or self.decision.effective > (
+                aggregate.last_effective
+            ):
+                aggregate.last_effective = self.decision.effective
 
     if TYPE_CHECKING:  # set by each aggregate's __init__; not fields of its Created event
         applied_commands: dict[str, list[Any]]

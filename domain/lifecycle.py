@@ -1,0 +1,56 @@
+"""The shape of a lifecycle table: each step, where it may be taken, and the rule it checks.
+
+The initiative's own table is in :mod:`domain.initiative`, at the top, beside the events it
+governs; this module holds only what a table is made of, so that the doors (forms, CLI, API)
+and the tests read the same answer to "what can be done next, and why not the rest".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domain.errors import KringloopError
+from domain.values import Stage, Status
+
+ACTIVE = frozenset({Status.ACTIVE})
+NOT_ABANDONED = frozenset({Status.ACTIVE, Status.STALLED})
+STALLED = frozenset({Status.STALLED})
+ABANDONED = frozenset({Status.ABANDONED})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a lifecycle: the stages and statuses it is taken in, and its rule."""
+
+    action: str
+    """The step in the words of a refusal: "cannot {action}: ..."."""
+    at: tuple[Stage, ...]
+    """The stages it may be taken in."""
+    when: frozenset[Status] = ACTIVE
+    """The statuses it may be taken in."""
+    guard: str = ""
+    """The rule checked beyond stage and status, by name (a method of the aggregate that
+    returns the refusal, or None); rules that depend on the step's arguments are checked by
+    the step itself."""
+    moves_to: str = ""
+    """Where it moves the initiative, if it changes the stage path ("" when it does not)."""
+    late: bool = False
+    """It may be entered late: with an effective date before the latest decision, at the
+    place in the timeline where it belongs (it does not change the stage path)."""
+    at_words: str = ""
+    """Why the stage is wrong, where "not {the stages}" would say it badly."""
+
+    @property
+    def changes_stage(self) -> bool:
+        return bool(self.moves_to)
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """A step as offered on a door: allowed now, or why not."""
+
+    step: str
+    action: str
+    allowed: bool
+    why_not: str = ""
+    refusal: type[KringloopError] | None = field(default=None, compare=False)
