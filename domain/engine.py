@@ -6,8 +6,8 @@ import copy
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -55,6 +55,14 @@ def fold(aggregate: Any, events: Iterable[Any]) -> Any:
     return aggregate
 
 
+class Batch:
+    """The aggregates a batch of decisions has touched: each decided on one in-memory
+    object, and all saved together in one transaction at the end."""
+
+    def __init__(self) -> None:
+        self.touched: dict[UUID, DecisionRecord] = {}
+
+
 @dataclass(frozen=True)
 class BatchResult:
     outcomes: list[Outcome]
@@ -80,13 +88,12 @@ class Engine(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.clock = clock or today_in_programme_tz
-        self._batch: dict[UUID, DecisionRecord] | None = None  # aggregates a batch touched
         # One decision at a time per engine: decisions are made on the cached aggregates in
         # place, so two threads (the API's) deciding on one object at once recorded both
-        # events under the first save, a command id twice. Other processes are kept apart by
-        # the store's optimistic concurrency, as before.
-        self._deciding = threading.RLock()  # decisions in this process, one at a time
-        self._in_decision = threading.local()  # set while this thread holds _deciding
+        # events under the first save, a command id twice (tests/faults/test_races.py).
+        # Readers outside a decision take the lock too, and get a copy: see ``record``.
+        # Other processes are kept apart by the store's optimistic concurrency.
+        self._deciding = threading.RLock()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -98,13 +105,13 @@ class Engine(Application[UUID]):
     def execute(self, command: Command) -> Outcome:
         """Decide a command and record it, once, whatever the number of retries."""
         decision = command.decision(self.effective_date(command))
-        with self._decision():
+        with self._deciding:
             return self._execute(command, decision)
 
     def _execute(self, command: Command, decision: Decision) -> Outcome:
         for attempt in range(ATTEMPTS):
             try:
-                return self._decide(command, decision)
+                return self._decide(command, decision, None)
             except IntegrityError:
                 self._forget()
                 # Another writer got there first: decide again on the new state, after a
@@ -125,35 +132,30 @@ class Engine(Application[UUID]):
         Stops at the first refusal: the commands before it are recorded, the refused one
         appends nothing. If another writer interferes, falls back to one command at a time.
         """
-        with self._decision():
+        with self._deciding:
             return self._execute_batch(commands)
 
     def _execute_batch(self, commands: Sequence[Command]) -> BatchResult:
         outcomes: list[Outcome] = []
         refusal: KringloopError | None = None
-        batch: dict[UUID, DecisionRecord] = {}
-        self._batch = batch
+        batch = Batch()
         try:
             for command in commands:
                 try:
-                    outcomes.append(
-                        self._decide(command, command.decision(self.effective_date(command)))
-                    )
+                    decision = command.decision(self.effective_date(command))
+                    outcomes.append(self._decide(command, decision, batch))
                 except KringloopError as error:
                     refusal = error
                     break
-            recordings = self.save(*self._batch.values())
+            recordings = self.save(*batch.touched.values())
         except IntegrityError:
             self._forget()
-            self._batch = None
             decided = len(outcomes) + (1 if refusal else 0)  # the refused one is decided again
             return self._execute_singly(commands[:decided])
         except BaseException:
             self._forget()
             raise
-        finally:
-            self._batch = None
-        self._remember(batch.values())
+        self._remember(batch.touched.values())
         last = recordings[-1].notification.id if recordings else None
         outcomes = [
             o if o.replayed else o.model_copy(update={"notification_id": last}) for o in outcomes
@@ -198,45 +200,57 @@ class Engine(Application[UUID]):
             )
         return effective
 
-    def _decide(self, command: Command, decision: Decision) -> Outcome:
+    def _decide(self, command: Command, decision: Decision, batch: Batch | None) -> Outcome:
+        """Get the aggregate, authorise, decide, save (or keep for the batch's save)."""
         kind = AGGREGATES[command.group]
         if command.creates:
-            return self._create(command, decision, kind.create_id(command.subject_id))
-        aggregate = self.record(kind, command.subject_id)
+            return self._create(command, decision, kind.create_id(command.subject_id), batch)
+        aggregate = self._load(kind, command.subject_id, batch)
         replay = self._replay(command, aggregate)
         if replay is not None:
             return replay
-        decision = self._authorise(command, aggregate, decision)
+        decision = self._authorise(command, aggregate, decision, batch)
         command.decide(aggregate, decision)
-        return self._save(command, aggregate)
+        return self._save(command, aggregate, batch)
 
-    def _create(self, command: Command, decision: Decision, id_: UUID) -> Outcome:
-        existing = self._get_or_none(id_)
+    def _create(
+        self, command: Command, decision: Decision, id_: UUID, batch: Batch | None
+    ) -> Outcome:
+        existing = self._get_or_none(id_, None, batch)
         if existing is not None:
             replay = self._replay(command, existing)
             if replay is not None:
                 return replay
             raise AlreadyExistsError(f"{existing.kind} '{existing.slug}' already exists")
-        decision = self._authorise(command, None, decision)
-        return self._save(command, command.create(decision))
+        decision = self._authorise(command, None, decision, batch)
+        return self._save(command, command.create(decision), batch)
 
     def _authorise(
-        self, command: Command, aggregate: DecisionRecord | None, decision: Decision
+        self,
+        command: Command,
+        aggregate: DecisionRecord | None,
+        decision: Decision,
+        batch: Batch | None,
     ) -> Decision:
         """The decision with the authority it rests on (domain.policy), or a refusal."""
-        return policy.authorise(
-            self._subject(command, aggregate), self.register(), decision, self.clock()
-        )
+        found = self._get_or_none(Authority.create_id(REGISTER), None, batch)
+        register = found if isinstance(found, Authority) else None
+        subject = self._subject(command, aggregate, batch)
+        return policy.authorise(subject, register, decision, self.clock())
 
-    def _subject(self, command: Command, aggregate: DecisionRecord | None) -> policy.Subject:
+    def _subject(
+        self, command: Command, aggregate: DecisionRecord | None, batch: Batch | None
+    ) -> policy.Subject:
         facts = vars(command) if aggregate is None else vars(aggregate)
         group = command.group
         if group == "authority":
             return policy.Subject(group, bootstrap=command.creates)
         if group == "programme":
-            programme = None if aggregate is None else self.programme(command.subject_id)
+            programme = (
+                None if aggregate is None else self._load(Programme, command.subject_id, batch)
+            )
             return policy.Subject(group, programme=programme)
-        programme = self.programme(str(facts["programme_id"]))
+        programme = self._load(Programme, str(facts["programme_id"]), batch)
         if group == "initiative":
             stream = str(facts["stream"])
             if aggregate is None:  # proposing needs the stream to exist
@@ -264,9 +278,9 @@ class Engine(Application[UUID]):
             )
         return self._outcome(command, aggregate, version, None, replayed=True)
 
-    def _save(self, command: Command, aggregate: DecisionRecord) -> Outcome:
-        if self._batch is not None:
-            self._batch[aggregate.id] = aggregate
+    def _save(self, command: Command, aggregate: DecisionRecord, batch: Batch | None) -> Outcome:
+        if batch is not None:
+            batch.touched[aggregate.id] = aggregate
             return self._outcome(command, aggregate, aggregate.version, None, False)
         recordings = self.save(aggregate)
         self._remember([aggregate])
@@ -293,30 +307,23 @@ class Engine(Application[UUID]):
 
     # -- reading the record ----------------------------------------------------------------
 
-    @contextmanager
-    def _decision(self) -> Iterator[None]:
-        with self._deciding:
-            outer = getattr(self._in_decision, "active", False)
-            self._in_decision.active = True
-            try:
-                yield
-            finally:
-                self._in_decision.active = outer
-
     def record(self, kind: type[Record], slug: str, version: int | None = None) -> Record:
-        """A programme, initiative, commitment or community by its id.
+        """A programme, initiative, commitment or community by its id, for a reader.
 
-        A decision works on the cached aggregate itself and changes it before it is saved;
-        a reader outside a decision (a web page, an audit view, in another thread) waits
-        for the decision in progress and gets its own copy of what was saved."""
-        if getattr(self._in_decision, "active", False):
-            return self._found(kind, slug, version)
+        Decisions work on the cached aggregate itself and change it before it is saved, so
+        a reader (a web page, an audit view, in another thread) waits for the decision in
+        progress and gets its own copy of what was saved: without the wait it could see a
+        step that is then refused at the save, and without the copy its object would change
+        under it with the next decision (tests/faults/test_readers.py)."""
         with self._deciding:
-            found = self._found(kind, slug, version)
+            found = self._load(kind, slug, None, version)
             return found if version is not None else copy.deepcopy(found)
 
-    def _found(self, kind: type[Record], slug: str, version: int | None) -> Record:
-        found = self._get_or_none(kind.create_id(slug), version)
+    def _load(
+        self, kind: type[Record], slug: str, batch: Batch | None, version: int | None = None
+    ) -> Record:
+        """The aggregate itself (cached, or in the batch), for a decision to change."""
+        found = self._get_or_none(kind.create_id(slug), version, batch)
         if not isinstance(found, kind):
             raise NotFoundError(f"no {kind.__name__.lower()} '{slug}'")
         return found
@@ -331,10 +338,13 @@ class Engine(Application[UUID]):
         """Every event of an aggregate, oldest first."""
         return list(self.events.get(aggregate.id))
 
-    def _get_or_none(self, id_: UUID, version: int | None = None) -> DecisionRecord | None:
-        batch = self._batch if version is None else None
-        if batch is not None and id_ in batch:
-            return batch[id_]
+    def _get_or_none(
+        self, id_: UUID, version: int | None = None, batch: Batch | None = None
+    ) -> DecisionRecord | None:
+        if version is not None:
+            batch = None  # an old version is read from the store, never decided on
+        if batch is not None and id_ in batch.touched:
+            return batch.touched[id_]
         try:
             found: object = self.repository.get(id_, version=version, projector_func=fold)
         except AggregateNotFoundError:
@@ -342,5 +352,5 @@ class Engine(Application[UUID]):
         if not isinstance(found, DecisionRecord):
             raise TypeError(f"{id_} holds a {type(found).__name__}, not a Kringloop record")
         if batch is not None:
-            batch[id_] = found  # a batch decides on one in-memory copy of each aggregate
+            batch.touched[id_] = found  # a batch decides on one in-memory object of each
         return found
