@@ -3,7 +3,9 @@ tables, and fresh copies of them for a rebuild that swaps in when complete."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, Table, create_engine, event, inspect, text
@@ -16,7 +18,8 @@ REBUILD_MARK = "__rebuild_"
 
 
 class ReadStore:
-    """Where the read models live. Opens no connection until used."""
+    """Where the read models live. Opens no connection until used: on PostgreSQL, its schema
+    is created (if missing) by the first connection."""
 
     def __init__(self, url: str, schema: str | None = None) -> None:
         self.url = url
@@ -96,9 +99,29 @@ def _connect(url: str, schema: str | None) -> Engine:
         connect_args["options"] = f"-csearch_path={schema}"
     engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
     if schema:
-        with engine.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        event.listen(engine, "connect", _schema_creator(schema))
     return engine
+
+
+def _schema_creator(schema: str) -> Callable[[Any, Any], None]:
+    """A connect hook that creates the schema on the engine's first connection, not at
+    construction (nothing connects before the store is used), and once: concurrent
+    ``CREATE SCHEMA IF NOT EXISTS`` can collide in PostgreSQL's catalogue."""
+    lock = threading.Lock()
+    created = False
+
+    def create(dbapi_connection: Any, _: Any) -> None:
+        nonlocal created
+        with lock:
+            if created:
+                return
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            cursor.close()
+            dbapi_connection.commit()
+            created = True
+
+    return create
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
