@@ -255,7 +255,7 @@ def fell_back(ws: WorkingSet, e: Any, row: Row) -> None:
         row["lead"] = None
         row["members"] = {}
         row["arrangement_type"] = None
-    dropped = getattr(e, "dropped", None)  # the event says what it dropped, or (version 1) not
+    dropped = e.dropped  # None: a version-1 event, which did not say what it dropped
     if dropped is None:
         dropped = legacy_dropped_preconditions(ws, row, target)
     _drop_preconditions(ws, row, dropped)
