@@ -17,13 +17,7 @@ from flows import runtime
 from flows.projection_catch_up import catch_up
 
 
-@task(
-    name="close consultation",
-    retries=2,
-    retry_delay_seconds=1,
-    retry_condition_fn=runtime.transient,
-    cache_policy=NO_CACHE,
-)
+@task(name="close consultation", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def close(
     initiative_id: str, lead: str, actor: str, reason: str, effective: date | None
 ) -> Outcome:
@@ -38,16 +32,10 @@ def close(
             "effective": effective,
         },
     )
-    return runtime.execute(command)
+    return runtime.engine().execute(command)
 
 
-@task(
-    name="register precondition",
-    retries=2,
-    retry_delay_seconds=1,
-    retry_condition_fn=runtime.transient,
-    cache_policy=NO_CACHE,
-)
+@task(name="register precondition", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
 def register(
     initiative_id: str,
     precondition: dict[str, Any],
@@ -66,7 +54,7 @@ def register(
             "effective": effective,
         },
     )
-    return runtime.execute(command)
+    return runtime.engine().execute(command)
 
 
 @flow(name="close-consultation", retries=1, retry_delay_seconds=0)

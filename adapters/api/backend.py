@@ -1,5 +1,4 @@
-"""What one running app holds: Kringloop as adapters.bootstrap wires it, with the users table
-beside the read models, and the last audit verify."""
+"""What one running app holds: the settings, the engine and the read store, opened once."""
 
 from __future__ import annotations
 
@@ -7,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.api import users
-from adapters.bootstrap import Kringloop
+from adapters.store import Stores
 from projections.store import ReadStore
 
 
 @dataclass
-class Backend(Kringloop):
+class Backend(Stores):
     """The app's stores, with the users table beside the read models, and the last verify."""
 
     last_verify: dict[str, Any] | None = None

@@ -12,10 +12,10 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from adapters.bootstrap import bootstrap
 from adapters.cli.api import register_api
 from adapters.cli.backup import register_backup
 from adapters.cli.context import (
+    Session,
     console,
     emit_json,
     errors,
@@ -30,8 +30,9 @@ from adapters.cli.procurement import register_procurement
 from adapters.cli.reads import register_reads
 from adapters.cli.show import print_programme
 from adapters.commanding import ApplyReport, apply_lines, read_json
-from adapters.failures import storage_error
+from adapters.logs import configure_logging
 from adapters.settings import Settings
+from adapters.store import storage_error
 from domain.commands.base import Command
 from domain.errors import InvalidCommandError, KringloopError
 from domain.reading import programme_state
@@ -106,7 +107,9 @@ def root(
         overrides["database_url"] = database_url
     if log_level is not None:
         overrides["log_level"] = log_level
-    ctx.obj = bootstrap(Settings(**overrides))
+    settings = Settings(**overrides)
+    configure_logging(settings.log_level)
+    ctx.obj = Session(settings)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -145,6 +148,8 @@ def init(
     `kringloop authority grant-role` and mandates with `kringloop programme grant-mandate`."""
     import getpass
 
+    from adapters.cli.context import refusals, session
+    from adapters.commanding import execute
     from domain.commands.authority import Initialise
     from domain.commands.catalogue import validate_command
 
@@ -153,7 +158,8 @@ def init(
         command = validate_command(
             Initialise, {**fields, **({"effective": effective} if effective else {})}
         )
-        outcome = session(ctx).execute(command)
+        current = session(ctx)
+        outcome = execute(current.engine, command)
     if as_json:
         emit_json(outcome)
     else:
