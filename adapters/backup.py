@@ -26,8 +26,9 @@ from typing import Any, BinaryIO
 from uuid import UUID
 
 from adapters.audit.chain import CHAIN_TABLE
+from adapters.failures import describe_failure
 from adapters.settings import Settings
-from adapters.store import describe_failure, open_engine, open_read_store
+from adapters.store import open_engine, open_read_store
 from domain.engine import Engine
 from domain.errors import KringloopError
 

@@ -1,10 +1,11 @@
-"""Runs catalogue commands on the engine, with each decision logged in context."""
+"""Runs catalogue commands on the engine, one or many, with each decision logged in context:
+its command, command id, actor and target."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -35,14 +36,19 @@ def _target(command: Command) -> str:
     return str(getattr(command, "initiative_id", None) or getattr(command, "programme_id", ""))
 
 
+def _context(command: Command) -> dict[str, str]:
+    """What every decision's log line names, as ``execute`` binds it."""
+    return {
+        "command": command.command,
+        "command_id": command.command_id,
+        "actor": command.actor,
+        "target": _target(command),
+    }
+
+
 def execute(engine: Engine, command: Command) -> Outcome:
     """Execute one command; log what was decided or refused."""
-    with structlog.contextvars.bound_contextvars(
-        command=command.command,
-        command_id=command.command_id,
-        actor=command.actor,
-        target=_target(command),
-    ):
+    with structlog.contextvars.bound_contextvars(**_context(command)):
         try:
             outcome = engine.execute(command)
         except KringloopError as error:
@@ -50,6 +56,75 @@ def execute(engine: Engine, command: Command) -> Outcome:
             raise
         log.info("decided", version=outcome.version, replayed=outcome.replayed)
         return outcome
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A command of a run that the engine refused, and why."""
+
+    index: int  # its place among the commands given
+    command: Command
+    error: KringloopError
+
+    def __str__(self) -> str:
+        return f"{self.command.subject_id}: {self.error}"
+
+
+@dataclass
+class Tally:
+    """What a run of commands did."""
+
+    recorded: int = 0
+    replayed: int = 0  # recorded before: the same command id
+    refusals: list[Refusal] = field(default_factory=list)
+    last_notification_id: int | None = None
+
+    def add(self, other: Tally) -> None:
+        self.recorded += other.recorded
+        self.replayed += other.replayed
+        self.refusals += other.refusals
+        if other.last_notification_id is not None:
+            self.last_notification_id = other.last_notification_id
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "recorded": self.recorded,
+            "already_recorded": self.replayed,
+            "refused": len(self.refusals),
+            "refusals": [str(refusal) for refusal in self.refusals[:20]],
+        }
+
+
+def execute_many(engine: Engine, commands: Sequence[Command], carry_on: bool = True) -> Tally:
+    """Execute commands in order, as few transactions as the refusals allow (the engine's
+    batch: every decision before a refusal is recorded together), each decision and refusal
+    logged as ``execute`` logs it. A refusal is noted and the run goes on after it
+    (``carry_on``), or the run stops there."""
+    tally = Tally()
+    done = 0
+    while done < len(commands):
+        result = engine.execute_batch(commands[done:])
+        for command, outcome in zip(commands[done:], result.outcomes, strict=False):
+            if outcome.replayed:
+                tally.replayed += 1
+            else:
+                tally.recorded += 1
+                tally.last_notification_id = outcome.notification_id
+            log.info(
+                "decided", **_context(command), version=outcome.version, replayed=outcome.replayed
+            )
+        done += len(result.outcomes)
+        if result.refusal is None:
+            break
+        refused = commands[done]
+        tally.refusals.append(Refusal(done, refused, result.refusal))
+        log.info(
+            "refused", **_context(refused), code=result.refusal.code, message=str(result.refusal)
+        )
+        done += 1
+        if not carry_on:
+            break
+    return tally
 
 
 @dataclass(frozen=True)
@@ -92,16 +167,15 @@ def apply_lines(
             except KringloopError as error:
                 parse_error = Stopped(number, str(error))
                 break
-        result = engine.execute_batch(commands)
-        for outcome in result.outcomes:
-            if outcome.replayed:
-                report.replayed += 1
-            else:
-                report.applied += 1
-                report.last_notification_id = outcome.notification_id
-        on_progress(len(result.outcomes))
-        if result.refusal is not None:
-            report.stopped = Stopped(numbers[len(result.outcomes)], str(result.refusal))
+        tally = execute_many(engine, commands, carry_on=False)
+        report.applied += tally.recorded
+        report.replayed += tally.replayed
+        if tally.last_notification_id is not None:
+            report.last_notification_id = tally.last_notification_id
+        on_progress(tally.recorded + tally.replayed)
+        if tally.refusals:
+            refusal = tally.refusals[0]
+            report.stopped = Stopped(numbers[refusal.index], str(refusal.error))
             log.info("apply stopped", line=report.stopped.line, message=report.stopped.message)
             return report
         if parse_error is not None:

@@ -26,6 +26,7 @@ def configure_logging(level: str = "warning", own_handler: bool = True) -> None:
         root.propagate = False
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # below the level: dropped before any rendering
             structlog.contextvars.merge_contextvars,
             structlog.stdlib.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),

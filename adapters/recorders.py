@@ -21,8 +21,8 @@ from adapters.audit.chain import (
     ChainRow,
     StoredRow,
 )
+from adapters.failures import StorageError, describe_failure, is_locked
 from adapters.logs import get_logger
-from adapters.store import StorageError, describe_failure, is_locked
 
 log = get_logger("kringloop.store")
 FIRST_WAIT = 0.1  # seconds before the first retry; doubles up to MAX_WAIT

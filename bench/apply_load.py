@@ -8,8 +8,8 @@ last notification id).
 
 * ``apply_events_per_s_sqlite``: in-process ``adapters.commanding.apply_lines`` (batches of
   500, one transaction each), reading and parsing the file as ``kringloop apply`` does, on a
-  fresh store opened with ``adapters.store.open_engine`` (an SQLite file, or a schema in the
-  run's PostgreSQL database: see ``backend.py``). Opening is not timed.
+  fresh store wired by ``adapters.bootstrap`` as the CLI wires it (an SQLite file, or a schema
+  in the run's PostgreSQL database: see ``backend.py``). Opening is not timed.
 * ``apply_events_per_s_sqlite_cli`` (``_postgres_cli``): the real ``kringloop apply FILE
   --json``
   process, wall time from spawn to exit (interpreter start, imports, the line count, the
@@ -45,10 +45,9 @@ from eventsourcing.domain import Aggregate, event
 from figure import figure, note, stopwatch
 from workload import STEPS_PER_INITIATIVE, interleaved, numbered, programme_commands
 
+from adapters.bootstrap import bootstrap
 from adapters.commanding import apply_lines
-from adapters.logs import configure_logging
 from adapters.settings import Settings
-from adapters.store import open_engine
 from domain.commands.catalogue import Command, parse_command
 
 COMMANDS = {"small": 20_000, "large": 200_000}
@@ -95,15 +94,15 @@ def numbered_lines(path: Path) -> Iterator[tuple[int, Callable[[], Command]]]:
 
 
 def in_process_rate(path: Path, count: int, settings: Settings) -> float:
-    engine = open_engine(settings)
+    wired = bootstrap(settings)  # logs as the CLI's: stderr, at the settings' level (warning)
     try:
         with stopwatch("apply_lines", profile=True) as elapsed:
-            report = apply_lines(engine, numbered_lines(path), batch_size=BATCH_SIZE)
+            report = apply_lines(wired.engine, numbered_lines(path), batch_size=BATCH_SIZE)
         assert report.stopped is None, f"apply stopped: {report.stopped}"
         assert report.applied == count, (report.applied, count)
-        assert engine.recorder.max_notification_id() == count, "one event per command"
+        assert wired.engine.recorder.max_notification_id() == count, "one event per command"
     finally:
-        engine.close()
+        wired.close()
     return count / elapsed[0]
 
 
@@ -153,7 +152,6 @@ def bare_rate(commands: list[dict[str, Any]], env: dict[str, str]) -> float:
 
 
 def run(size: str, backend: Backend, events: int | None = None) -> list[dict[str, Any]]:
-    configure_logging("warning")  # as the CLI does; structlog's default would print to stdout
     rows = []
     name = f"apply_events_per_s{backend.suffix}"
     with tempfile.TemporaryDirectory(prefix="kringloop-bench-") as tmp:

@@ -30,10 +30,9 @@ from typing import Any
 
 from figure import figure, note, stopwatch
 
+from adapters.bootstrap import bootstrap
 from adapters.commanding import apply_lines
-from adapters.logs import configure_logging
 from adapters.settings import Settings
-from adapters.store import open_engine
 from domain.commands.catalogue import parse_command
 
 RUNS = 7
@@ -73,12 +72,12 @@ def load_scenario(home: Path) -> None:
         for n, raw in enumerate(scenario.read_bytes().splitlines(), start=1)
         if raw.strip() and not raw.lstrip().startswith(b"#")
     ]
-    engine = open_engine(Settings(home=home, database_url=None))
+    wired = bootstrap(Settings(home=home, database_url=None, log_level="warning"))
     try:
-        report = apply_lines(engine, lines)
+        report = apply_lines(wired.engine, lines)
         assert report.stopped is None, f"scenario stopped: {report.stopped}"
     finally:
-        engine.close()
+        wired.close()
 
 
 def median_wall(argv: list[str]) -> float:
@@ -115,7 +114,6 @@ def imports_prefect(body: str, args: list[str]) -> int:
 
 def run(size: str) -> list[dict[str, Any]]:
     del size  # a cold start is the same at every size
-    configure_logging("warning")
     with tempfile.TemporaryDirectory(prefix="kringloop-bench-") as tmp:
         home = Path(tmp) / "home"
         load_scenario(home)

@@ -41,7 +41,7 @@ clock fixed at ``CLOCK``). The check's day is ``DAY`` on both sides.
   Baseline: the same work without Prefect, on the second store, in a plain loop: the flow's
   own task functions called as plain functions (``.fn``): ``catch_up`` (the runner's
   catch-up), then ``find_candidates`` (``phase3_candidates``, a page at a time) and
-  ``assess_page`` (``assess`` + ``AssessScaleUp`` + ``runtime.execute_all``) until a page
+  ``assess_page`` (``assess`` + ``AssessScaleUp`` + ``runtime.execute_many``) until a page
   comes back empty, then ``catch_up`` again. Seconds; ``ratio = baseline / value``. The
   issue's goal: 100,000 initiatives under 5 s. Both sides' results must be equal.
 * ``scale_up_check_rerun_s``: the same flow run again on the same store and day: it records
@@ -318,12 +318,13 @@ def overhead_figures() -> list[dict[str, Any]]:
 
 def plain_check(programme_id: str, day: date) -> dict[str, Any]:
     """The flow's body without Prefect: its task functions called as plain functions."""
+    from adapters.commanding import Tally
     from flows import runtime
     from flows.projection_catch_up import catch_up
     from flows.scale_up_check import PAGE, assess_page, find_candidates
 
     catch_up.fn()
-    totals = runtime.Tally()
+    totals = Tally()
     after, candidates = "", 0
     while True:
         criteria, figures = find_candidates.fn(programme_id, day, after, PAGE)

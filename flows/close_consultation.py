@@ -17,7 +17,13 @@ from flows import runtime
 from flows.projection_catch_up import catch_up
 
 
-@task(name="close consultation", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(
+    name="close consultation",
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=runtime.transient,
+    cache_policy=NO_CACHE,
+)
 def close(
     initiative_id: str, lead: str, actor: str, reason: str, effective: date | None
 ) -> Outcome:
@@ -32,10 +38,16 @@ def close(
             "effective": effective,
         },
     )
-    return runtime.engine().execute(command)
+    return runtime.execute(command)
 
 
-@task(name="register precondition", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(
+    name="register precondition",
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=runtime.transient,
+    cache_policy=NO_CACHE,
+)
 def register(
     initiative_id: str,
     precondition: dict[str, Any],
@@ -54,7 +66,7 @@ def register(
             "effective": effective,
         },
     )
-    return runtime.engine().execute(command)
+    return runtime.execute(command)
 
 
 @flow(name="close-consultation", retries=1, retry_delay_seconds=0)

@@ -8,6 +8,7 @@ from datetime import date
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from adapters.commanding import Tally
 from domain.commands.initiative import EscalateInitiative
 from domain.engine import today_in_programme_tz
 from flows import runtime
@@ -20,8 +21,14 @@ def find_concerns(day: date, stalled_days: int) -> list[tuple[str, str, str]]:
     return deadline_concerns(runtime.read_store(), day, stalled_days)
 
 
-@task(name="escalate", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def escalate(concerns: list[tuple[str, str, str]], day: date) -> runtime.Tally:
+@task(
+    name="escalate",
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=runtime.transient,
+    cache_policy=NO_CACHE,
+)
+def escalate(concerns: list[tuple[str, str, str]], day: date) -> Tally:
     year, week, _ = day.isocalendar()
     commands = [
         EscalateInitiative(
@@ -39,7 +46,7 @@ def escalate(concerns: list[tuple[str, str, str]], day: date) -> runtime.Tally:
         )
         for initiative, concern, subject in concerns
     ]
-    return runtime.execute_all(commands)
+    return runtime.execute_many(commands)
 
 
 @flow(name="deadlines")

@@ -22,7 +22,13 @@ from flows.projection_catch_up import catch_up
 from projections.queries import initiative_detail
 
 
-@task(name="form consortium", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(
+    name="form consortium",
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=runtime.transient,
+    cache_policy=NO_CACHE,
+)
 def form(initiative_id: str, actor: str, reason: str, effective: date | None) -> int:
     """Form the consortium; the initiative's version afterwards. A run started again after a
     lost one (a new flow run, so a new command id) finds the consortium formed already: that
@@ -38,7 +44,7 @@ def form(initiative_id: str, actor: str, reason: str, effective: date | None) ->
         },
     )
     try:
-        outcome: Outcome = runtime.engine().execute(command)
+        outcome: Outcome = runtime.execute(command)
     except WrongStageError:
         initiative = runtime.engine().initiative(initiative_id)
         if initiative.stage != Stage.CONSORTIUM_FORMED.value:
@@ -48,7 +54,13 @@ def form(initiative_id: str, actor: str, reason: str, effective: date | None) ->
     return outcome.version
 
 
-@task(name="notify members", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(
+    name="notify members",
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=runtime.transient,
+    cache_policy=NO_CACHE,
+)
 def notify(initiative_id: str) -> list[str]:
     """Write one notice per member; writing it again changes nothing (same file)."""
     detail = initiative_detail(runtime.read_store(), initiative_id, today_in_programme_tz())

@@ -10,7 +10,13 @@ from prefect.cache_policies import NO_CACHE
 from flows import runtime
 
 
-@task(name="catch up read models", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
+@task(
+    name="catch up read models",
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=runtime.transient,
+    cache_policy=NO_CACHE,
+)
 def catch_up() -> int:
     from adapters.audit.sealing import auto_seal
 

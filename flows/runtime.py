@@ -1,56 +1,78 @@
-"""What every flow shares: this process's engine and read store, opened once from the
-settings; command ids derived from the flow run; and running many commands in batches."""
+"""What every flow shares: this process's Kringloop, wired by adapters.bootstrap as every door
+is and made on first use; decisions through its logged execute; command ids derived from the
+flow run; and retries only for failures that may pass."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from adapters.logs import configure_logging, get_logger
-from adapters.settings import Settings
-from adapters.store import Stores
-from domain.commands.base import Command
-from domain.engine import Engine
-from projections.runner import Runner
-from projections.store import ReadStore
+from adapters.bootstrap import Kringloop, bootstrap
+from adapters.commanding import Tally
+from adapters.failures import is_transient
+from adapters.logs import get_logger
+
+if TYPE_CHECKING:
+    from prefect import Task
+    from prefect.client.schemas.objects import State, TaskRun
+
+    from adapters.settings import Settings
+    from domain.commands.base import Command, Outcome
+    from domain.engine import Engine
+    from projections.runner import Runner
+    from projections.store import ReadStore
 
 SCHEDULER = "scheduler:phase-3-check"  # service identities: the programme grants them
 DEADLINES = "scheduler:deadlines"  # a mandate on 'all' streams
-
-_stores: list[Stores] = []  # this process's stores, opened on first use
 log = get_logger("kringloop.flows")
 
 
-def stores() -> Stores:
-    if not _stores:
-        configure_logging("info", own_handler=False)
-        _stores.append(Stores(Settings()))
-    return _stores[0]
+@functools.cache
+def wired() -> Kringloop:
+    """This process's Kringloop: a served process runs many flows, on stores opened once."""
+    return bootstrap(logs="prefect")
 
 
-def settings() -> Settings:
-    return stores().settings
+def execute(command: Command) -> Outcome:
+    return wired().execute(command)
+
+
+def execute_many(commands: Sequence[Command]) -> Tally:
+    """Refusals are noted in the tally, and the run goes on past them."""
+    return wired().execute_many(commands, carry_on=True)
 
 
 def engine() -> Engine:
-    return stores().engine
+    return wired().engine
 
 
 def read_store() -> ReadStore:
-    return stores().read_store
+    return wired().read_store
 
 
 def runner() -> Runner:
-    return stores().runner
+    return wired().runner
+
+
+def settings() -> Settings:
+    return wired().settings
 
 
 def close() -> None:
-    """Forget this process's engine and read store (tests switch data folders)."""
-    if _stores:
-        _stores.pop().close()
+    """Close this process's stores and forget them (tests switch data folders)."""
+    if wired.cache_info().currsize:
+        wired().close()
+        wired.cache_clear()
+
+
+def transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Every task's ``retry_condition_fn``: try again after a conflict with another writer or
+    a storage failure; never after a refusal, which the rules would repeat (nor a bug)."""
+    failure = state.result(raise_on_failure=False)
+    return isinstance(failure, BaseException) and is_transient(failure)
 
 
 def run_scoped(step: str) -> str:
@@ -67,50 +89,3 @@ def bind_run() -> None:
     structlog.contextvars.bind_contextvars(
         flow_run_id=str(flow_run.id), flow=str(flow_run.flow_name)
     )
-
-
-@dataclass
-class Tally:
-    """What a batch of commands did."""
-
-    recorded: int = 0
-    already: int = 0
-    refused: list[str] = field(default_factory=list)
-    last_notification_id: int | None = None
-
-    def add(self, other: Tally) -> None:
-        self.recorded += other.recorded
-        self.already += other.already
-        self.refused += other.refused
-        if other.last_notification_id is not None:
-            self.last_notification_id = other.last_notification_id
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "recorded": self.recorded,
-            "already_recorded": self.already,
-            "refused": len(self.refused),
-            "refusals": self.refused[:20],
-        }
-
-
-def execute_all(commands: Sequence[Command]) -> Tally:
-    """Execute commands in batches, noting refusals and carrying on past them."""
-    tally = Tally()
-    remaining = list(commands)
-    while remaining:
-        result = engine().execute_batch(remaining)
-        for outcome in result.outcomes:
-            if outcome.replayed:
-                tally.already += 1
-            else:
-                tally.recorded += 1
-                tally.last_notification_id = outcome.notification_id
-        done = len(result.outcomes)
-        if result.refusal is not None:
-            refused = remaining[done]
-            tally.refused.append(f"{refused.subject_id}: {result.refusal}")
-            log.info("refused", target=refused.subject_id, message=str(result.refusal))
-            done += 1
-        remaining = remaining[done:]
-    return tally

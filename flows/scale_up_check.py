@@ -11,6 +11,7 @@ from datetime import date
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from adapters.commanding import Tally
 from domain.commands.initiative import AssessScaleUp
 from domain.engine import today_in_programme_tz
 from domain.scale_up import Phase3Figures, assess
@@ -28,10 +29,14 @@ def find_candidates(
     return phase3_candidates(runtime.read_store(), programme_id, day, after=after, limit=page)
 
 
-@task(name="assess and record", retries=2, retry_delay_seconds=1, cache_policy=NO_CACHE)
-def assess_page(
-    criteria: dict[str, object], figures: list[Phase3Figures], day: date
-) -> runtime.Tally:
+@task(
+    name="assess and record",
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=runtime.transient,
+    cache_policy=NO_CACHE,
+)
+def assess_page(criteria: dict[str, object], figures: list[Phase3Figures], day: date) -> Tally:
     commands = []
     for f in figures:
         result = assess(criteria, f)
@@ -48,7 +53,7 @@ def assess_page(
                 figures=result.figures,
             )
         )
-    return runtime.execute_all(commands)
+    return runtime.execute_many(commands)
 
 
 @flow(name="scale-up-check")
@@ -59,7 +64,7 @@ def scale_up_check(
     runtime.bind_run()
     day = today or today_in_programme_tz()
     catch_up()
-    totals = runtime.Tally()
+    totals = Tally()
     after, candidates = "", 0
     while True:
         criteria, figures = find_candidates(programme_id, day, after, page_size)

@@ -14,6 +14,7 @@ from adapters.api.commands import command_router
 from adapters.api.headers import SecurityHeaders, mount_docs
 from adapters.api.limits import MAX_BODY_BYTES, BodyLimit
 from adapters.api.throttle import LoginThrottle
+from adapters.bootstrap import bootstrap
 from adapters.settings import Settings
 
 
@@ -24,7 +25,8 @@ def create_app(
 ) -> FastAPI:
     """Build the app; the stores open on first use and close when the server stops.
     ``clock`` (monotonic seconds) times the login throttle."""
-    backend = Backend(settings or Settings())
+    # logging stays as the process that serves the app set it (`kringloop api`, a test)
+    backend = bootstrap(settings, logs="kept", kind=Backend)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

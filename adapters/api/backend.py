@@ -1,4 +1,5 @@
-"""What one running app holds: the settings, the engine and the read store, opened once."""
+"""What one running app holds: Kringloop as adapters.bootstrap wires it, with the users table
+beside the read models, and the last audit verify."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.api import users
-from adapters.store import Stores
+from adapters.bootstrap import Kringloop
 from projections.store import ReadStore
 
 
 @dataclass
-class Backend(Stores):
+class Backend(Kringloop):
     """The app's stores, with the users table beside the read models, and the last verify."""
 
     last_verify: dict[str, Any] | None = None

@@ -12,10 +12,10 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from adapters.bootstrap import bootstrap
 from adapters.cli.api import register_api
 from adapters.cli.backup import register_backup
 from adapters.cli.context import (
-    Session,
     console,
     emit_json,
     errors,
@@ -30,9 +30,8 @@ from adapters.cli.procurement import register_procurement
 from adapters.cli.reads import register_reads
 from adapters.cli.show import print_programme
 from adapters.commanding import ApplyReport, apply_lines, read_json
-from adapters.logs import configure_logging
+from adapters.failures import storage_error
 from adapters.settings import Settings
-from adapters.store import storage_error
 from domain.commands.base import Command
 from domain.errors import InvalidCommandError, KringloopError
 from domain.reading import programme_state
@@ -107,9 +106,7 @@ def root(
         overrides["database_url"] = database_url
     if log_level is not None:
         overrides["log_level"] = log_level
-    settings = Settings(**overrides)
-    configure_logging(settings.log_level)
-    ctx.obj = Session(settings)
+    ctx.obj = bootstrap(Settings(**overrides))
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -148,8 +145,6 @@ def init(
     `kringloop authority grant-role` and mandates with `kringloop programme grant-mandate`."""
     import getpass
 
-    from adapters.cli.context import refusals, session
-    from adapters.commanding import execute
     from domain.commands.authority import Initialise
     from domain.commands.catalogue import validate_command
 
@@ -158,8 +153,7 @@ def init(
         command = validate_command(
             Initialise, {**fields, **({"effective": effective} if effective else {})}
         )
-        current = session(ctx)
-        outcome = execute(current.engine, command)
+        outcome = session(ctx).execute(command)
     if as_json:
         emit_json(outcome)
     else:

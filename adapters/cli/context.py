@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any, NoReturn
@@ -15,7 +15,8 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
-from adapters.store import Stores, storage_error
+from adapters.bootstrap import Kringloop
+from adapters.failures import storage_error
 from domain.errors import KringloopError
 
 # Stored text (reasons, names) is printed as it is: never read as Rich markup ("[/]" in a
@@ -28,14 +29,11 @@ _BREAKS = re.compile(r"[ \t]*[\r\n\t]+[ \t]*")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-class Session(Stores):
-    """What every CLI command shares: the settings and the lazily opened stores."""
-
-
-def session(ctx: typer.Context) -> Session:
+def session(ctx: typer.Context) -> Kringloop:
+    """This command's Kringloop, as the root callback wired it (adapters.bootstrap)."""
     obj = ctx.find_root().obj
-    if not isinstance(obj, Session):
-        raise TypeError("no session: the root callback sets it up")
+    if not isinstance(obj, Kringloop):
+        raise TypeError("not wired: the root callback sets it up")
     return obj
 
 
@@ -89,8 +87,3 @@ def parse_day(value: str, option: str, as_json: bool = False) -> date:
     except ValidationError as error:
         refuse(f"{option}: {error.errors()[0]['msg']}", "invalid", as_json)
     return day
-
-
-def guarded(as_json: bool, action: Callable[[], Any]) -> Any:
-    with refusals(as_json):
-        return action()

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from adapters.cli.context import console, emit_json, refuse, session
+from adapters.cli.context import console, emit_json, errors, refuse, session
 
 flows_app = typer.Typer(help="Prefect flows: list them, run one now.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
@@ -65,11 +65,13 @@ def run(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run one flow now, in this process, and print its result."""
+    """Run one flow now, in this process, and print its result. It runs on the Prefect
+    server of a `kringloop serve` on this data folder when one is running; otherwise Prefect
+    starts a temporary server for the run, which may take a while on a busy machine."""
     from adapters.orchestration import run_flow
 
     try:
-        result = run_flow(session(ctx).settings, name, _parameters(param or []))
+        result = run_flow(session(ctx).settings, name, _parameters(param or []), say=_say)
     except KeyError as error:
         refuse(str(error.args[0]), "not_found", as_json)
     if as_json:
@@ -80,10 +82,17 @@ def run(
 
 def serve(ctx: typer.Context) -> None:
     """Run every deployment of prefect.yaml here, on their schedules, until Ctrl-C: starts a
-    real Prefect server on the data folder (or uses PREFECT_API_URL) and stops it on exit."""
+    real Prefect server on the data folder (or uses PREFECT_API_URL) and stops it on exit.
+    Ctrl-C stops it within 30 s whatever its flow runs are doing: runs in progress get 20 s
+    to end, then they are stopped, and the server gets 10 s."""
     from adapters.orchestration import serve_all
 
-    serve_all(session(ctx).settings)
+    serve_all(session(ctx).settings, say=_say)
+
+
+def _say(text: str) -> None:
+    """What Prefect is waiting for, on stderr (stdout stays the result)."""
+    errors.print(text, highlight=False, markup=False)
 
 
 def register_orchestration(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.orchestration import SERVER_STARTUP_S
 from domain.engine import Engine
 from flows import runtime
 from tests.conftest import TODAY, Run, runner
@@ -22,7 +23,10 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    with (
+        prefect_test_harness(server_startup_timeout=SERVER_STARTUP_S),
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
         yield
 
 
