@@ -12,7 +12,6 @@ from typing import Literal
 from adapters.tabular import Cell, Column, Table
 
 ExportFormat = Literal["csv", "xlsx"]
-FORMATS: tuple[ExportFormat, ...] = ("csv", "xlsx")
 CSV_MEDIA_TYPE = "text/csv"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MEDIA_TYPES: dict[ExportFormat, str] = {"csv": CSV_MEDIA_TYPE, "xlsx": XLSX_MEDIA_TYPE}

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from adapters import tabular
-from adapters.api.auth import CurrentPrincipal, Principal, principal, refused
+from adapters.api.auth import Principal, principal, refused
 from adapters.api.backend import Backend
 from adapters.api.downloads import TABLE_RESPONSES, FormatQuery, download, wanted
 from adapters.api.users import Role
@@ -45,7 +45,7 @@ def require_may_audit(request: Request, who: Principal) -> None:
         raise refused(request, 403, f"role {who.role.value} may not verify or export", who.name)
 
 
-def may_audit(request: Request, who: CurrentPrincipal) -> Principal:
+def may_audit(request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
     require_may_audit(request, who)
     return who
 

@@ -39,10 +39,6 @@ class Principal:
     def may_run(self, command: type[Command]) -> bool:
         return command.group in MAY_RUN[self.role]
 
-    @property
-    def may_act(self) -> bool:
-        return bool(MAY_RUN[self.role])
-
 
 ROLE_ORDER = (
     Role.MANAGER,
@@ -166,6 +162,3 @@ def require_may_run(request: Request, who: Principal, command: type[Command]) ->
             f"role {who.role.value} may not run {command.command} ({command.group} commands)",
             who.name,
         )
-
-
-CurrentPrincipal = Annotated[Principal, Depends(principal)]

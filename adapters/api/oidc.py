@@ -67,7 +67,6 @@ class OidcConfig:
     clock_skew: int = 60
     audience: str | None = None  # what API access tokens carry as ``aud``: client_id if None
     acr_values: tuple[str, ...] = ()  # asked for at login, and the ID token's acr must be one
-    provider_name: str = "your organisation's account"
 
     @property
     def api_audience(self) -> str:
@@ -91,7 +90,6 @@ class OidcConfig:
             clock_skew=settings.oidc_clock_skew,
             audience=settings.oidc_audience,
             acr_values=tuple(settings.oidc_acr_values.split()),
-            provider_name=settings.oidc_provider_name,
         )
 
 

@@ -19,11 +19,10 @@ CHAIN_TABLE = "kringloop_chain"
 GENESIS = "0" * 64
 
 
-def content_hash(originator_id: str, version: int, topic: str, state: bytes) -> str:
+def content_hash(originator_id: str, topic: str, state: bytes) -> str:
     """The hash of one stored event exactly as stored (cipher text if encrypted). The
     version is left out on purpose: the chain binds each event to its place, and an event
     found at another place than recorded can then be named as moved, not just altered."""
-    del version
     digest = hashlib.sha256()
     digest.update(f"{originator_id}\x1f{topic}\x1f".encode())
     digest.update(state)
@@ -71,7 +70,7 @@ def _chain_rows(
                 if s.originator_version == 1
                 else head_of(originator, s.originator_version - 1)
             )
-        content = content_hash(originator, s.originator_version, s.topic, bytes(s.state))
+        content = content_hash(originator, s.topic, bytes(s.state))
         chained = link(previous, content)
         heads[originator] = chained
         rows.append((originator, s.originator_version, content, chained))

@@ -108,7 +108,7 @@ def _check_chains(body: bytes, check: ExportCheck) -> None:
             check.problems.append(f"line {number}: unreadable event")
             continue
         check.events += 1
-        content = content_hash(e["aggregate"], e["version"], e["topic"], state)
+        content = content_hash(e["aggregate"], e["topic"], state)
         if content != e["content_hash"]:
             check.problems.append(f"line {number}: {e['aggregate']} v{e['version']} altered")
         before = previous.get(e["aggregate"])

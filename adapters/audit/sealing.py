@@ -153,8 +153,7 @@ def _extend(
     if [r.version for r in rows] != list(range(since + 1, newest + 1)):
         raise CannotSeal(f"{aggregate}: the chain lacks versions {since + 1} to {newest}")
     contents = {
-        n.originator_version: content_hash(aggregate, n.originator_version, n.topic, bytes(n.state))
-        for n in recorded
+        n.originator_version: content_hash(aggregate, n.topic, bytes(n.state)) for n in recorded
     }
     previous = sealed_hash
     for row in rows:

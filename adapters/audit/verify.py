@@ -160,10 +160,7 @@ def verify_store(
         report.events += len(stored_rows)
         if aggregate not in report.names and (name := name_of(mapper, stored_rows)):
             report.names[aggregate] = name
-        stored = {
-            s.version: content_hash(s.originator_id, s.version, s.topic, s.state)
-            for s in stored_rows
-        }
+        stored = {s.version: content_hash(s.originator_id, s.topic, s.state) for s in stored_rows}
         chain = {row.version: row for row in chain_rows}
         found: list[Problem] = []
         if chain and not stored:  # every event of it deleted, its links left: one line

@@ -41,7 +41,7 @@ class Forger:
     def write(self, aggregate: UUID, version: int, topic: str, state: bytes) -> None:
         """Write (or overwrite) one event and its link, the link chained onto the stored
         link before it, exactly as the recorder computes it."""
-        content = content_hash(aggregate.hex, version, topic, state)
+        content = content_hash(aggregate.hex, topic, state)
         chained = link(self._head(aggregate, version - 1), content)
         with sqlite3.connect(self.database) as conn:
             conn.execute(
