@@ -1,7 +1,8 @@
 """Command inputs generated from each command's JSON Schema (what `kringloop commands
 --json` prints), then spoiled: a field given a hostile value, a required field dropped, an
-unknown field added. Hand-written because hypothesis-jsonschema 0.23 fails on the installed
-hypothesis ('many' object has no attribute 'more'); the schemas use few keywords."""
+unknown field added; or aimed at the record, so that some are decided. Hand-written because
+hypothesis-jsonschema 0.23 fails on the installed hypothesis ('many' object has no attribute
+'more'); the schemas use few keywords."""
 
 from __future__ import annotations
 
@@ -32,8 +33,10 @@ HOSTILE_TEXT = [
     "x" * 5000,
     "é 漢字 🙂",
 ]
-IDS = {
-    "programme_id": ["mra-circular", "no-such-programme"],
+STREAMS = ["construction-timber", "mattresses", "biomass", "diapers"]
+MEMBERS = ["Gemeente Amsterdam", "Gemeente Haarlem", "Gemeente Almere", "Demo Bouwgroep BV"]
+IDS = {  # the record's names: first-steps, and the procurement of tests/exports
+    "programme_id": ["mra-circular"],
     "initiative_id": [
         "timber-reuse",
         "roadside-grass-insulation",
@@ -41,11 +44,27 @@ IDS = {
         "mattress-recycling",
         "textile-fibre-to-fibre",
     ],
-    "commitment_id": ["haarlem", "zaanstad"],
-    "community_id": ["catering-cop"],
-    "stream": ["construction-timber", "mattresses", "biomass", "diapers"],
+    "commitment_id": ["gooise-meren", "landsmeer", "ouder-amstel"],
+    "community_id": ["cop-construction"],
+    "stream": STREAMS,
+    "streams": STREAMS,
+    "broker": ["broker-anna", "broker-bas"],
     "precondition": ["demolition-volume", "municipal-offtake", "volume", "permit"],
+    "attendees": MEMBERS,
+    "participants": MEMBERS,
 }
+BROKER_OF = {  # who holds the mandate for each initiative's stream
+    "timber-reuse": "broker-bas",
+    "textile-fibre-to-fibre": "broker-bas",
+    "roadside-grass-insulation": "broker-anna",
+    "diaper-recycling": "broker-anna",
+    "mattress-recycling": "broker-anna",
+}
+# Left out of an aimed input: the door's user decides, today, under a new command id (a
+# random actor, recorder, effective date or reused id is refused more often than not).
+NOT_AIMED = frozenset({"actor", "recorded_by", "effective", "command_id"})
+
+SPOILS = ["aimed", "aimed", "aimed", "none", "hostile", "hostile", "drop", "extra"]
 
 hostile_text = st.sampled_from(HOSTILE_TEXT)
 hostile_value: st.SearchStrategy[Json] = st.one_of(
@@ -109,7 +128,9 @@ def _string(schema: dict[str, Any]) -> st.SearchStrategy[str]:
     return printable.filter(lambda s: len(s.strip()) >= low)
 
 
-def _object(schema: dict[str, Any], root: dict[str, Any]) -> st.SearchStrategy[Json]:
+def _object(
+    schema: dict[str, Any], root: dict[str, Any], aimed: bool = False
+) -> st.SearchStrategy[Json]:
     properties = schema.get("properties")
     if properties is None:  # a mapping, e.g. figures or shares by party
         keys = _string(schema.get("propertyNames", {"type": "string", "minLength": 1}))
@@ -117,31 +138,47 @@ def _object(schema: dict[str, Any], root: dict[str, Any]) -> st.SearchStrategy[J
         return st.dictionaries(keys, values, max_size=min(schema.get("maxProperties", 3), 3))
     required = set(schema.get("required", []))
     return st.fixed_dictionaries(
-        {name: _field(name, p, root) for name, p in properties.items() if name in required},
+        {name: _field(name, p, root, aimed) for name, p in properties.items() if name in required},
         optional={
-            name: _field(name, p, root) for name, p in properties.items() if name not in required
+            name: _field(name, p, root, aimed)
+            for name, p in properties.items()
+            if name not in required
         },
     )
 
 
-def _field(name: str, schema: dict[str, Any], root: dict[str, Any]) -> st.SearchStrategy[Json]:
-    """Ids come mostly from the first-steps scenario, so commands reach the aggregates."""
-    if name in IDS:
-        return st.sampled_from(IDS[name]) | from_schema(schema, root)
-    return from_schema(schema, root)
+def _field(
+    name: str, schema: dict[str, Any], root: dict[str, Any], aimed: bool
+) -> st.SearchStrategy[Json]:
+    """Ids come mostly (when aimed: only) from the record, so commands reach the aggregates."""
+    if name not in IDS:
+        return from_schema(schema, root)
+    known: st.SearchStrategy[Json] = st.sampled_from(IDS[name])
+    listed = _cli_schema(schema, root)
+    if listed.get("type") == "array":
+        low = listed.get("minItems", 0)
+        known = st.lists(known, min_size=low, max_size=max(low, 3), unique=True)
+    return known if aimed else known | from_schema(schema, root)
 
 
 @st.composite
 def command_input(
     draw: st.DrawFn, cls: type[Command], leave_out: frozenset[str]
 ) -> dict[str, Json]:
-    """Fields for one command: valid by its schema, or spoiled in one way."""
+    """Fields for one command: aimed at the record (its ids, a new id for a command that
+    creates, no actor: the caller picks one with `deciders`), valid by its schema, or
+    spoiled in one way."""
+    spoil = draw(st.sampled_from(SPOILS))
+    aimed = spoil == "aimed"
     root = cls.model_json_schema()
-    properties = {k: v for k, v in root["properties"].items() if k not in leave_out}
+    left_out = leave_out | NOT_AIMED if aimed else leave_out
+    properties = {k: v for k, v in root["properties"].items() if k not in left_out}
     schema = {**root, "properties": properties}
-    schema["required"] = [r for r in root.get("required", []) if r not in leave_out]
-    fields: dict[str, Json] = draw(_object(schema, root))
-    spoil = draw(st.sampled_from(["none", "none", "hostile", "hostile", "drop", "extra"]))
+    schema["required"] = [r for r in root.get("required", []) if r not in left_out]
+    fields: dict[str, Json] = draw(_object(schema, root, aimed))
+    own_id = f"{cls.group}_id"
+    if aimed and cls.creates and own_id in properties:  # an id the record already holds exists
+        fields[own_id] = draw(from_schema(properties[own_id], root))
     if spoil == "hostile":
         fields[draw(st.sampled_from(sorted(properties)))] = draw(hostile_value)
     elif spoil == "drop" and fields:
@@ -151,6 +188,13 @@ def command_input(
             hostile_value
         )
     return fields
+
+
+def deciders(fields: dict[str, Json], users: list[str]) -> list[str]:
+    """The users who may decide on the fields' initiative: its broker, if one of them."""
+    initiative = fields.get("initiative_id")
+    broker = BROKER_OF.get(initiative) if isinstance(initiative, str) else None
+    return [broker] if broker in users else users
 
 
 def as_cli_arguments(cls: type[Command], fields: dict[str, Json]) -> list[str]:
