@@ -189,6 +189,39 @@ def test_reading_an_initiative_does_not_import_prefect(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_commands_reach_the_engine_directly_without_prefect(tmp_path: Path) -> None:
+    """A broker's command is decided in the CLI's own process, by the engine: the process
+    never imports Prefect (checked as it exits), and the decision is in the record."""
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
+    probe = (
+        "import atexit, json, runpy, sys\n"
+        "atexit.register(lambda: print(json.dumps(sorted(\n"
+        "    m for m in sys.modules if m.split('.')[0] == 'prefect')), file=sys.stderr))\n"
+        "runpy.run_module('adapters.cli', run_name='__main__')\n"
+    )
+    stall = ["initiative", "stall", "timber-reuse", "--reason", "waiting for the permit"]
+    env = {**os.environ, "KRINGLOOP_HOME": str(tmp_path)}
+    env.pop("KRINGLOOP_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *stall, "--actor", "broker-bas", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stderr.splitlines()[-1]) == [], "the command loaded Prefect"
+    assert as_json(done)["replayed"] is False
+    shown = as_json(kringloop(tmp_path, "initiative", "show", "timber-reuse", "--json"))
+    last = shown["decisions"][-1]
+    assert (last["event"], last["actor"], last["reason"]) == (
+        "Stalled",
+        "broker-bas",
+        "waiting for the permit",
+    )
+
+
 def test_an_unknown_initiative_is_a_clear_refusal(tmp_path: Path) -> None:
     refused = kringloop(tmp_path, "initiative", "show", "nope", ok=False)
     assert refused.returncode == 1

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from domain.commands.catalogue import parse_command
 from domain.engine import Engine
 from domain.values import Stage
 from flows import runtime
@@ -266,20 +265,3 @@ def test_audit_verify_passes_then_fails_on_a_tampered_store(
         audit_verify()
     results = sorted((home / "audit" / "verify").iterdir())
     assert [json.loads(p.read_text())["ok"] for p in results] == [True, False]
-
-
-def test_commands_reach_the_engine_directly_without_prefect(engine: Engine) -> None:
-    """A broker's command does not go through a flow: the catalogue runs on the engine."""
-    with pytest.raises(Exception, match="no programme"):
-        engine.execute(
-            parse_command(
-                {
-                    "command": "register-stream",
-                    "programme_id": "nope",
-                    "stream": "x",
-                    "name": "X",
-                    "actor": "a",
-                    "reason": "r",
-                }
-            )
-        )
