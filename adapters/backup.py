@@ -235,7 +235,7 @@ def _write(
 
 
 def _write_users(settings: Settings, out: _Lines) -> int:
-    from adapters.api.users import UserRow, create_table, list_users
+    from adapters.accounts.users import UserRow, create_table, list_users
 
     reads = open_read_store(settings)
     try:

@@ -74,14 +74,12 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_LOGGING_EXTRA_LOGGERS": "kringloop",
         "PREFECT_LOGGING_LEVEL": "INFO",
-        "KRINGLOOP_HOME": str(settings.home.resolve()),
+        **settings.environment(),
     }
     if "PREFECT_API_DATABASE_CONNECTION_URL" not in os.environ:
         env["PREFECT_API_DATABASE_CONNECTION_URL"] = (
             f"sqlite+aiosqlite:///{prefect_home / 'prefect.db'}"
         )
-    if settings.database_url:
-        env["KRINGLOOP_DATABASE_URL"] = settings.database_url
     return env
 
 

@@ -93,7 +93,7 @@ def _target(settings: Settings) -> Iterator[Any]:
 
 
 def _check_empty(settings: Settings, tables: Tables, reads: Any, force: bool) -> None:
-    from adapters.api.users import create_table, list_users
+    from adapters.accounts.users import create_table, list_users
 
     with _target(settings) as conn:
         events = count_rows(conn, tables.q(tables.events))
@@ -173,8 +173,8 @@ def _insert(cursor: Any, sql: str, rows: Iterator[tuple[Any, ...]], on_progress:
 def _restore_users(reads: Any, path: Path) -> int:
     from sqlmodel import Session, delete
 
-    from adapters.api.sessions import end_all_sessions
-    from adapters.api.users import UserRow
+    from adapters.accounts.sessions import end_all_sessions
+    from adapters.accounts.users import UserRow
 
     users = [
         UserRow.model_validate({k: v for k, v in r.items() if k != "kind"})

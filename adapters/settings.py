@@ -96,6 +96,15 @@ class Settings(BaseSettings):
             )
         return self
 
+    def environment(self) -> dict[str, str]:
+        """The settings a command line may give (--home, --database-url, --log-level) as
+        the environment variables that give them to another part of this process or to a
+        child: the API's app, a Prefect flow run. The rest come from the environment already."""
+        env = {"KRINGLOOP_HOME": str(self.home.resolve()), "KRINGLOOP_LOG_LEVEL": self.log_level}
+        if self.database_url:
+            env["KRINGLOOP_DATABASE_URL"] = self.database_url
+        return env
+
     @property
     def events_path(self) -> Path:
         return self.home / "events.sqlite"

@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from adapters import tabular
+from adapters.accounts.users import Role
 from adapters.api.auth import Principal, principal, refused
 from adapters.api.backend import Backend
 from adapters.api.downloads import TABLE_RESPONSES, FormatQuery, download, wanted
-from adapters.api.users import Role
 from adapters.audit import records
 from domain.commands.base import Day
 from domain.errors import InvalidCommandError, KringloopError

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from adapters.accounts.oidc_links import linked_user
+from adapters.accounts.users import Role, UserRow, user_by_token
 from adapters.api import oidc
-from adapters.api.oidc_links import linked_user
 from adapters.api.throttle import LoginThrottle, retry_after
-from adapters.api.users import Role, UserRow, user_by_token
 from adapters.logs import get_logger
 from domain.commands.base import Command
 from domain.engine import Engine

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.api import users
+from adapters.accounts import users
 from adapters.bootstrap import Kringloop
 from projections.store import ReadStore
 

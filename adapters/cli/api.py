@@ -17,7 +17,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")
 
 
 def _users_engine(ctx: typer.Context):  # type: ignore[no-untyped-def]
-    from adapters.api.users import create_table
+    from adapters.accounts.users import create_table
 
     engine = session(ctx).read_store.engine
     create_table(engine)
@@ -46,7 +46,7 @@ def add(
     role is a recorded decision: once the authority register exists (`kringloop init`), the
     manager given by --actor grants it (`authority grant-role`), and the API and the pages
     take the user's role from the record."""
-    from adapters.api.users import Role, add_user, check_new_name
+    from adapters.accounts.users import Role, add_user, check_new_name
     from domain.errors import InvalidCommandError
 
     with refusals(as_json):
@@ -83,7 +83,6 @@ def _grant_role(
 ) -> str | None:
     """Record the role as the manager's decision, unless the identity holds it already;
     the command id of the grant, or None without a register."""
-    from adapters.commanding import execute
     from domain.commands.authority import GrantRole
     from domain.commands.catalogue import validate_command
     from domain.errors import InvalidCommandError
@@ -102,14 +101,14 @@ def _grant_role(
     fields = {"identity": name, "role": role, "actor": actor, "reason": reason}
     if organisation:
         fields["organisation"] = organisation
-    outcome = execute(engine, validate_command(GrantRole, fields))
+    outcome = session(ctx).execute(validate_command(GrantRole, fields))
     return outcome.command_id
 
 
 @users_app.command("list")
 def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     """Every user, their role and whether they are revoked (never a token)."""
-    from adapters.api.users import list_users
+    from adapters.accounts.users import list_users
 
     found = list_users(_users_engine(ctx))
     rows = [
@@ -136,7 +135,7 @@ def list_(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 def revoke(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
     """Revoke a user's token: the API and the pages refuse it from now on, and its web
     sessions end. The name stays listed and is not reused (`users reissue` revives it)."""
-    from adapters.api.users import revoke_user
+    from adapters.accounts.users import revoke_user
 
     with refusals(as_json):
         revoke_user(_users_engine(ctx), name)
@@ -147,7 +146,7 @@ def revoke(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
 def reissue(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
     """Give a user (revoked or not) a new token, printed once; the old token stops working
     and every web session it opened ends. The role stays as it was."""
-    from adapters.api.users import reissue_user
+    from adapters.accounts.users import reissue_user
 
     with refusals(as_json):
         token = reissue_user(_users_engine(ctx), name)
@@ -168,16 +167,19 @@ def api(
     port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8000,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the web pages with uvicorn."""
+    import os
+
     import uvicorn
 
-    from adapters.api.app import create_app
-
-    app = create_app(session(ctx).settings)
+    settings = session(ctx).settings
+    os.environ.update(settings.environment())  # the app reads the settings as given here
     uvicorn.run(
-        app,
+        # by name, as any ASGI server starts it: the command line does not import the API
+        "adapters.api.app:create_app",
+        factory=True,
         host=host,
         port=port,
-        log_level=session(ctx).settings.log_level.lower(),
+        log_level=settings.log_level.lower(),
         # forwarded headers are the app's business, from KRINGLOOP_TRUSTED_PROXIES only:
         # uvicorn would otherwise believe any X-Forwarded-For sent from 127.0.0.1
         proxy_headers=False,

@@ -300,9 +300,9 @@ def demo(
     as_json: JsonFlag = False,
 ) -> None:
     """Load a scenario through the engine's commands and show the programme dashboard."""
-    from adapters.demo import run_demo  # only the demo needs the scenario machinery
+    from adapters.cli.demo import run_demo  # only the demo needs the scenario machinery
 
-    run_demo(ctx, fresh=fresh, as_json=as_json, scenario=scenario)
+    run_demo(ctx, fresh=fresh, as_json=as_json, scenario=scenario, apply=apply_file)
 
 
 @app.command("report")

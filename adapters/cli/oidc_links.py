@@ -29,7 +29,7 @@ def link(
 ) -> None:
     """Let a subject of the OpenID provider log in as NAME (pages and API): the subject is
     shown on the page someone sees when they log in unlinked."""
-    from adapters.api.oidc_links import link_subject
+    from adapters.accounts.oidc_links import link_subject
 
     with refusals(as_json):
         row = link_subject(_users_engine(ctx), name, issuer, subject)
@@ -49,7 +49,7 @@ def unlink(
 ) -> None:
     """Remove NAME's link to a subject (--issuer and --subject), or every link of NAME
     (neither); the web sessions the link opened end."""
-    from adapters.api.oidc_links import unlink_subject
+    from adapters.accounts.oidc_links import unlink_subject
 
     with refusals(as_json):
         rows = unlink_subject(_users_engine(ctx), name, issuer, subject)
@@ -70,7 +70,7 @@ def links(
     as_json: JsonFlag = False,
 ) -> None:
     """Every link of a provider subject to a user, and its last login's assurance level."""
-    from adapters.api.oidc_links import list_links
+    from adapters.accounts.oidc_links import list_links
 
     rows = [
         {

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.accounts.users import Role, add_user, create_table
 from adapters.api.app import create_app
-from adapters.api.users import Role, add_user, create_table
 from adapters.commanding import apply_lines
 from adapters.demo import scenario_path
 from adapters.settings import Settings

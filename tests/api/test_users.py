@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from adapters.api.users import token_hash
+from adapters.accounts.users import token_hash
 from adapters.settings import Settings
 from adapters.store import open_engine, open_read_store
 from projections.runner import Runner

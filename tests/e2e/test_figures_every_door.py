@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.accounts.users import Role, add_user, create_table
 from adapters.api.app import create_app
-from adapters.api.users import Role, add_user, create_table
 from adapters.settings import Settings
 from adapters.store import open_engine, open_read_store
 from projections.figures import DEMONSTRATION_NOTE, share_text

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from adapters.api.users import revoke_user
+from adapters.accounts.users import revoke_user
 from adapters.api.web import STATIC
 from tests.security.conftest import Api, Endpoint, csrf_of, endpoints, log_in
 

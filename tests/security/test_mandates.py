@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.api.users import Role, add_user
+from adapters.accounts.users import Role, add_user
 from tests.api.conftest import grant_roles
 from tests.security.conftest import Api, event_count
 

@@ -19,9 +19,9 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 
+from adapters.accounts.oidc_links import link_subject, list_links, unlink_subject
 from adapters.api import oidc
 from adapters.api.app import create_app
-from adapters.api.oidc_links import link_subject, list_links, unlink_subject
 from adapters.api.web.sso import PENDING_COOKIE
 from adapters.logs import configure_logging
 from tests.oidc.harness import (

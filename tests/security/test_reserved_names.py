@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from adapters.api.users import Role, add_user, list_users
+from adapters.accounts.users import Role, add_user, list_users
 from adapters.cli.app import app as cli
 from domain.errors import InvalidCommandError
 from domain.values import SYSTEM_IDENTITY_PREFIXES

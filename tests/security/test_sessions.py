@@ -17,10 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from adapters.api import users
+from adapters.accounts import users
+from adapters.accounts.sessions import SessionRow, open_session, session_for
+from adapters.accounts.users import active_user, credential_id, reissue_user, revoke_user
 from adapters.api.app import create_app
-from adapters.api.sessions import SessionRow, open_session, session_for
-from adapters.api.users import active_user, credential_id, reissue_user, revoke_user
 from adapters.settings import Settings
 from adapters.store import open_engine, open_read_store
 from projections.runner import Runner

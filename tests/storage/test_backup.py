@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from adapters.api.users import Role, add_user, create_table, list_users
+from adapters.accounts.users import Role, add_user, create_table, list_users
 from adapters.audit.verify import seal, verify_store
 from adapters.backup import write_backup
 from adapters.restore import restore_backup

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from adapters.api.oidc_links import link_subject
+from adapters.accounts.oidc_links import link_subject
 from adapters.settings import Settings
 from adapters.store import open_read_store
 from tests.oidc.harness import (
