@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
 from domain.commands.base import Outcome
 from domain.commands.catalogue import validate_command
@@ -17,13 +16,7 @@ from flows import runtime
 from flows.projection_catch_up import catch_up
 
 
-@task(
-    name="close consultation",
-    retries=2,
-    retry_delay_seconds=1,
-    retry_condition_fn=runtime.transient,
-    cache_policy=NO_CACHE,
-)
+@runtime.retried("close consultation")
 def close(
     initiative_id: str, lead: str, actor: str, reason: str, effective: date | None
 ) -> Outcome:
@@ -41,13 +34,7 @@ def close(
     return runtime.execute(command)
 
 
-@task(
-    name="register precondition",
-    retries=2,
-    retry_delay_seconds=1,
-    retry_condition_fn=runtime.transient,
-    cache_policy=NO_CACHE,
-)
+@runtime.retried("register precondition")
 def register(
     initiative_id: str,
     precondition: dict[str, Any],

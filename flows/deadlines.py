@@ -21,13 +21,7 @@ def find_concerns(day: date, stalled_days: int) -> list[tuple[str, str, str]]:
     return deadline_concerns(runtime.read_store(), day, stalled_days)
 
 
-@task(
-    name="escalate",
-    retries=2,
-    retry_delay_seconds=1,
-    retry_condition_fn=runtime.transient,
-    cache_policy=NO_CACHE,
-)
+@runtime.retried("escalate")
 def escalate(concerns: list[tuple[str, str, str]], day: date) -> Tally:
     year, week, _ = day.isocalendar()
     commands = [

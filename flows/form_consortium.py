@@ -8,8 +8,7 @@ import re
 from datetime import date
 from typing import Any
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
 from domain.commands.base import Outcome
 from domain.commands.catalogue import validate_command
@@ -22,13 +21,7 @@ from flows.projection_catch_up import catch_up
 from projections.queries import initiative_detail
 
 
-@task(
-    name="form consortium",
-    retries=2,
-    retry_delay_seconds=1,
-    retry_condition_fn=runtime.transient,
-    cache_policy=NO_CACHE,
-)
+@runtime.retried("form consortium")
 def form(initiative_id: str, actor: str, reason: str, effective: date | None) -> int:
     """Form the consortium; the initiative's version afterwards. A run started again after a
     lost one (a new flow run, so a new command id) finds the consortium formed already: that
@@ -54,13 +47,7 @@ def form(initiative_id: str, actor: str, reason: str, effective: date | None) ->
     return outcome.version
 
 
-@task(
-    name="notify members",
-    retries=2,
-    retry_delay_seconds=1,
-    retry_condition_fn=runtime.transient,
-    cache_policy=NO_CACHE,
-)
+@runtime.retried("notify members")
 def notify(initiative_id: str) -> list[str]:
     """Write one notice per member; writing it again changes nothing (same file)."""
     detail = initiative_detail(runtime.read_store(), initiative_id, today_in_programme_tz())

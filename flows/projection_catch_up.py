@@ -4,19 +4,12 @@ the broker workflows."""
 
 from __future__ import annotations
 
-from prefect import flow, task
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 
 from flows import runtime
 
 
-@task(
-    name="catch up read models",
-    retries=2,
-    retry_delay_seconds=1,
-    retry_condition_fn=runtime.transient,
-    cache_policy=NO_CACHE,
-)
+@runtime.retried("catch up read models")
 def catch_up() -> int:
     from adapters.audit.sealing import auto_seal
 

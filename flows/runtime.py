@@ -5,10 +5,12 @@ flow run; and retries only for failures that may pass."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import structlog
+from prefect import Task, task
+from prefect.cache_policies import NO_CACHE
 
 from adapters.bootstrap import Kringloop, bootstrap
 from adapters.commanding import Tally
@@ -16,7 +18,6 @@ from adapters.failures import is_transient
 from adapters.logs import get_logger
 
 if TYPE_CHECKING:
-    from prefect import Task
     from prefect.client.schemas.objects import State, TaskRun
 
     from adapters.settings import Settings
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 SCHEDULER = "scheduler:phase-3-check"  # service identities: the programme grants them
 DEADLINES = "scheduler:deadlines"  # a mandate on 'all' streams
 log = get_logger("kringloop.flows")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @functools.cache
@@ -73,6 +76,18 @@ def transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> boo
     a storage failure; never after a refusal, which the rules would repeat (nor a bug)."""
     failure = state.result(raise_on_failure=False)
     return isinstance(failure, BaseException) and is_transient(failure)
+
+
+def retried(name: str) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """A task that writes: tried up to three times, a second apart, after a failure that may
+    pass (``transient``); never cached, for the event store says what was done."""
+    return task(
+        name=name,
+        retries=2,
+        retry_delay_seconds=1,
+        retry_condition_fn=transient,
+        cache_policy=NO_CACHE,
+    )
 
 
 def run_scoped(step: str) -> str:

@@ -29,13 +29,7 @@ def find_candidates(
     return phase3_candidates(runtime.read_store(), programme_id, day, after=after, limit=page)
 
 
-@task(
-    name="assess and record",
-    retries=2,
-    retry_delay_seconds=1,
-    retry_condition_fn=runtime.transient,
-    cache_policy=NO_CACHE,
-)
+@runtime.retried("assess and record")
 def assess_page(criteria: dict[str, object], figures: list[Phase3Figures], day: date) -> Tally:
     commands = []
     for f in figures:

@@ -44,6 +44,21 @@ def log_lines() -> Iterator[io.StringIO]:
     ours.removeHandler(handler)
 
 
+def close_grass(preconditions: list[dict[str, str]]) -> None:
+    """The broker's flow: close grass's consultation, register ``preconditions``."""
+    close_consultation(
+        initiative_id="grass",
+        lead="GrassFibre",
+        actor="broker-anna",
+        reason="best offer",
+        effective=date(2016, 9, 1),
+        preconditions=preconditions,
+    )
+
+
+CLOSING = r"flow-run:[0-9a-f-]{36}:close\b"  # the closing step's command id
+
+
 def lines_with(stream: io.StringIO, *words: str) -> list[str]:
     return [line for line in stream.getvalue().splitlines() if all(w in line for w in words)]
 
@@ -53,20 +68,12 @@ def test_a_flows_decision_logs_decided_with_its_command_id_and_actor(
 ) -> None:
     programme(run)
     initiative_at(run, Stage.MARKET_CONSULTATION)
-    close_consultation(
-        initiative_id="grass",
-        lead="GrassFibre",
-        actor="broker-anna",
-        reason="best offer",
-        effective=date(2016, 9, 1),
-        preconditions=PRECONDITIONS,
-    )
-    closing = r"flow-run:[0-9a-f-]{36}:close\b"  # the step's command id
-    (closed,) = [line for line in lines_with(log_lines, "decided") if re.search(closing, line)]
+    close_grass(PRECONDITIONS)
+    (closed,) = [line for line in lines_with(log_lines, "decided") if re.search(CLOSING, line)]
     assert CloseMarketConsultation.command in closed
     assert "broker-anna" in closed
     assert "grass" in closed
-    command_id = re.search(closing, closed).group()  # type: ignore[union-attr]
+    command_id = re.search(CLOSING, closed).group()  # type: ignore[union-attr]
     recorded = engine.initiative("grass").version_of_command(command_id)
     assert recorded is not None, "the line names the decision that was recorded"
     registering = r"flow-run:[0-9a-f-]{36}:precondition:volume\b"
@@ -83,20 +90,13 @@ def test_a_flows_refusal_logs_refused_with_its_command_id_and_actor(
     programme(run)
     initiative_at(run, Stage.EXPERT_SCAN)  # no consultation to close yet
     with pytest.raises(WrongStageError):
-        close_consultation(
-            initiative_id="grass",
-            lead="GrassFibre",
-            actor="broker-anna",
-            reason="best offer",
-            effective=date(2016, 9, 1),
-            preconditions=[],
-        )
+        close_grass(preconditions=[])
     refused = lines_with(log_lines, "refused", "wrong_stage")
     assert refused, log_lines.getvalue()
     for line in refused:
         assert CloseMarketConsultation.command in line
         assert "broker-anna" in line
-        assert re.search(r"flow-run:[0-9a-f-]{36}:close\b", line)
+        assert re.search(CLOSING, line)
 
 
 def test_a_scheduled_flows_batch_logs_each_decision(run: Run, log_lines: io.StringIO) -> None:
