@@ -12,11 +12,11 @@ answer is written into the decision itself, so the record says what each one res
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 from domain.authority import Authority
 from domain.errors import EffectiveDateError, NoAuthorityError, NoMandateError
-from domain.programme import Programme
+from domain.programme import ALL_STREAMS, Programme
 from domain.values import AuthorityRole, Decision
 
 BOOTSTRAP = "bootstrap: the register's first decision, by the operator"
@@ -97,8 +97,29 @@ def _basis(
 def _mandate(programme: Programme, stream: str, who: str, day: date) -> str:
     found = programme.mandate_of(who, stream, day)
     if found is None:
+        held = [
+            f"for {covers} {mandate_period(start, end)}"
+            for covers in _covering(programme, stream)
+            for start, end, *_ in programme.mandates.get(who, {}).get(covers, [])
+        ]
         raise NoMandateError(
             f"'{who}' holds no mandate for stream '{stream}' on {day.isoformat()} "
-            f"(mandates: {programme.mandate_periods(who, stream)})"
+            f"(mandates held: {'; '.join(held) or 'none, ever'})"
         )
     return found
+
+
+def _covering(programme: Programme, stream: str) -> list[str]:
+    """The mandates that would cover a stream: its own, its parent's, every stream's."""
+    parent = programme.streams.get(stream, {}).get("parent")
+    return [s for s in (stream, parent, ALL_STREAMS) if s]
+
+
+def mandate_period(start: date, end: date | None) -> str:
+    """A mandate's period in words, with the last day it holds: it is revoked from ``end``,
+    so ``end`` itself is the first day without it."""
+    if end is None:
+        return f"from {start.isoformat()}, no end"
+    if end <= start:
+        return f"granted and revoked on {start.isoformat()} (never held)"
+    return f"from {start.isoformat()}, last day {(end - timedelta(days=1)).isoformat()}"

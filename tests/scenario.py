@@ -79,7 +79,7 @@ STEPS: list[tuple[Stage, list[tuple[str, dict[str, Any]]]]] = [
         [
             ("start-expert-scan", {}),
             (
-                "record-innovative-option",
+                "record-option",
                 {
                     "option": "fibres",
                     "description": "mats",
@@ -93,9 +93,9 @@ STEPS: list[tuple[Stage, list[tuple[str, dict[str, Any]]]]] = [
         Stage.MARKET_CONSULTATION,
         [
             ("complete-expert-scan", {"chosen_options": ["fibres"]}),
-            ("open-market-consultation", {}),
+            ("open-consultation", {}),
             (
-                "record-consultation-response",
+                "record-response",
                 {"company": "GrassFibre", "willing_to_invest": True, "willing_to_lead": True},
             ),
         ],
@@ -103,7 +103,7 @@ STEPS: list[tuple[Stage, list[tuple[str, dict[str, Any]]]]] = [
     (
         Stage.PRECONDITION_FULFILMENT,
         [
-            ("close-market-consultation", {"lead": "GrassFibre"}),
+            ("close-consultation", {"lead": "GrassFibre"}),
             (
                 "register-precondition",
                 {
@@ -125,9 +125,9 @@ STEPS: list[tuple[Stage, list[tuple[str, dict[str, Any]]]]] = [
         [
             ("fulfil-precondition", {"precondition": "volume", "evidence": ["contract.pdf"]}),
             ("waive-precondition", {"precondition": "offtake"}),
-            ("admit-consortium-member", {"organisation": "GrassFibre", "role": "lead"}),
-            ("admit-consortium-member", {"organisation": "Port", "role": "other"}),
-            ("declare-no-financial-arrangement", {}),
+            ("admit-member", {"organisation": "GrassFibre", "role": "lead"}),
+            ("admit-member", {"organisation": "Port", "role": "other"}),
+            ("declare-no-arrangement", {}),
             ("form-consortium", {}),
         ],
     ),

@@ -1,5 +1,6 @@
-"""A POST endpoint for every command in the catalogue; the authenticated user is the actor,
-or, for a late entry naming who decided (``decided_by``), the one who recorded it."""
+"""A POST endpoint for every command in the catalogue, at its name (and, deprecated, at
+each name it had before); the authenticated user is the actor, or, for a late entry naming
+who decided (``decided_by``), the one who recorded it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from adapters.api.auth import Principal, bearer, principal, require_may_run
 from adapters.api.backend import Backend
 from adapters.commanding import execute
 from domain.commands.base import Command, Name, Outcome
-from domain.commands.catalogue import CATALOGUE, validate_command
+from domain.commands.catalogue import CATALOGUE, command_class, validate_command
 
 NOT_FROM_CLIENT = {"actor", "recorded_by", "command_id"}  # the principal; the header names the id
 IdempotencyKey = Annotated[
@@ -28,6 +29,15 @@ IdempotencyKey = Annotated[
         description="the command id: the same key twice records the decision once",
     ),
 ]
+
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no or unknown token"},
+    403: {"description": "the role may not run it, or no mandate"},
+    404: {"description": "not found"},
+    409: {"description": "conflicts with the record as it stands"},
+    422: {"description": "invalid input"},
+}
 
 
 def body_model(cls: type[Command]) -> type[BaseModel]:
@@ -89,7 +99,7 @@ class CommandRoute(APIRoute):
 
     def get_route_handler(self) -> Any:
         handler = super().get_route_handler()
-        cls = CATALOGUE[self.path.rsplit("/", 1)[-1]]
+        cls = command_class(self.path.rsplit("/", 1)[-1])
 
         async def refuse_first(request: Request) -> Response:
             who = await run_in_threadpool(principal, request, await bearer(request))
@@ -130,21 +140,23 @@ def _endpoint(cls: type[Command], body: type[BaseModel]) -> Any:
 
 def command_router() -> APIRouter:
     router = APIRouter(prefix="/api/commands", route_class=CommandRoute)
-    for name, cls in CATALOGUE.items():
-        router.add_api_route(
-            f"/{name}",
-            _endpoint(cls, body_model(cls)),
-            methods=["POST"],
-            response_model=Outcome,
-            summary=(cls.__doc__ or name).strip().splitlines()[0],
-            tags=[f"commands: {cls.group}"],
-            operation_id=f"command_{name.replace('-', '_')}",
-            responses={
-                401: {"description": "no or unknown token"},
-                403: {"description": "the role may not run it, or no mandate"},
-                404: {"description": "not found"},
-                409: {"description": "conflicts with the record as it stands"},
-                422: {"description": "invalid input"},
-            },
-        )
+    for cls in CATALOGUE.values():
+        endpoint, summary = _endpoint(cls, body_model(cls)), _summary(cls)
+        for name in (cls.command, *cls.former_names):
+            deprecated = name != cls.command
+            router.add_api_route(
+                f"/{name}",
+                endpoint,
+                methods=["POST"],
+                response_model=Outcome,
+                summary=f"{summary} (deprecated: use {cls.command})" if deprecated else summary,
+                tags=[f"commands: {cls.group}"],
+                operation_id=f"command_{name.replace('-', '_')}",
+                deprecated=deprecated,
+                responses=RESPONSES,
+            )
     return router
+
+
+def _summary(cls: type[Command]) -> str:
+    return (cls.__doc__ or cls.command).strip().splitlines()[0]

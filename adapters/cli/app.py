@@ -166,7 +166,9 @@ def init(
 
 @app.command("commands")
 def commands(as_json: JsonFlag = False) -> None:
-    """List every command the engine accepts (with --json: each one's JSON Schema)."""
+    """List every command the engine accepts, by its one name (the CLI sub-command, the
+    JSON lines' "command" and the API's /api/commands/NAME); with --json, each one's JSON
+    Schema."""
     from domain.commands.catalogue import CATALOGUE
 
     if as_json:
@@ -175,7 +177,9 @@ def commands(as_json: JsonFlag = False) -> None:
                 {
                     "command": name,
                     "group": cls.group,
-                    "cli": f"kringloop {cls.cli_group} {cls.verb}",
+                    "cli": f"kringloop {cls.cli_group} {name}",
+                    "api": f"POST /api/commands/{name}",
+                    "former_names": list(cls.former_names + cls.former_verbs),
                     "description": cls.__doc__,
                     "schema": cls.model_json_schema(),
                 }
@@ -184,8 +188,10 @@ def commands(as_json: JsonFlag = False) -> None:
         )
         return
     for name, cls in CATALOGUE.items():
+        formerly = cls.former_names + cls.former_verbs
         console.print(
-            f"{name:36} kringloop {cls.cli_group} {cls.verb:24} {cls.__doc__}",
+            f"kringloop {cls.cli_group + ' ' + name:38} {cls.__doc__}"
+            + (f" (formerly {', '.join(formerly)})" if formerly else ""),
             highlight=False,
             soft_wrap=True,
         )

@@ -1,13 +1,15 @@
 """Generates one CLI command per catalogue command, from its pydantic model.
 
 Each model field becomes an option (the aggregate's id an argument); lists repeat the
-option; structured fields take JSON. Validation is the model's own, so the CLI, `apply`
-and the API refuse the same input with the same words.
+option; structured fields take JSON, with the worked example the field carries shown in
+`--help` and in the refusal. Validation is the model's own, so the CLI, `apply` and the
+API refuse the same input with the same words.
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import types
 import typing
 from datetime import date
@@ -20,7 +22,7 @@ from pydantic.fields import FieldInfo
 
 from adapters.cli.context import console, emit_json, refusals, session
 from adapters.commanding import execute, read_json
-from domain.commands.catalogue import Command, validate_command
+from domain.commands.catalogue import Command, expected_shape, validate_command
 from domain.errors import InvalidCommandError
 
 COMMON = ("command_id", "actor", "reason", "evidence", "effective")
@@ -79,7 +81,8 @@ def _help(name: str, info: FieldInfo) -> str:
     base = _strip_optional(info.annotation)
     text = info.description or ""
     if _is_structured(base):
-        text += " (JSON)"
+        example = json.dumps(info.examples[0], ensure_ascii=False) if info.examples else None
+        text += f" (JSON, e.g. '{example}')" if example else " (JSON)"
     if typing.get_origin(base) is list and not _is_structured(base):
         text += " (repeat the option for several)"
     return text.strip()
@@ -121,9 +124,18 @@ def build_fields(cls: type[Command], values: dict[str, Any]) -> dict[str, Any]:
             continue
         info = cls.model_fields[name]
         if _is_structured(_strip_optional(info.annotation)):
-            value = read_json(value, f"--{name.replace('_', '-')}: not JSON")
+            value = _read_json_option(cls, name, value)
         fields[name] = value.value if isinstance(value, Enum) else value
     return fields
+
+
+def _read_json_option(cls: type[Command], name: str, text: str) -> Any:
+    option = f"--{name.replace('_', '-')}"
+    try:
+        return read_json(text, f"{option}: not JSON")
+    except InvalidCommandError as refusal:
+        shape = expected_shape(cls, name)
+        raise InvalidCommandError(f"{refusal}; {shape}" if shape else str(refusal)) from None
 
 
 def make_cli_command(cls: type[Command]) -> Any:
@@ -167,5 +179,5 @@ def make_cli_command(cls: type[Command]) -> Any:
     )
     run.__signature__ = inspect.Signature([ctx_param, *parameters])  # type: ignore[attr-defined]
     run.__doc__ = cls.__doc__
-    run.__name__ = cls.verb.replace("-", "_")
+    run.__name__ = cls.command.replace("-", "_")
     return run

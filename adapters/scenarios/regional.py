@@ -211,7 +211,7 @@ def initiative(rec: Record, i: dict[str, Any], experts: dict[str, str]) -> list[
     for day, (option, level, what, expert) in zip(found, i["options"], strict=True):
         add(
             day,
-            "record-innovative-option",
+            "record-option",
             f"{t['option']} ({level})",
             option=option,
             description=what,
@@ -227,7 +227,7 @@ def initiative(rec: Record, i: dict[str, Any], experts: dict[str, str]) -> list[
         f"{iid}-expert-scan.pdf",
         chosen_options=i["chosen"],
     )
-    add(i["consultation"], "open-market-consultation", t["consult"])
+    add(i["consultation"], "open-consultation", t["consult"])
     undated = [r for r in i["respondents"] if len(r) < 3]
     end = i.get("closed", i["consultation"] + timedelta(120))
     days = iter(rec.workdays(i["consultation"], end, len(undated)))
@@ -235,7 +235,7 @@ def initiative(rec: Record, i: dict[str, Any], experts: dict[str, str]) -> list[
     for company, stance, *when in i["respondents"]:
         add(
             when[0] if when else next(days),
-            "record-consultation-response",
+            "record-response",
             t[stance],
             company=company,
             willing_to_invest=stance != "interested",
@@ -246,7 +246,7 @@ def initiative(rec: Record, i: dict[str, Any], experts: dict[str, str]) -> list[
         lead = next(r[0] for r in reversed(i["respondents"]) if r[1] == "lead")
         add(
             i["closed"],
-            "close-market-consultation",
+            "close-consultation",
             f"{lead} selected as lead entrepreneur",
             f"{iid}-consultation-report.pdf",
             lead=lead,
@@ -288,7 +288,7 @@ def preconditions(rec: Record, i: dict[str, Any], lead: str, add: Any) -> None:
         for outcome, command in (
             ("met", "fulfil-precondition"),
             ("waived", "waive-precondition"),
-            ("failed", "record-precondition-failed"),
+            ("failed", "fail-precondition"),
         ):
             if outcome in c:
                 reason = c.get("reason", rec.text["done"][c["kind"]])
@@ -301,7 +301,7 @@ def preconditions(rec: Record, i: dict[str, Any], lead: str, add: Any) -> None:
     for day, (org, role) in zip(days, members, strict=False):
         add(
             day,
-            "admit-consortium-member",
+            "admit-member",
             f"{org} joins as {role.replace('_', ' ')}",
             organisation=org,
             role=role,
@@ -311,14 +311,14 @@ def preconditions(rec: Record, i: dict[str, Any], lead: str, add: Any) -> None:
         shares = [{"party": p, "cost_share": c, "benefit_share": b} for p, c, b in parts]
         add(
             days[-1],
-            "agree-financial-arrangement",
+            "agree-arrangement",
             rec.text["shares"],
             f"{iid}-term-sheet.pdf",
             arrangement_type=kind,
             shares=shares,
         )
     else:
-        add(days[-1], "declare-no-financial-arrangement", i["no_arrangement"])
+        add(days[-1], "declare-no-arrangement", i["no_arrangement"])
 
 
 def phase3(rec: Record, i: dict[str, Any], add: Any) -> None:
@@ -479,7 +479,7 @@ def procurement(rec: Record, p: dict[str, Any], municipalities: list[str]) -> No
         for day, trajectory, category, invested, who in c["trajectories"]:
             add(
                 day,
-                "start-joint-trajectory",
+                "start-trajectory",
                 actor,
                 t["trajectory"],
                 f"{trajectory}-tender.pdf",

@@ -25,7 +25,8 @@ class Initialise(AuthorityCommand):
     no earlier authority (run once, by the operator, as `kringloop init --manager NAME`)."""
 
     command: ClassVar[str] = "init-authority"
-    verb: ClassVar[str] = "init"
+    step: ClassVar[str] = "init"
+    former_verbs: ClassVar[tuple[str, ...]] = ("init",)
     creates: ClassVar[bool] = True
     manager: Name = Field(description="the first manager, who grants every other role")
 
@@ -38,7 +39,8 @@ class GrantRole(AuthorityCommand):
     on initiatives within a mandate), auditor (reads and exports), organisation (enters its
     own organisation's procurement figures: name it with --organisation)."""
 
-    verb: ClassVar[str] = "grant-role"
+    command: ClassVar[str] = "grant-role"
+    step: ClassVar[str] = "grant_role"
     identity: Name = Field(description="who receives the role (the actor id they decide as)")
     role: AuthorityRole
     organisation: Name | None = Field(
@@ -57,7 +59,8 @@ class GrantRole(AuthorityCommand):
 class RevokeRole(AuthorityCommand):
     """Revoke a role from the effective date (the last day it holds is the day before)."""
 
-    verb: ClassVar[str] = "revoke-role"
+    command: ClassVar[str] = "revoke-role"
+    step: ClassVar[str] = "revoke_role"
     identity: Name
     role: AuthorityRole
 

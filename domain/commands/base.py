@@ -126,21 +126,30 @@ FigureName = Annotated[
 ]
 
 
-def _kebab(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
-
-
 class Command(BaseModel):
     """A decision someone asks the engine to record."""
 
     # defer_build: validators are built on first use, so a CLI that only reads starts fast
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=True, defer_build=True)
 
-    command: ClassVar[str]  # the name in the catalogue and in JSON lines
+    command: ClassVar[str]
+    """Its one name: in the catalogue, in JSON lines, as the CLI's sub-command and in the
+    API's path. For a decision on an aggregate, the kebab form of the method it calls."""
+    step: ClassVar[str]
+    """The aggregate's method it calls (``fail_precondition``); for a command that
+    ``creates``, the act of creating (``propose``)."""
+    former_names: ClassVar[tuple[str, ...]] = ()
+    """Names it had in the catalogue, oldest first: JSON lines and the API still accept
+    them, marked deprecated."""
+    former_verbs: ClassVar[tuple[str, ...]] = ()
+    """Sub-commands it had in the CLI: still accepted there, marked deprecated."""
+    recorded_as: ClassVar[str]
+    """The name its digest is computed under: the name it was first recorded with (its
+    oldest former name, else its name), so that a command recorded before a rename replays
+    when it is sent again, under either name, with the same command id."""
     group: ClassVar[str]  # the aggregate it decides on: programme, initiative, commitment, ...
     cli_group: ClassVar[str] = ""  # where the CLI lists it (default: its group)
     creates: ClassVar[bool] = False  # it brings its aggregate into being
-    verb: ClassVar[str]  # the CLI sub-command, unique within its group
 
     command_id: Annotated[str, AfterValidator(_one_line)] = Field(
         default_factory=lambda: uuid4().hex,
@@ -164,8 +173,8 @@ class Command(BaseModel):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "command" not in cls.__dict__:
-            cls.command = _kebab(cls.__name__)
+        if "command" in cls.__dict__:
+            cls.recorded_as = (cls.former_names or (cls.command,))[0]
         if not getattr(cls, "cli_group", "") and hasattr(cls, "group"):  # may be inherited
             cls.cli_group = cls.group
 
@@ -194,7 +203,7 @@ class Command(BaseModel):
                 call_default_factory=True
             ):
                 body.pop(name, None)
-        canonical = json.dumps([self.command, body], sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps([self.recorded_as, body], sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
     def decision(self, effective: date) -> Decision:

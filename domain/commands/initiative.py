@@ -40,7 +40,9 @@ class InitiativeCommand(Command):
 class ProposeInitiative(InitiativeCommand):
     """Propose an initiative on a resource stream or sub-stream of a programme."""
 
-    verb: ClassVar[str] = "propose"
+    command: ClassVar[str] = "propose-initiative"
+    step: ClassVar[str] = "propose"
+    former_verbs: ClassVar[tuple[str, ...]] = ("propose",)
     creates: ClassVar[bool] = True
     programme_id: Slug
     stream: Slug
@@ -61,7 +63,8 @@ class ProposeInitiative(InitiativeCommand):
 class StartExpertScan(InitiativeCommand):
     """Start the expert scan: with experts, look for the most innovative options."""
 
-    verb: ClassVar[str] = "start-expert-scan"
+    command: ClassVar[str] = "start-expert-scan"
+    step: ClassVar[str] = "start_expert_scan"
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.start_expert_scan(decision=decision)
@@ -70,7 +73,9 @@ class StartExpertScan(InitiativeCommand):
 class RecordInnovativeOption(InitiativeCommand):
     """Record an innovative option the expert scan found, with its R-ladder level."""
 
-    verb: ClassVar[str] = "record-option"
+    command: ClassVar[str] = "record-option"
+    step: ClassVar[str] = "record_option"
+    former_names: ClassVar[tuple[str, ...]] = ("record-innovative-option",)
     option: Slug
     description: Name
     circularity_level: CircularityLevel
@@ -78,10 +83,10 @@ class RecordInnovativeOption(InitiativeCommand):
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.record_option(
-            self.option,
-            self.description,
-            str(self.circularity_level),
-            self.expert,
+            option=self.option,
+            description=self.description,
+            circularity_level=str(self.circularity_level),
+            expert=self.expert,
             decision=decision,
         )
 
@@ -89,17 +94,20 @@ class RecordInnovativeOption(InitiativeCommand):
 class CompleteExpertScan(InitiativeCommand):
     """Complete the expert scan, choosing the options to take to the market."""
 
-    verb: ClassVar[str] = "complete-expert-scan"
+    command: ClassVar[str] = "complete-expert-scan"
+    step: ClassVar[str] = "complete_expert_scan"
     chosen_options: list[Slug] = Field(min_length=1, max_length=50)
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
-        initiative.complete_expert_scan(list(self.chosen_options), decision=decision)
+        initiative.complete_expert_scan(chosen_options=list(self.chosen_options), decision=decision)
 
 
 class OpenMarketConsultation(InitiativeCommand):
     """Open the market consultation: which companies want to invest, and who would lead?"""
 
-    verb: ClassVar[str] = "open-consultation"
+    command: ClassVar[str] = "open-consultation"
+    step: ClassVar[str] = "open_consultation"
+    former_names: ClassVar[tuple[str, ...]] = ("open-market-consultation",)
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.open_consultation(decision=decision)
@@ -108,7 +116,9 @@ class OpenMarketConsultation(InitiativeCommand):
 class RecordConsultationResponse(InitiativeCommand):
     """Record a company's response, with the preconditions it states for leading."""
 
-    verb: ClassVar[str] = "record-response"
+    command: ClassVar[str] = "record-response"
+    step: ClassVar[str] = "record_response"
+    former_names: ClassVar[tuple[str, ...]] = ("record-consultation-response",)
     company: Name
     willing_to_invest: bool
     willing_to_lead: bool
@@ -116,10 +126,10 @@ class RecordConsultationResponse(InitiativeCommand):
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.record_response(
-            self.company,
-            self.willing_to_invest,
-            self.willing_to_lead,
-            list(self.stated_preconditions),
+            company=self.company,
+            willing_to_invest=self.willing_to_invest,
+            willing_to_lead=self.willing_to_lead,
+            stated_preconditions=list(self.stated_preconditions),
             decision=decision,
         )
 
@@ -127,17 +137,20 @@ class RecordConsultationResponse(InitiativeCommand):
 class CloseMarketConsultation(InitiativeCommand):
     """Close the consultation, selecting the lead entrepreneur from the respondents."""
 
-    verb: ClassVar[str] = "close-consultation"
+    command: ClassVar[str] = "close-consultation"
+    step: ClassVar[str] = "close_consultation"
+    former_names: ClassVar[tuple[str, ...]] = ("close-market-consultation",)
     lead: Name
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
-        initiative.close_consultation(self.lead, decision=decision)
+        initiative.close_consultation(lead=self.lead, decision=decision)
 
 
 class RegisterPrecondition(InitiativeCommand):
     """Register a precondition the lead entrepreneur set, with who is responsible."""
 
-    verb: ClassVar[str] = "register-precondition"
+    command: ClassVar[str] = "register-precondition"
+    step: ClassVar[str] = "register_precondition"
     precondition: Slug
     kind: PreconditionKind
     description: Text = ""
@@ -154,13 +167,13 @@ class RegisterPrecondition(InitiativeCommand):
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.register_precondition(
-            self.precondition,
-            str(self.kind),
-            self.description,
-            self.responsible,
-            self.due,
-            self.target_value,
-            self.target_unit,
+            precondition=self.precondition,
+            kind=str(self.kind),
+            description=self.description,
+            responsible=self.responsible,
+            due=self.due,
+            target_value=self.target_value,
+            target_unit=self.target_unit,
             decision=decision,
         )
 
@@ -168,42 +181,50 @@ class RegisterPrecondition(InitiativeCommand):
 class FulfilPrecondition(InitiativeCommand):
     """Record that a precondition is met; the evidence references are required."""
 
-    verb: ClassVar[str] = "fulfil-precondition"
+    command: ClassVar[str] = "fulfil-precondition"
+    step: ClassVar[str] = "fulfil_precondition"
     precondition: Slug
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
-        initiative.fulfil_precondition(self.precondition, decision=decision)
+        initiative.fulfil_precondition(precondition=self.precondition, decision=decision)
 
 
 class WaivePrecondition(InitiativeCommand):
     """Waive a precondition; the reason says why it no longer needs to be met."""
 
-    verb: ClassVar[str] = "waive-precondition"
+    command: ClassVar[str] = "waive-precondition"
+    step: ClassVar[str] = "waive_precondition"
     precondition: Slug
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
-        initiative.waive_precondition(self.precondition, decision=decision)
+        initiative.waive_precondition(precondition=self.precondition, decision=decision)
 
 
 class RecordPreconditionFailed(InitiativeCommand):
     """Record that a precondition cannot be met (it blocks the consortium until fall-back)."""
 
-    verb: ClassVar[str] = "fail-precondition"
+    command: ClassVar[str] = "fail-precondition"
+    step: ClassVar[str] = "fail_precondition"
+    former_names: ClassVar[tuple[str, ...]] = ("record-precondition-failed",)
     precondition: Slug
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
-        initiative.fail_precondition(self.precondition, decision=decision)
+        initiative.fail_precondition(precondition=self.precondition, decision=decision)
 
 
 class AdmitConsortiumMember(InitiativeCommand):
     """Admit an organisation to the consortium in a role (the lead joins as lead)."""
 
-    verb: ClassVar[str] = "admit-member"
+    command: ClassVar[str] = "admit-member"
+    step: ClassVar[str] = "admit_member"
+    former_names: ClassVar[tuple[str, ...]] = ("admit-consortium-member",)
     organisation: Name
     role: Role
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
-        initiative.admit_member(self.organisation, str(self.role), decision=decision)
+        initiative.admit_member(
+            organisation=self.organisation, role=str(self.role), decision=decision
+        )
 
 
 class Share(BaseModel):
@@ -219,20 +240,38 @@ class Share(BaseModel):
 class AgreeFinancialArrangement(InitiativeCommand):
     """Record the new financial arrangement: how members share costs and benefits."""
 
-    verb: ClassVar[str] = "agree-arrangement"
+    command: ClassVar[str] = "agree-arrangement"
+    step: ClassVar[str] = "agree_arrangement"
+    former_names: ClassVar[tuple[str, ...]] = ("agree-financial-arrangement",)
     arrangement_type: Name = Field(description="e.g. joint venture, offtake contract, gain share")
-    shares: list[Share] = Field(min_length=1, max_length=50)
+    shares: list[Share] = Field(
+        min_length=1,
+        max_length=50,
+        description="each member's share of the costs and of the benefits, in percent; "
+        "each adds up to 100",
+        examples=[
+            [
+                {"party": "Example Recycling BV", "cost_share": 60, "benefit_share": 60},
+                {"party": "Gemeente Voorbeeld", "cost_share": 40, "benefit_share": 40},
+            ]
+        ],
+    )
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.agree_arrangement(
-            self.arrangement_type, [s.model_dump() for s in self.shares], decision=decision
+            arrangement_type=self.arrangement_type,
+            shares=[s.model_dump() for s in self.shares],
+            decision=decision,
         )
 
 
 class DeclareNoFinancialArrangement(InitiativeCommand):
     """Record explicitly that the consortium needs no new financial arrangement."""
 
-    verb: ClassVar[str] = "no-arrangement"
+    command: ClassVar[str] = "declare-no-arrangement"
+    step: ClassVar[str] = "declare_no_arrangement"
+    former_names: ClassVar[tuple[str, ...]] = ("declare-no-financial-arrangement",)
+    former_verbs: ClassVar[tuple[str, ...]] = ("no-arrangement",)
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.declare_no_arrangement(decision=decision)
@@ -241,7 +280,8 @@ class DeclareNoFinancialArrangement(InitiativeCommand):
 class FormConsortium(InitiativeCommand):
     """Form the consortium: every precondition resolved, lead and members on board."""
 
-    verb: ClassVar[str] = "form-consortium"
+    command: ClassVar[str] = "form-consortium"
+    step: ClassVar[str] = "form_consortium"
     operating_from: Day | None = Field(
         default=None,
         description="the day the consortium starts (or started) operating, from which phase 3 "
@@ -256,42 +296,55 @@ class FormConsortium(InitiativeCommand):
 class WithdrawBoard(InitiativeCommand):
     """The board steps back; the consortium carries on."""
 
-    verb: ClassVar[str] = "withdraw-board"
+    command: ClassVar[str] = "withdraw-board"
+    step: ClassVar[str] = "withdraw_board"
     handover_note: Text = Field(min_length=1)
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
-        initiative.withdraw_board(self.handover_note, decision=decision)
+        initiative.withdraw_board(handover_note=self.handover_note, decision=decision)
 
 
 class AssessScaleUp(InitiativeCommand):
     """Record a phase-3 assessment: the criteria, the figures, ready or not."""
 
-    verb: ClassVar[str] = "assess-scale-up"
+    command: ClassVar[str] = "assess-scale-up"
+    step: ClassVar[str] = "assess_scale_up"
     ready: bool
     at_risk: bool = False
     criteria: Text = Field(min_length=1)
-    figures: dict[FigureName, Figure] = Field(default_factory=dict, max_length=50)
+    figures: dict[FigureName, Figure] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="the figures the assessment weighed, by name",
+        examples=[{"months_operating": 14, "tonnes_per_year": 22000, "jobs_fte": 8}],
+    )
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.assess_scale_up(
-            self.ready, self.criteria, dict(self.figures), decision=decision, at_risk=self.at_risk
+            ready=self.ready,
+            criteria=self.criteria,
+            figures=dict(self.figures),
+            decision=decision,
+            at_risk=self.at_risk,
         )
 
 
 class StartScaleUp(InitiativeCommand):
     """Start scaling up towards a level, after an assessment found it ready."""
 
-    verb: ClassVar[str] = "start-scale-up"
+    command: ClassVar[str] = "start-scale-up"
+    step: ClassVar[str] = "start_scale_up"
     level: ScaleLevel = ScaleLevel.REGIONAL
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
-        initiative.start_scale_up(str(self.level), decision=decision)
+        initiative.start_scale_up(level=str(self.level), decision=decision)
 
 
 class CompleteScaleUp(InitiativeCommand):
     """Record that the scale-up reached its level."""
 
-    verb: ClassVar[str] = "complete-scale-up"
+    command: ClassVar[str] = "complete-scale-up"
+    step: ClassVar[str] = "complete_scale_up"
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.complete_scale_up(decision=decision)
@@ -300,7 +353,8 @@ class CompleteScaleUp(InitiativeCommand):
 class ReportImpact(InitiativeCommand):
     """Report the impact over a year; a later report for the same year replaces it."""
 
-    verb: ClassVar[str] = "report-impact"
+    command: ClassVar[str] = "report-impact"
+    step: ClassVar[str] = "report_impact"
     period: int = Field(ge=2000, le=2100, description="the year reported on")
     jobs_fte: Figure | None = None
     companies_started: int | None = Field(default=None, ge=0, le=100_000)
@@ -320,24 +374,28 @@ class ReportImpact(InitiativeCommand):
         return self
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
-        initiative.report_impact(self.period, self.figures(), decision=decision)
+        initiative.report_impact(period=self.period, figures=self.figures(), decision=decision)
 
 
 class EscalateInitiative(InitiativeCommand):
     """Escalate a passed deadline: an overdue precondition, or a stall past the threshold."""
 
-    verb: ClassVar[str] = "escalate"
+    command: ClassVar[str] = "escalate"
+    step: ClassVar[str] = "escalate"
+    former_names: ClassVar[tuple[str, ...]] = ("escalate-initiative",)
     concern: Literal["overdue_precondition", "stalled"]
     subject: Name = Field(description="the precondition, or what the stall waits for")
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
-        initiative.escalate(self.concern, self.subject, decision=decision)
+        initiative.escalate(concern=self.concern, subject=self.subject, decision=decision)
 
 
 class StallInitiative(InitiativeCommand):
     """Mark the initiative stalled; the reason says what it waits for."""
 
-    verb: ClassVar[str] = "stall"
+    command: ClassVar[str] = "stall"
+    step: ClassVar[str] = "stall"
+    former_names: ClassVar[tuple[str, ...]] = ("stall-initiative",)
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.stall(decision=decision)
@@ -346,7 +404,9 @@ class StallInitiative(InitiativeCommand):
 class ResumeInitiative(InitiativeCommand):
     """Resume a stalled initiative where it stood."""
 
-    verb: ClassVar[str] = "resume"
+    command: ClassVar[str] = "resume"
+    step: ClassVar[str] = "resume"
+    former_names: ClassVar[tuple[str, ...]] = ("resume-initiative",)
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.resume(decision=decision)
@@ -355,7 +415,9 @@ class ResumeInitiative(InitiativeCommand):
 class AbandonInitiative(InitiativeCommand):
     """Abandon the initiative (it can be reopened)."""
 
-    verb: ClassVar[str] = "abandon"
+    command: ClassVar[str] = "abandon"
+    step: ClassVar[str] = "abandon"
+    former_names: ClassVar[tuple[str, ...]] = ("abandon-initiative",)
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.abandon(decision=decision)
@@ -364,7 +426,9 @@ class AbandonInitiative(InitiativeCommand):
 class ReopenInitiative(InitiativeCommand):
     """Reopen an abandoned initiative at the stage where it was left."""
 
-    verb: ClassVar[str] = "reopen"
+    command: ClassVar[str] = "reopen"
+    step: ClassVar[str] = "reopen"
+    former_names: ClassVar[tuple[str, ...]] = ("reopen-initiative",)
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
         initiative.reopen(decision=decision)
@@ -373,8 +437,9 @@ class ReopenInitiative(InitiativeCommand):
 class FallBack(InitiativeCommand):
     """Send the initiative back to an earlier stage (a failed precondition, a lead who left)."""
 
-    verb: ClassVar[str] = "fall-back"
+    command: ClassVar[str] = "fall-back"
+    step: ClassVar[str] = "fall_back"
     to_stage: Stage
 
     def decide(self, initiative: Initiative, decision: Decision) -> None:
-        initiative.fall_back(str(self.to_stage), decision=decision)
+        initiative.fall_back(to_stage=str(self.to_stage), decision=decision)

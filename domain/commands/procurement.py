@@ -48,15 +48,21 @@ class PathStep(BaseModel):
 
 class Commit(CommitmentCommand):
     """Commit an organisation to buy circular along a path (e.g. 10 % 2022, 50 % 2025, then
-    100 % as soon as possible: '[{"year":2022,"share":10},{"year":2025,"share":50},
-    {"share":100}]')."""
+    100 % as soon as possible)."""
 
-    verb: ClassVar[str] = "commit"
+    command: ClassVar[str] = "commit"
+    step: ClassVar[str] = "commit"
     creates: ClassVar[bool] = True
     programme_id: Slug
     organisation: Name
     organisation_kind: OrganisationKind
-    path: list[PathStep] = Field(min_length=1, max_length=20)
+    path: list[PathStep] = Field(
+        min_length=1,
+        max_length=20,
+        description="the circular share of spend (percent) by each year; a last step "
+        "without a year is the open goal",
+        examples=[[{"year": 2022, "share": 10}, {"year": 2025, "share": 50}, {"share": 100}]],
+    )
 
     def create(self, decision: Decision) -> Commitment:
         return Commitment(
@@ -72,17 +78,19 @@ class Commit(CommitmentCommand):
 class AdoptCategory(CommitmentCommand):
     """Adopt a purchase category of the regional roadmap."""
 
-    verb: ClassVar[str] = "adopt-category"
+    command: ClassVar[str] = "adopt-category"
+    step: ClassVar[str] = "adopt_category"
     category: Slug = Field(description="e.g. " + ", ".join(PROCUREMENT_CATEGORIES[:6]))
 
     def decide(self, commitment: Commitment, decision: Decision) -> None:
-        commitment.adopt_category(self.category, decision=decision)
+        commitment.adopt_category(category=self.category, decision=decision)
 
 
 class ReportSpend(CommitmentCommand):
     """Report a year's spend in a category: total, circular, and investment."""
 
-    verb: ClassVar[str] = "report-spend"
+    command: ClassVar[str] = "report-spend"
+    step: ClassVar[str] = "report_spend"
     year: int = Field(ge=2000, le=2100)
     category: Slug
     total_spend_eur: Figure
@@ -91,11 +99,11 @@ class ReportSpend(CommitmentCommand):
 
     def decide(self, commitment: Commitment, decision: Decision) -> None:
         commitment.report_spend(
-            self.year,
-            self.category,
-            self.total_spend_eur,
-            self.circular_spend_eur,
-            self.investment_eur,
+            year=self.year,
+            category=self.category,
+            total_spend_eur=self.total_spend_eur,
+            circular_spend_eur=self.circular_spend_eur,
+            investment_eur=self.investment_eur,
             decision=decision,
         )
 
@@ -113,7 +121,8 @@ class CommunityCommand(Command):
 class FoundCommunity(CommunityCommand):
     """Found a community of practice of procurement leads, moderated by the board."""
 
-    verb: ClassVar[str] = "found-community"
+    command: ClassVar[str] = "found-community"
+    step: ClassVar[str] = "found"
     creates: ClassVar[bool] = True
     programme_id: Slug
     name: Name
@@ -132,7 +141,8 @@ class FoundCommunity(CommunityCommand):
 class JoinCommunity(CommunityCommand):
     """A procurement lead's organisation joins the community."""
 
-    verb: ClassVar[str] = "join-community"
+    command: ClassVar[str] = "join-community"
+    step: ClassVar[str] = "admit"
     organisation: Name
     role: Name = "head of procurement"
     organisation_kind: OrganisationKind = Field(
@@ -143,8 +153,8 @@ class JoinCommunity(CommunityCommand):
 
     def decide(self, community: Community, decision: Decision) -> None:
         community.admit(
-            self.organisation,
-            self.role,
+            organisation=self.organisation,
+            role=self.role,
             decision=decision,
             organisation_kind=str(self.organisation_kind),
         )
@@ -153,7 +163,8 @@ class JoinCommunity(CommunityCommand):
 class HoldMeeting(CommunityCommand):
     """Record a meeting of the community and who attended."""
 
-    verb: ClassVar[str] = "hold-meeting"
+    command: ClassVar[str] = "hold-meeting"
+    step: ClassVar[str] = "hold_meeting"
     meeting: int = Field(ge=1, le=1000)
     attendees: list[Name] = Field(min_length=1, max_length=500)
     topic: Text = Field(default="", description="what the meeting was about")
@@ -161,7 +172,10 @@ class HoldMeeting(CommunityCommand):
 
     def decide(self, community: Community, decision: Decision) -> None:
         community.hold_meeting(
-            self.meeting, list(self.attendees), decision=decision, topic=self.topic
+            meeting=self.meeting,
+            attendees=list(self.attendees),
+            decision=decision,
+            topic=self.topic,
         )
 
 
@@ -169,7 +183,9 @@ class StartJointTrajectory(CommunityCommand):
     """Start a joint procurement trajectory from the community: a category, who buys
     together, and the investment."""
 
-    verb: ClassVar[str] = "start-trajectory"
+    command: ClassVar[str] = "start-trajectory"
+    step: ClassVar[str] = "start_trajectory"
+    former_names: ClassVar[tuple[str, ...]] = ("start-joint-trajectory",)
     trajectory: Slug
     category: Slug
     participants: list[Name] = Field(min_length=2, max_length=500)
@@ -177,9 +193,9 @@ class StartJointTrajectory(CommunityCommand):
 
     def decide(self, community: Community, decision: Decision) -> None:
         community.start_trajectory(
-            self.trajectory,
-            self.category,
-            list(self.participants),
-            self.invested_eur,
+            trajectory=self.trajectory,
+            category=self.category,
+            participants=list(self.participants),
+            invested_eur=self.invested_eur,
             decision=decision,
         )

@@ -23,7 +23,9 @@ class ProgrammeCommand(Command):
 class CreateProgramme(ProgrammeCommand):
     """Create a programme; its effective date is the day it came to exist."""
 
-    verb: ClassVar[str] = "create"
+    command: ClassVar[str] = "create-programme"
+    step: ClassVar[str] = "create"
+    former_verbs: ClassVar[tuple[str, ...]] = ("create",)
     creates: ClassVar[bool] = True
     name: Name = Field(description="the programme's name")
     region: Name
@@ -48,32 +50,43 @@ class CreateProgramme(ProgrammeCommand):
 class AddMember(ProgrammeCommand):
     """Add a member organisation (municipality, province, company, ...)."""
 
-    verb: ClassVar[str] = "add-member"
+    command: ClassVar[str] = "add-member"
+    step: ClassVar[str] = "add_member"
     organisation: Name
     organisation_kind: OrganisationKind = OrganisationKind.OTHER
 
     def decide(self, programme: Programme, decision: Decision) -> None:
-        programme.add_member(self.organisation, str(self.organisation_kind), decision=decision)
+        programme.add_member(
+            organisation=self.organisation,
+            organisation_kind=str(self.organisation_kind),
+            decision=decision,
+        )
 
 
 class RecordPhaseChange(ProgrammeCommand):
     """Record that a programme phase started, was approved (by whom) or completed."""
 
-    verb: ClassVar[str] = "record-phase"
+    command: ClassVar[str] = "record-phase-change"
+    step: ClassVar[str] = "record_phase_change"
+    former_verbs: ClassVar[tuple[str, ...]] = ("record-phase",)
     phase: int = Field(ge=1, le=4, description="1 draw up, 2 build, 3 scale up, 4 mainstream")
     phase_status: PhaseStatus
     approved_by: list[Name] = Field(default_factory=list, max_length=100)
 
     def decide(self, programme: Programme, decision: Decision) -> None:
         programme.record_phase_change(
-            self.phase, str(self.phase_status), list(self.approved_by), decision=decision
+            phase=self.phase,
+            phase_status=str(self.phase_status),
+            approved_by=list(self.approved_by),
+            decision=decision,
         )
 
 
 class SetTarget(ProgrammeCommand):
     """Set (or revise) one programme target, in its own unit."""
 
-    verb: ClassVar[str] = "set-target"
+    command: ClassVar[str] = "set-target"
+    step: ClassVar[str] = "set_target"
     key: Slug
     description: Text = ""
     unit: Name
@@ -95,13 +108,13 @@ class SetTarget(ProgrammeCommand):
 
     def decide(self, programme: Programme, decision: Decision) -> None:
         programme.set_target(
-            self.key,
-            self.description,
-            self.unit,
-            self.baseline,
-            self.target,
-            self.deadline,
-            self.source,
+            key=self.key,
+            description=self.description,
+            unit=self.unit,
+            baseline=self.baseline,
+            target=self.target,
+            deadline=self.deadline,
+            source=self.source,
             decision=decision,
             measure=self.measure,
             include_procurement_trajectories=self.include_procurement_trajectories,
@@ -111,32 +124,39 @@ class SetTarget(ProgrammeCommand):
 class RecordTargetMeasurement(ProgrammeCommand):
     """Record a programme-level measurement of a target (e.g. a statistics office figure)."""
 
-    verb: ClassVar[str] = "record-target-measurement"
+    command: ClassVar[str] = "record-target-measurement"
+    step: ClassVar[str] = "record_target_measurement"
     key: Slug
     value: float = Field(ge=-1e12, le=1e12, allow_inf_nan=False)
     source: Text = Field(min_length=1, description="where the figure comes from")
 
     def decide(self, programme: Programme, decision: Decision) -> None:
-        programme.record_target_measurement(self.key, self.value, self.source, decision=decision)
+        programme.record_target_measurement(
+            key=self.key, value=self.value, source=self.source, decision=decision
+        )
 
 
 class RegisterStream(ProgrammeCommand):
     """Register a resource stream, or a sub-stream under a parent stream."""
 
-    verb: ClassVar[str] = "register-stream"
+    command: ClassVar[str] = "register-stream"
+    step: ClassVar[str] = "register_stream"
     stream: Slug
     name: Name
     parent: Slug | None = None
 
     def decide(self, programme: Programme, decision: Decision) -> None:
-        programme.register_stream(self.stream, self.name, self.parent, decision=decision)
+        programme.register_stream(
+            stream=self.stream, name=self.name, parent=self.parent, decision=decision
+        )
 
 
 class SetScaleUpCriteria(ProgrammeCommand):
     """Set the phase-3 criteria the scheduled scale-up check applies to every initiative
     after board withdrawal."""
 
-    verb: ClassVar[str] = "set-scale-up-criteria"
+    command: ClassVar[str] = "set-scale-up-criteria"
+    step: ClassVar[str] = "set_scale_up_criteria"
     min_months_operating: int = Field(ge=0, le=600, description="since board withdrawal")
     min_tonnes_per_year: Figure = Field(description="latest yearly impact report")
     min_jobs_fte: Figure = Field(default=0)
@@ -146,7 +166,7 @@ class SetScaleUpCriteria(ProgrammeCommand):
 
     def decide(self, programme: Programme, decision: Decision) -> None:
         programme.set_scale_up_criteria(
-            self.model_dump(
+            criteria=self.model_dump(
                 include={
                     "min_months_operating",
                     "min_tonnes_per_year",
@@ -162,20 +182,22 @@ class GrantMandate(ProgrammeCommand):
     """Give a broker the mandate to decide on streams, from the effective date ('all' for
     every stream, e.g. for the programme's scheduled checks)."""
 
-    verb: ClassVar[str] = "grant-mandate"
+    command: ClassVar[str] = "grant-mandate"
+    step: ClassVar[str] = "grant_mandate"
     broker: Name
     streams: list[Slug] = Field(min_length=1, max_length=100)
 
     def decide(self, programme: Programme, decision: Decision) -> None:
-        programme.grant_mandate(self.broker, list(self.streams), decision=decision)
+        programme.grant_mandate(broker=self.broker, streams=list(self.streams), decision=decision)
 
 
 class RevokeMandate(ProgrammeCommand):
     """End a broker's mandate for streams, from the effective date."""
 
-    verb: ClassVar[str] = "revoke-mandate"
+    command: ClassVar[str] = "revoke-mandate"
+    step: ClassVar[str] = "revoke_mandate"
     broker: Name
     streams: list[Slug] = Field(min_length=1, max_length=100)
 
     def decide(self, programme: Programme, decision: Decision) -> None:
-        programme.revoke_mandate(self.broker, list(self.streams), decision=decision)
+        programme.revoke_mandate(broker=self.broker, streams=list(self.streams), decision=decision)

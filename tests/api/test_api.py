@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from structlog.testing import capture_logs
 
-from domain.commands.catalogue import CATALOGUE
+from domain.commands.catalogue import CATALOGUE, FORMER_NAMES
 from domain.errors import ConcurrencyConflictError
 from tests.api.conftest import Api
 
@@ -172,7 +172,7 @@ def test_invalid_input_is_422(api: Api, body: dict[str, object], words: str) -> 
 
 def test_a_model_rule_is_422_with_the_catalogue_message(api: Api) -> None:
     response = api.client.post(
-        "/api/commands/agree-financial-arrangement",
+        "/api/commands/agree-arrangement",
         json={
             "initiative_id": "timber-reuse",
             "reason": "term sheet",
@@ -231,3 +231,19 @@ def test_the_openapi_schema_lists_a_post_per_command(api: Api) -> None:
     assert "actor" not in str(
         api.client.get("/openapi.json").json()["components"]["schemas"]["FulfilPreconditionRequest"]
     )
+
+
+def test_a_former_command_path_still_decides_and_is_marked_deprecated(api: Api) -> None:
+    stalled = api.client.post(
+        "/api/commands/stall-initiative",
+        json={"initiative_id": "timber-reuse", "reason": "waiting for the demolition permits"},
+        headers=api.as_("broker-bas"),
+    )
+    assert stalled.status_code == 200, stalled.text
+    assert stalled.json()["command"] == "stall"
+    refused = api.client.post("/api/commands/resume-initiative", json={}, headers=api.as_("audrey"))
+    assert_problem(refused, 403, "forbidden")
+    paths = api.client.get("/openapi.json").json()["paths"]
+    assert paths["/api/commands/stall-initiative"]["post"]["deprecated"] is True
+    assert "deprecated" not in paths["/api/commands/stall"]["post"]
+    assert {f"/api/commands/{name}" for name in FORMER_NAMES} <= paths.keys()

@@ -50,7 +50,7 @@ def test_history_lists_every_decision_with_its_mandate(tmp_path: Path) -> None:
     kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
     lines = as_json(kringloop(tmp_path, "audit", "history", "diaper-recycling", "--json"))
     assert [line["version"] for line in lines] == list(range(1, 19))
-    assert lines[0]["mandate"] == "broker-anna for diapers from 2016-01-04"
+    assert lines[0]["mandate"] == "broker-anna for diapers from 2016-01-04, no end"
     table = list(
         csv.DictReader(
             io.StringIO(kringloop(tmp_path, "audit", "history", "diaper-recycling", "--csv").stdout)

@@ -157,6 +157,99 @@ def test_structured_fields_take_json_on_the_command_line(tmp_path: Path) -> None
         ok=False,
     )
     assert "--shares: not JSON" in refused.stderr
+    assert (
+        'expected a JSON list like [{"party": "Example Recycling BV", "cost_share": 60'
+        in refused.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("group", "command", "option", "example"),
+    [
+        ("initiative", "agree-arrangement", "--shares", '\'[{"party": "Example Recycling BV",'),
+        ("initiative", "assess-scale-up", "--figures", '\'{"months_operating": 14,'),
+        ("procurement", "commit", "--path", '\'[{"year": 2022, "share": 10},'),
+    ],
+)
+def test_an_option_that_takes_json_shows_a_worked_example(
+    tmp_path: Path, group: str, command: str, option: str, example: str
+) -> None:
+    shown = " ".join(kringloop(tmp_path, group, command, "--help").stdout.split())
+    assert f"{option} JSON" in shown
+    assert f"(JSON, e.g. {example}" in shown
+
+
+def test_json_of_the_wrong_shape_is_refused_with_the_shape_expected(tmp_path: Path) -> None:
+    refused = kringloop(
+        tmp_path,
+        "procurement",
+        "commit",
+        "haarlem",
+        "--programme-id",
+        "mra-circular",
+        "--organisation",
+        "Haarlem",
+        "--organisation-kind",
+        "municipality",
+        "--path",
+        '{"2025": 50}',
+        "--actor",
+        "haarlem",
+        "--reason",
+        "r",
+        ok=False,
+    )
+    assert refused.returncode == 1
+    assert "path: Input should be a valid list" in refused.stderr
+    assert 'path: expected a JSON list like [{"year": 2022, "share": 10}' in refused.stderr
+
+
+def test_a_former_sub_command_still_decides_and_help_marks_it_deprecated(tmp_path: Path) -> None:
+    shown = kringloop(tmp_path, "programme", "--help").stdout
+    unwrapped = "".join(shown.split())  # help wraps lines, even inside a hyphenated name
+    assert "create-programme" in shown.split()
+    assert "(DEPRECATED:use`kringloopprogrammecreate-programme`)" in unwrapped
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
+    created = kringloop(
+        tmp_path,
+        "programme",
+        "create",
+        "zaanstreek",
+        "--name",
+        "Circular Zaanstreek",
+        "--region",
+        "Zaanstreek",
+        "--actor",
+        "board-secretariat",
+        "--reason",
+        "a second programme",
+        "--json",
+    )
+    assert as_json(created)["command"] == "create-programme"
+    assert "deprecated" in created.stderr.lower()
+
+
+def test_programme_show_gives_the_last_day_a_mandate_held(tmp_path: Path) -> None:
+    kringloop(tmp_path, "demo", "--fresh", "--scenario", "first-steps", "--json")
+    kringloop(
+        tmp_path,
+        "programme",
+        "revoke-mandate",
+        "mra-circular",
+        "--broker",
+        "broker-bas",
+        "--streams",
+        "textiles",
+        "--effective",
+        "2024-01-01",
+        "--actor",
+        "board-secretariat",
+        "--reason",
+        "moved to the procurement team",
+    )
+    shown = kringloop(tmp_path, "programme", "show", "mra-circular").stdout
+    assert "from 2016-01-04, last day 2023-12-31" in shown
+    assert "from 2016-01-04, no end" in shown
 
 
 def test_commands_json_lists_every_command_with_its_schema(tmp_path: Path) -> None:

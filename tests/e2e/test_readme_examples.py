@@ -35,7 +35,7 @@ READS_WITH_ROWS = (  # list and filter examples: the README implies they find so
     ("procurement", "communities"),
 )
 MY_COMMANDS = {
-    "command": "record-consultation-response",
+    "command": "record-response",
     "initiative_id": "sludge-bioplastics",
     "actor": "broker-anna",
     "reason": "Interested in the second round",

@@ -49,7 +49,7 @@ def test_the_scale_up_check_assesses_and_flags(scheduled: Run) -> None:
     withdrawn(scheduled, "small", tonnes=2_000, jobs=1)
     withdrawn(scheduled, "stuck", tonnes=20_000, jobs=10)
     scheduled(
-        "stall-initiative",
+        "stall",
         initiative_id="stuck",
         reason="site permit revoked",
         effective="2024-02-01",
@@ -111,7 +111,7 @@ def test_deadlines_escalate_overdue_preconditions_and_long_stalls(scheduled: Run
         due="2017-01-01",
     )
     initiative_at(scheduled, Stage.EXPERT_SCAN, initiative_id="idle")
-    scheduled("stall-initiative", initiative_id="idle", reason="no experts", effective="2016-02-01")
+    scheduled("stall", initiative_id="idle", reason="no experts", effective="2016-02-01")
     result = escalate_deadlines(stalled_days=90, today=TODAY)
     assert (result["concerns"], result["recorded"]) == (2, 2)
     found = summaries()
@@ -191,7 +191,7 @@ def test_a_whole_flow_run_retried_records_each_step_once(
 
     def execute(command: Any) -> Any:
         outcome = real_execute(command)
-        if command.command == "close-market-consultation" and lost["left"]:
+        if command.command == "close-consultation" and lost["left"]:
             lost["left"] -= 1
             raise ConnectionError("lost the answer after the write")
         return outcome
@@ -220,9 +220,9 @@ def test_forming_a_consortium_notifies_every_member(run: Run, home: Path) -> Non
     for command, fields in (
         ("fulfil-precondition", {"precondition": "volume", "evidence": ["c.pdf"]}),
         ("waive-precondition", {"precondition": "offtake"}),
-        ("admit-consortium-member", {"organisation": "GrassFibre", "role": "lead"}),
-        ("admit-consortium-member", {"organisation": "Port of Amsterdam", "role": "other"}),
-        ("declare-no-financial-arrangement", {}),
+        ("admit-member", {"organisation": "GrassFibre", "role": "lead"}),
+        ("admit-member", {"organisation": "Port of Amsterdam", "role": "other"}),
+        ("declare-no-arrangement", {}),
     ):
         run(command, initiative_id="grass", effective="2016-10-01", **fields)
     result = form_consortium(

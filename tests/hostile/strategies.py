@@ -198,11 +198,11 @@ def deciders(fields: dict[str, Json], users: list[str]) -> list[str]:
 
 
 def as_cli_arguments(cls: type[Command], fields: dict[str, Json]) -> list[str]:
-    """`kringloop GROUP VERB ...` for the fields, as a person would type them: lists repeat
+    """`kringloop GROUP COMMAND ...` for the fields, as a person would type them: lists repeat
     the option, structured fields are JSON, the id comes last after `--`."""
     root = cls.model_json_schema()
     id_field = f"{cls.group}_id"
-    arguments = [cls.cli_group, cls.verb]
+    arguments = [cls.cli_group, cls.command]
     for name, value in fields.items():
         if name == id_field:
             continue

@@ -32,15 +32,13 @@ def stall(door: str, api: Api, effective: str, tmp_path: Path) -> tuple[bool, st
     """Stall timber-reuse through one door; (recorded, the refusal if not)."""
     fields = {"initiative_id": "timber-reuse", "reason": "waiting", "effective": effective}
     if door == "api":
-        answer = api.client.post(
-            "/api/commands/stall-initiative", json=fields, headers=api.as_("broker-bas")
-        )
+        answer = api.client.post("/api/commands/stall", json=fields, headers=api.as_("broker-bas"))
         return answer.status_code == 200, answer.json().get("detail", "")
     if door == "cli":
         arguments = ["initiative", "stall", "timber-reuse", "--reason", "waiting"]
         arguments += ["--effective", effective, "--actor", "broker-bas"]
     else:
-        line = {"command": "stall-initiative", "actor": "broker-bas", **fields}
+        line = {"command": "stall", "actor": "broker-bas", **fields}
         (tmp_path / "line.jsonl").write_text(json.dumps(line) + "\n")
         arguments = ["apply", str(tmp_path / "line.jsonl")]
     result = CliRunner().invoke(cli, ["--home", str(api.home), *arguments])
@@ -50,7 +48,7 @@ def stall(door: str, api: Api, effective: str, tmp_path: Path) -> tuple[bool, st
 
 def resume(api: Api, effective: str) -> None:
     answer = api.client.post(
-        "/api/commands/resume-initiative",
+        "/api/commands/resume",
         json={"initiative_id": "timber-reuse", "reason": "go on", "effective": effective},
         headers=api.as_("broker-bas"),
     )

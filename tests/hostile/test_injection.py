@@ -37,7 +37,7 @@ def evil(api: Api) -> Api:
             "stream": "biomass", "title": EVIL, "description": EVIL, "effective": "2020-01-01"}),
         (bas, "register-precondition", {"initiative_id": "timber-reuse", "precondition": "evil",
             "kind": "permit", "description": EVIL, "responsible": EVIL}),
-        (bas, "admit-consortium-member", {"initiative_id": "timber-reuse", "organisation": EVIL,
+        (bas, "admit-member", {"initiative_id": "timber-reuse", "organisation": EVIL,
             "role": "processor"}),
         (board, "set-target", {"programme_id": "mra-circular", "key": "evil-target",
             "description": EVIL, "unit": EVIL, "baseline": 0, "target": 1,

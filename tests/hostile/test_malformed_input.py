@@ -17,7 +17,7 @@ from tests.security.conftest import Api, csrf_of, event_count, log_in
 
 def stall(command_id: str, reason: str = "waiting for the permit") -> bytes:
     line = {
-        "command": "stall-initiative",
+        "command": "stall",
         "command_id": command_id,
         "initiative_id": "timber-reuse",
         "actor": "broker-bas",
@@ -28,7 +28,7 @@ def stall(command_id: str, reason: str = "waiting for the permit") -> bytes:
 
 RESUME = json.dumps(
     {
-        "command": "resume-initiative",
+        "command": "resume",
         "command_id": "after",
         "initiative_id": "timber-reuse",
         "actor": "broker-bas",
@@ -36,20 +36,20 @@ RESUME = json.dumps(
     }
 ).encode()
 BAD_LINES = {
-    "truncated": (b'{"command": "stall-initiative", "initiative_id": "timb', "not a JSON object ("),
+    "truncated": (b'{"command": "stall", "initiative_id": "timb', "not a JSON object ("),
     "a list": (b"[1, 2, 3]", "not a JSON object"),
     "a number": (b"42", "not a JSON object"),
-    "a string": (b'"stall-initiative"', "not a JSON object"),
+    "a string": (b'"stall"', "not a JSON object"),
     "null": (b"null", "not a JSON object"),
     "unknown command": (b'{"command": "drop-tables", "reason": "x"}', "unknown command"),
     "no command": (b'{"initiative_id": "timber-reuse"}', "unknown command None"),
-    "command not a string": (b'{"command": ["stall-initiative"]}', "unknown command"),
-    "invalid UTF-8": (b'{"command": "stall-initiative", "reason": "\xff\xfe"}', "not valid UTF-8"),
+    "command not a string": (b'{"command": ["stall"]}', "unknown command"),
+    "invalid UTF-8": (b'{"command": "stall", "reason": "\xff\xfe"}', "not valid UTF-8"),
     "a lone surrogate": (stall("s", "\ud800"), "unable to parse raw data as a unicode string"),
     "a NUL in the reason": (stall("n", "nul\x00byte"), "may not contain U+0000"),
     "nested too deeply": (b"[" * 100_000, "not a JSON object (nested too deeply)"),
     "5000 digits": (b'{"command": "hold-meeting", "meeting": %s}' % (b"9" * 5000), "digits"),
-    "a field twice": (b'{"command": "stall-initiative", "command": "drop-tables"}', "drop-tables"),
+    "a field twice": (b'{"command": "stall", "command": "drop-tables"}', "drop-tables"),
     "NaN": (
         b'{"command": "report-impact", "initiative_id": "timber-reuse", "actor": "a", '
         b'"reason": "r", "period": 2020, "tonnes_processed_per_year": NaN}',
@@ -135,7 +135,7 @@ def test_the_api_refuses_a_body_that_is_no_command(api: Api, kind: str) -> None:
     body, status, words = API_BODIES[kind]
     before = event_count(api.home)
     response = api.client.post(
-        "/api/commands/stall-initiative",
+        "/api/commands/stall",
         content=body,
         headers={**api.as_("broker-bas"), "Content-Type": "application/json"},
     )
@@ -147,7 +147,7 @@ def test_the_api_refuses_a_body_that_is_no_command(api: Api, kind: str) -> None:
 
 def test_the_api_refuses_a_body_that_is_not_json(api: Api) -> None:
     response = api.client.post(
-        "/api/commands/stall-initiative",
+        "/api/commands/stall",
         content=b"initiative_id=timber-reuse&reason=x",
         headers={**api.as_("broker-bas"), "Content-Type": "application/x-www-form-urlencoded"},
     )
@@ -175,7 +175,7 @@ def test_json_fields_of_the_cli_and_the_forms_refuse_what_no_parser_takes(
     log_in(api.client, api.tokens["broker-bas"])
     csrf = csrf_of(api.client.get("/initiatives/timber-reuse").text)
     page = api.client.post(
-        "/initiatives/timber-reuse/commands/agree-financial-arrangement",
+        "/initiatives/timber-reuse/commands/agree-arrangement",
         data={"arrangement_type": "gain", "reason": "r", "shares": shares, "csrf_token": csrf},
     )
     assert page.status_code in (409, 422), page.status_code

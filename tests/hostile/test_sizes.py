@@ -21,7 +21,7 @@ FULL_REASON = ("é漢🙂 " * 500)[:1999] + "!"  # the longest reason, character
 
 def stall(api: Api, reason: str, **extra: object):  # type: ignore[no-untyped-def]
     return api.client.post(
-        "/api/commands/stall-initiative",
+        "/api/commands/stall",
         json={"initiative_id": "timber-reuse", "reason": reason, **extra},
         headers=api.as_("broker-bas"),
     )
@@ -47,7 +47,7 @@ def test_a_streamed_body_is_cut_off_at_the_limit(api: Api) -> None:
 
     before = event_count(api.home)
     response = api.client.post(
-        "/api/commands/stall-initiative",
+        "/api/commands/stall",
         content=chunks(),
         headers={**api.as_("broker-bas"), "Content-Type": "application/json"},
     )
@@ -84,7 +84,7 @@ def test_the_cli_refuses_a_10_mb_reason_and_keeps_a_full_one_intact(api: Api) ->
     )
     assert huge.exit_code == 1
     assert huge.stderr.strip() == (
-        "refused: invalid stall-initiative: reason: String should have at most 2000 characters"
+        "refused: invalid stall: reason: String should have at most 2000 characters"
     )
     assert event_count(api.home) == before
     full = runner.invoke(
@@ -100,7 +100,7 @@ def test_apply_refuses_a_huge_line_and_a_long_reason(api: Api, tmp_path: Path) -
     def line(reason: str) -> str:
         return json.dumps(
             {
-                "command": "stall-initiative",
+                "command": "stall",
                 "initiative_id": "timber-reuse",
                 "actor": "broker-bas",
                 "reason": reason,
@@ -127,7 +127,7 @@ def test_a_form_over_the_limit_is_refused_with_413(api: Api) -> None:
     csrf = csrf_of(api.client.get("/initiatives/timber-reuse").text)
     before = event_count(api.home)
     response = api.client.post(
-        "/initiatives/timber-reuse/commands/stall-initiative",
+        "/initiatives/timber-reuse/commands/stall",
         data={"reason": "x" * (2 * MB), "csrf_token": csrf},
     )
     assert response.status_code == 413

@@ -31,7 +31,7 @@ def candidates(initiative: str, n: int) -> list[tuple[str, dict[str, Any]]]:
         ),
         ("start-expert-scan", {}),
         (
-            "record-innovative-option",
+            "record-option",
             {
                 "option": f"option-{n % 3}",
                 "description": "d",
@@ -40,12 +40,12 @@ def candidates(initiative: str, n: int) -> list[tuple[str, dict[str, Any]]]:
             },
         ),
         ("complete-expert-scan", {"chosen_options": [f"option-{n % 3}"]}),
-        ("open-market-consultation", {}),
+        ("open-consultation", {}),
         (
-            "record-consultation-response",
+            "record-response",
             {"company": company, "willing_to_invest": True, "willing_to_lead": n % 4 != 0},
         ),
-        ("close-market-consultation", {"lead": company}),
+        ("close-consultation", {"lead": company}),
         (
             "register-precondition",
             {
@@ -57,11 +57,11 @@ def candidates(initiative: str, n: int) -> list[tuple[str, dict[str, Any]]]:
         ),
         ("fulfil-precondition", {"precondition": precondition, "evidence": [f"e{n}.pdf"]}),
         ("waive-precondition", {"precondition": precondition}),
-        ("record-precondition-failed", {"precondition": precondition}),
-        ("admit-consortium-member", {"organisation": company, "role": ROLES[n % len(ROLES)]}),
-        ("declare-no-financial-arrangement", {}),
+        ("fail-precondition", {"precondition": precondition}),
+        ("admit-member", {"organisation": company, "role": ROLES[n % len(ROLES)]}),
+        ("declare-no-arrangement", {}),
         (
-            "agree-financial-arrangement",
+            "agree-arrangement",
             {
                 "arrangement_type": "jv",
                 "shares": [{"party": company, "cost_share": 100, "benefit_share": 100}],
@@ -73,10 +73,10 @@ def candidates(initiative: str, n: int) -> list[tuple[str, dict[str, Any]]]:
         ("start-scale-up", {"level": ["regional", "national"][n % 2]}),
         ("complete-scale-up", {}),
         ("report-impact", {"period": 2016 + n % 5, "jobs_fte": n, "companies_started": n % 2}),
-        ("stall-initiative", {}),
-        ("resume-initiative", {}),
-        ("abandon-initiative", {}),
-        ("reopen-initiative", {}),
+        ("stall", {}),
+        ("resume", {}),
+        ("abandon", {}),
+        ("reopen", {}),
         (
             "fall-back",
             {"to_stage": ["expert_scan", "market_consultation", "precondition_fulfilment"][n % 3]},

@@ -277,7 +277,7 @@ def test_as_of_a_version_is_the_initiative_exactly_as_it_stood(
     run = runner(stored_engine)
     programme(run)
     initiative_at(run, Stage.EXPERT_SCAN, effective="2016-03-01")
-    run("stall-initiative", initiative_id="grass", reason="waiting", effective="2016-04-01")
+    run("stall", initiative_id="grass", reason="waiting", effective="2016-04-01")
     state = as_of(stored_engine, read_store, "grass", version=3)
     assert state is not None
     assert (state.version, state.status, list(state.options)) == (3, "active", ["fibres"])

@@ -80,7 +80,7 @@ def test_falling_back_drops_open_preconditions_from_the_register(
     run: Run, read_runner: Runner
 ) -> None:
     initiative_at(run, Stage.PRECONDITION_FULFILMENT)
-    run("record-precondition-failed", initiative_id="grass", precondition="offtake")
+    run("fail-precondition", initiative_id="grass", precondition="offtake")
     run("fall-back", initiative_id="grass", to_stage="market_consultation")
     assert open_register(read_runner) == []
     statuses = {p.status for p in queries.register(fresh(read_runner), TODAY)}
@@ -96,8 +96,8 @@ def test_the_pipeline_folds_sub_streams_into_their_stream_and_counts_active_only
     initiative_at(run, Stage.EXPERT_SCAN, initiative_id="grass-two")
     initiative_at(run, Stage.EXPERT_SCAN, initiative_id="grass-three")
     initiative_at(run, Stage.EXPERT_SCAN, initiative_id="grass-four")
-    run("stall-initiative", initiative_id="grass-three", reason="waiting for the permit")
-    run("abandon-initiative", initiative_id="grass-four", reason="no processor")
+    run("stall", initiative_id="grass-three", reason="waiting for the permit")
+    run("abandon", initiative_id="grass-four", reason="no processor")
     board = queries.pipeline(fresh(read_runner))
     rows = {r.stream: r for r in board.rows}
     assert "roadside-grass" not in rows, "a sub-stream counts in its stream"
@@ -134,9 +134,9 @@ def test_list_filters_by_stream_including_its_sub_streams(run: Run, read_runner:
 def test_list_finds_initiatives_stalled_longer_than_n_days(run: Run, read_runner: Runner) -> None:
     initiative_at(run, Stage.EXPERT_SCAN, initiative_id="grass", effective="2016-01-01")
     initiative_at(run, Stage.EXPERT_SCAN, initiative_id="recent", effective="2016-01-01")
-    run("stall-initiative", initiative_id="grass", reason="waiting", effective="2016-02-01")
+    run("stall", initiative_id="grass", reason="waiting", effective="2016-02-01")
     run(
-        "stall-initiative",
+        "stall",
         initiative_id="recent",
         reason="waiting",
         effective=(TODAY.replace(day=1)).isoformat(),
@@ -233,7 +233,7 @@ def test_procurement_trajectories_count_towards_chains_only_where_the_programme_
     for organisation in ("Haarlem", "Zaanstad"):
         run("join-community", community_id="cop", organisation=organisation, actor="board")
     run(
-        "start-joint-trajectory",
+        "start-trajectory",
         community_id="cop",
         trajectory="catering",
         category="catering",
@@ -279,7 +279,7 @@ def test_progress_shows_programme_measurements_for_targets_without_a_measure(
 def test_the_decision_log_is_searchable(run: Run, read_runner: Runner) -> None:
     initiative_at(run, Stage.EXPERT_SCAN)
     run(
-        "stall-initiative",
+        "stall",
         initiative_id="grass",
         reason="Experts on holiday",
         effective="2016-08-01",

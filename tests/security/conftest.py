@@ -72,7 +72,7 @@ def clocked(loaded_home: tuple[Path, dict[str, str]]) -> Iterator[ClockedApi]:  
 SAMPLE_PARAMETERS = {
     "initiative_id": "timber-reuse",
     "programme_id": "mra-circular",
-    "command": "stall-initiative",
+    "command": "stall",
 }
 
 

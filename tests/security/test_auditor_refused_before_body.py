@@ -35,7 +35,7 @@ def test_an_auditor_posting_a_malformed_body_to_any_command_gets_403(api: Api, k
 def test_a_broker_still_gets_the_body_checked(api: Api) -> None:
     """The role check comes first; a role that may run the command still gets 422."""
     response = api.client.post(
-        "/api/commands/stall-initiative",
+        "/api/commands/stall",
         content=b'{"initiative_id": "timber-',
         headers={**api.as_("broker-bas"), "Content-Type": "application/json"},
     )
@@ -44,7 +44,7 @@ def test_a_broker_still_gets_the_body_checked(api: Api) -> None:
 
 def test_a_stranger_posting_malformed_json_gets_401(api: Api) -> None:
     response = api.client.post(
-        "/api/commands/stall-initiative",
+        "/api/commands/stall",
         content=b"{",
         headers={"Content-Type": "application/json"},
     )

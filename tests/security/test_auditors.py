@@ -3,7 +3,7 @@ API and every form of the pages is tried with an auditor's credentials."""
 
 from __future__ import annotations
 
-from domain.commands.catalogue import CATALOGUE
+from domain.commands.catalogue import CATALOGUE, FORMER_NAMES
 from tests.security.conftest import Api, Endpoint, csrf_of, endpoints, event_count, log_in
 
 # POSTs that record nothing: checking the hash chain is the auditor's own job
@@ -16,7 +16,9 @@ STALL = {"initiative_id": "timber-reuse", "reason": "waiting for the permit"}
 
 def test_every_api_write_refuses_an_auditor_and_records_nothing(api: Api) -> None:
     writes = [e for e in endpoints(api.client.app) if e.is_api and e.writes]  # type: ignore[arg-type]
-    assert len(writes) == len(CATALOGUE) + 1, "a POST per command, and verify"
+    assert len(writes) == len(CATALOGUE) + len(FORMER_NAMES) + 1, (
+        "a POST per command and per former name, and verify"
+    )
     before = event_count(api.home)
     for endpoint in writes:
         response = api.client.request(

@@ -52,7 +52,7 @@ def test_the_same_form_with_the_sessions_token_is_accepted(api: Api) -> None:
     csrf = csrf_of(api.client.get("/initiatives/timber-reuse").text)
     before = event_count(api.home)
     response = api.client.post(
-        "/initiatives/timber-reuse/commands/stall-initiative",
+        "/initiatives/timber-reuse/commands/stall",
         data={**FORM, "csrf_token": csrf},
         follow_redirects=False,
     )
@@ -110,7 +110,7 @@ def test_the_api_ignores_the_session_cookie(api: Api) -> None:
     log_in(api.client, api.tokens["board-secretariat"])
     assert api.client.get("/pipeline", follow_redirects=False).status_code == 200
     before = event_count(api.home)
-    response = api.client.post("/api/commands/stall-initiative", json=FORM)
+    response = api.client.post("/api/commands/stall", json=FORM)
     assert response.status_code == 401
     assert api.client.get("/api/pipeline").status_code == 401
     assert event_count(api.home) == before

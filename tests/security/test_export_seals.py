@@ -81,9 +81,7 @@ def test_a_seal_is_written_only_when_the_heads_moved(api: Api) -> None:
         assert api.client.post("/api/audit/verify", headers=auditor).status_code == 200
     assert seals(api.home) == 1, "the first export sealed the heads; nothing moved after"
     before = event_count(api.home)
-    stalled = api.client.post(
-        "/api/commands/stall-initiative", json=STALL, headers=api.as_("broker-bas")
-    )
+    stalled = api.client.post("/api/commands/stall", json=STALL, headers=api.as_("broker-bas"))
     assert stalled.status_code == 200, stalled.text
     assert event_count(api.home) == before + 1
     for _ in range(3):

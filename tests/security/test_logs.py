@@ -63,13 +63,11 @@ def test_api_logs_hold_no_token(api: Api, captured: io.StringIO) -> None:
         csrf = csrf_of(api.client.get("/login").text)
         api.client.post("/login", data={"token": GUESS, "csrf_token": csrf})
     api.client.post(
-        "/api/commands/stall-initiative",
+        "/api/commands/stall",
         json={"initiative_id": "timber-reuse", "reason": "waiting"},
         headers=api.as_("broker-bas"),
     )
-    api.client.post(
-        "/api/commands/stall-initiative", json={"reason": "x"}, headers=api.as_("audrey")
-    )
+    api.client.post("/api/commands/stall", json={"reason": "x"}, headers=api.as_("audrey"))
     for _ in range(7):  # unknown bearer tokens, the last ones throttled
         api.client.get("/api/pipeline", headers={"Authorization": f"Bearer {GUESS}"})
 

@@ -31,7 +31,7 @@ STEPS = [  # three decisions on a new initiative: one `apply` batch, one transac
     },
     {"command": "start-expert-scan", "initiative_id": "grass"},
     {
-        "command": "record-innovative-option",
+        "command": "record-option",
         "initiative_id": "grass",
         "option": "fibres",
         "description": "insulation mats",

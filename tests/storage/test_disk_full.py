@@ -57,7 +57,7 @@ def test_a_running_engine_meets_a_full_disk_and_carries_on_once_space_is_free(
     engine.clock = lambda: TODAY
     option = parse_command(
         {
-            "command": "record-innovative-option",
+            "command": "record-option",
             "initiative_id": "timber",
             "option": "panels",
             "description": "cross-laminated panels",

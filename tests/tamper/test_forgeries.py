@@ -91,7 +91,7 @@ def test_an_event_rewritten_before_the_seal_is_named_even_with_its_links_recompu
 ) -> None:
     run = runner(engine)
     sealed(engine, tmp_path)
-    for command in ("stall-initiative", "resume-initiative", "stall-initiative"):
+    for command in ("stall", "resume", "stall"):
         run(command, initiative_id="other")
         sealed(engine, tmp_path)  # as the decision path seals
     other = engine.initiative("other")
@@ -152,7 +152,7 @@ def test_sealing_refuses_to_cover_a_rewrite_of_sealed_history(
     other = engine.initiative("other")
     _, _, state = forger.events(other.id)[1]
     forger.rewrite(other.id, 2, state.replace(b"broker-anna", b"broker-eve!"))
-    runner(engine)("stall-initiative", initiative_id="other")
+    runner(engine)("stall", initiative_id="other")
     with pytest.raises(CannotSeal, match="no longer passes through its sealed head"):
         seal_tail(engine.recorder, engine.mapper, tmp_path)
     assert verified(engine, tmp_path).verdict == "altered"

@@ -40,7 +40,7 @@ def test_a_repeated_command_is_recognised_even_after_later_steps(
 ) -> None:
     first = memory_engine.execute(parse_command(STEP))
     proposed(
-        "record-innovative-option",
+        "record-option",
         initiative_id="grass",
         option="fibres",
         description="mats",

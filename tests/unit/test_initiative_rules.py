@@ -41,14 +41,14 @@ def test_normal_path_reaches_scale_up(at: Run, memory_engine: Engine) -> None:
 def test_steps_cannot_be_skipped(at: Run) -> None:
     initiative_at(at, Stage.PROPOSED)
     with pytest.raises(WrongStageError, match="is at proposed, not market consultation"):
-        at("open-market-consultation", initiative_id="grass", effective="2016-01-01")
+        at("open-consultation", initiative_id="grass", effective="2016-01-01")
 
 
 def test_consortium_cannot_form_while_preconditions_open(at: Run) -> None:
     initiative_at(at, Stage.PRECONDITION_FULFILMENT)
-    at("admit-consortium-member", initiative_id="grass", organisation="GrassFibre", role="lead")
-    at("admit-consortium-member", initiative_id="grass", organisation="Port", role="other")
-    at("declare-no-financial-arrangement", initiative_id="grass")
+    at("admit-member", initiative_id="grass", organisation="GrassFibre", role="lead")
+    at("admit-member", initiative_id="grass", organisation="Port", role="other")
+    at("declare-no-arrangement", initiative_id="grass")
     with pytest.raises(PreconditionsStillOpenError) as refused:
         at("form-consortium", initiative_id="grass")
     assert str(refused.value) == (
@@ -60,7 +60,7 @@ def test_consortium_cannot_form_while_preconditions_open(at: Run) -> None:
 def test_a_failed_precondition_blocks_the_consortium(at: Run) -> None:
     initiative_at(at, Stage.PRECONDITION_FULFILMENT)
     at("fulfil-precondition", initiative_id="grass", precondition="volume", evidence=["c.pdf"])
-    at("record-precondition-failed", initiative_id="grass", precondition="offtake")
+    at("fail-precondition", initiative_id="grass", precondition="offtake")
     with pytest.raises(PreconditionsStillOpenError, match="offtake, failed"):
         at("form-consortium", initiative_id="grass")
 
@@ -75,8 +75,8 @@ def test_consortium_needs_two_members(at: Run) -> None:
     initiative_at(at, Stage.PRECONDITION_FULFILMENT)
     at("fulfil-precondition", initiative_id="grass", precondition="volume", evidence=["c.pdf"])
     at("waive-precondition", initiative_id="grass", precondition="offtake")
-    at("admit-consortium-member", initiative_id="grass", organisation="GrassFibre", role="lead")
-    at("declare-no-financial-arrangement", initiative_id="grass")
+    at("admit-member", initiative_id="grass", organisation="GrassFibre", role="lead")
+    at("declare-no-arrangement", initiative_id="grass")
     with pytest.raises(ConsortiumIncompleteError, match="at least two members, it has 1"):
         at("form-consortium", initiative_id="grass")
 
@@ -84,15 +84,15 @@ def test_consortium_needs_two_members(at: Run) -> None:
 def test_consortium_needs_the_lead_entrepreneur_as_lead(at: Run) -> None:
     initiative_at(at, Stage.PRECONDITION_FULFILMENT)
     with pytest.raises(RuleError, match="lead entrepreneur selected in the market consultation"):
-        at("admit-consortium-member", initiative_id="grass", organisation="Port", role="lead")
+        at("admit-member", initiative_id="grass", organisation="Port", role="lead")
 
 
 def test_consortium_needs_an_arrangement_decision(at: Run) -> None:
     initiative_at(at, Stage.PRECONDITION_FULFILMENT)
     at("fulfil-precondition", initiative_id="grass", precondition="volume", evidence=["c.pdf"])
     at("waive-precondition", initiative_id="grass", precondition="offtake")
-    at("admit-consortium-member", initiative_id="grass", organisation="GrassFibre", role="lead")
-    at("admit-consortium-member", initiative_id="grass", organisation="Port", role="other")
+    at("admit-member", initiative_id="grass", organisation="GrassFibre", role="lead")
+    at("admit-member", initiative_id="grass", organisation="Port", role="other")
     with pytest.raises(ConsortiumIncompleteError, match="financial arrangement"):
         at("form-consortium", initiative_id="grass")
 
@@ -100,20 +100,20 @@ def test_consortium_needs_an_arrangement_decision(at: Run) -> None:
 def test_lead_must_have_responded_to_the_consultation(at: Run) -> None:
     initiative_at(at, Stage.MARKET_CONSULTATION)
     with pytest.raises(NotFoundError, match="did not respond to the consultation"):
-        at("close-market-consultation", initiative_id="grass", lead="Stranger BV")
+        at("close-consultation", initiative_id="grass", lead="Stranger BV")
 
 
 def test_lead_must_be_willing_to_lead(at: Run) -> None:
     initiative_at(at, Stage.MARKET_CONSULTATION)
     at(
-        "record-consultation-response",
+        "record-response",
         initiative_id="grass",
         company="Shy BV",
         willing_to_invest=True,
         willing_to_lead=False,
     )
     with pytest.raises(RuleError, match="not say it is willing to lead"):
-        at("close-market-consultation", initiative_id="grass", lead="Shy BV")
+        at("close-consultation", initiative_id="grass", lead="Shy BV")
 
 
 @pytest.mark.parametrize(
@@ -127,15 +127,15 @@ def test_arrangement_shares_add_up_to_100(
     at: Run, costs: tuple[int, int], benefits: tuple[int, int], message: str
 ) -> None:
     initiative_at(at, Stage.PRECONDITION_FULFILMENT)
-    at("admit-consortium-member", initiative_id="grass", organisation="GrassFibre", role="lead")
-    at("admit-consortium-member", initiative_id="grass", organisation="Port", role="other")
+    at("admit-member", initiative_id="grass", organisation="GrassFibre", role="lead")
+    at("admit-member", initiative_id="grass", organisation="Port", role="other")
     shares = [
         {"party": "GrassFibre", "cost_share": costs[0], "benefit_share": benefits[0]},
         {"party": "Port", "cost_share": costs[1], "benefit_share": benefits[1]},
     ]
     with pytest.raises(SharesDoNotAddUpError, match=message):
         at(
-            "agree-financial-arrangement",
+            "agree-arrangement",
             initiative_id="grass",
             arrangement_type="jv",
             shares=shares,
@@ -180,10 +180,10 @@ def test_impact_report_for_the_same_year_replaces_the_earlier(
 
 def test_a_stalled_initiative_must_resume_before_the_next_step(at: Run) -> None:
     initiative_at(at, Stage.EXPERT_SCAN)
-    at("stall-initiative", initiative_id="grass", reason="experts unavailable")
+    at("stall", initiative_id="grass", reason="experts unavailable")
     with pytest.raises(NotActiveError, match=r"is stalled \(experts unavailable\); resume it"):
         at("complete-expert-scan", initiative_id="grass", chosen_options=["fibres"])
-    at("resume-initiative", initiative_id="grass")
+    at("resume", initiative_id="grass")
     at("complete-expert-scan", initiative_id="grass", chosen_options=["fibres"])
 
 
@@ -191,10 +191,10 @@ def test_an_abandoned_initiative_can_be_reopened_where_it_was(
     at: Run, memory_engine: Engine
 ) -> None:
     initiative_at(at, Stage.EXPERT_SCAN)
-    at("abandon-initiative", initiative_id="grass", reason="no market")
+    at("abandon", initiative_id="grass", reason="no market")
     with pytest.raises(NotActiveError, match="was abandoned"):
         at("complete-expert-scan", initiative_id="grass", chosen_options=["fibres"])
-    at("reopen-initiative", initiative_id="grass", reason="a new technology appeared")
+    at("reopen", initiative_id="grass", reason="a new technology appeared")
     assert memory_engine.initiative("grass").stage == Stage.EXPERT_SCAN
     assert memory_engine.initiative("grass").status == "active"
 
@@ -203,7 +203,7 @@ def test_a_failed_precondition_falls_back_to_the_consultation(
     at: Run, memory_engine: Engine
 ) -> None:
     initiative_at(at, Stage.PRECONDITION_FULFILMENT)
-    at("record-precondition-failed", initiative_id="grass", precondition="offtake")
+    at("fail-precondition", initiative_id="grass", precondition="offtake")
     at("fall-back", initiative_id="grass", to_stage="market_consultation")
     initiative = memory_engine.initiative("grass")
     assert initiative.stage == Stage.MARKET_CONSULTATION
@@ -237,7 +237,7 @@ def test_a_mandate_counts_on_the_decision_date_not_today(at: Run) -> None:
     at("start-expert-scan", initiative_id="grass", effective="2016-05-31", recorded_by="board")
     with pytest.raises(NoMandateError, match="on 2016-06-01"):
         at(
-            "record-innovative-option",
+            "record-option",
             initiative_id="grass",
             option="x",
             description="x",

@@ -119,7 +119,7 @@ def test_a_joint_trajectory_needs_two_participants(run: Run) -> None:
     run("join-community", community_id="cop", organisation="Haarlem", actor="board")
     with pytest.raises(RuleError, match="at least two participants"):
         run(
-            "start-joint-trajectory",
+            "start-trajectory",
             community_id="cop",
             trajectory="solo",
             category="catering",

@@ -44,7 +44,7 @@ def test_a_wrong_token_does_not_log_in(api: Api) -> None:
 def test_a_form_without_the_csrf_token_is_refused(api: Api) -> None:
     logged_in(api, "broker-bas")
     response = api.client.post(
-        "/initiatives/timber-reuse/commands/stall-initiative", data={"reason": "waiting"}
+        "/initiatives/timber-reuse/commands/stall", data={"reason": "waiting"}
     )
     assert response.status_code == 403
     page = api.client.get("/initiatives/timber-reuse")
@@ -55,11 +55,11 @@ def test_a_broker_stalls_through_the_form(api: Api) -> None:
     logged_in(api, "broker-bas")
     csrf = csrf_of(api.client.get("/initiatives/timber-reuse").text)
     response = api.client.post(
-        "/initiatives/timber-reuse/commands/stall-initiative",
+        "/initiatives/timber-reuse/commands/stall",
         data={"reason": "waiting for the permit", "csrf_token": csrf},
     )
     assert response.status_code == 200
-    assert "Recorded: stall-initiative" in response.text
+    assert "Recorded: stall" in response.text
 
 
 def test_an_auditor_posting_a_form_is_refused(api: Api) -> None:
@@ -67,7 +67,7 @@ def test_an_auditor_posting_a_form_is_refused(api: Api) -> None:
     page = api.client.get("/initiatives/timber-reuse")
     assert "data-command" not in page.text
     response = api.client.post(
-        "/initiatives/timber-reuse/commands/stall-initiative",
+        "/initiatives/timber-reuse/commands/stall",
         data={"reason": "sneaky", "csrf_token": csrf_of(page.text)},
     )
     assert response.status_code == 403

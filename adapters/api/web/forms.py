@@ -14,20 +14,20 @@ from domain.values import Stage
 HIDDEN = {"actor", "recorded_by", "command_id", "initiative_id"}
 NEXT_STEPS: dict[str, list[str]] = {
     Stage.PROPOSED: ["start-expert-scan"],
-    Stage.EXPERT_SCAN: ["record-innovative-option", "complete-expert-scan"],
+    Stage.EXPERT_SCAN: ["record-option", "complete-expert-scan"],
     Stage.MARKET_CONSULTATION: [
-        "open-market-consultation",
-        "record-consultation-response",
-        "close-market-consultation",
+        "open-consultation",
+        "record-response",
+        "close-consultation",
     ],
     Stage.PRECONDITION_FULFILMENT: [
         "register-precondition",
         "fulfil-precondition",
         "waive-precondition",
-        "record-precondition-failed",
-        "admit-consortium-member",
-        "agree-financial-arrangement",
-        "declare-no-financial-arrangement",
+        "fail-precondition",
+        "admit-member",
+        "agree-arrangement",
+        "declare-no-arrangement",
         "form-consortium",
     ],
     Stage.CONSORTIUM_FORMED: ["withdraw-board", "report-impact"],
@@ -36,9 +36,9 @@ NEXT_STEPS: dict[str, list[str]] = {
     Stage.SCALED_UP: ["report-impact"],
 }
 SIDE_PATHS = {
-    "active": ["stall-initiative", "abandon-initiative", "fall-back"],
-    "stalled": ["resume-initiative", "abandon-initiative"],
-    "abandoned": ["reopen-initiative"],
+    "active": ["stall", "abandon", "fall-back"],
+    "stalled": ["resume", "abandon"],
+    "abandoned": ["reopen"],
 }
 
 
