@@ -154,6 +154,16 @@ def initiative_at(
             return
 
 
+def programme_with_scaled_up(run: Run, count: int) -> list[str]:
+    """The programme and ``count`` initiatives grass-0, grass-1, ... scaled up: the load the
+    runner's crash and race tests work through. Returns their ids."""
+    programme(run)
+    ids = [f"grass-{n}" for n in range(count)]
+    for initiative_id in ids:
+        initiative_at(run, Stage.SCALED_UP, initiative_id=initiative_id)
+    return ids
+
+
 SCHEDULERS = ("scheduler:phase-3-check", "scheduler:deadlines")  # flows.runtime's identities
 
 

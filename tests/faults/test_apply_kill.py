@@ -20,14 +20,13 @@ import pytest
 
 from adapters.settings import Settings
 from adapters.store import Stores
-from domain.values import Stage
 from tests.faults.invariants import (
     assert_nothing_lost_or_doubled,
     assert_read_models_equal_a_rebuild,
     command_ids,
 )
 from tests.faults.killing import inherited
-from tests.scenario import initiative_at, programme
+from tests.scenario import programme_with_scaled_up
 
 BATCH = 500  # adapters.commanding.apply_lines: one transaction per batch of lines
 INITIATIVES = 110
@@ -46,9 +45,7 @@ def commands_file(path: Path) -> list[str]:
             fields["command_id"] = f"line-{len(lines) + 1}"
         lines.append({"command": command, **fields})
 
-    programme(record)
-    for n in range(INITIATIVES):
-        initiative_at(record, Stage.SCALED_UP, initiative_id=f"grass-{n}")
+    programme_with_scaled_up(record, INITIATIVES)
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return [line["command_id"] for line in lines if "command_id" in line]
 

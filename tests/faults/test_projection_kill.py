@@ -11,13 +11,12 @@ import pytest
 from sqlalchemy import text
 
 from domain.engine import Engine
-from domain.values import Stage
 from projections.runner import Runner
 from projections.store import ReadStore
 from tests.conftest import runner
 from tests.faults.invariants import assert_chain_intact, assert_read_models_equal_a_rebuild
 from tests.faults.killing import child
-from tests.scenario import initiative_at, programme
+from tests.scenario import programme_with_scaled_up
 
 BATCH = 20
 HELD_BATCH = 3
@@ -42,9 +41,7 @@ def test_a_runner_killed_holding_a_batch_lets_its_waiting_rival_finish(
     stored_engine: Engine, store_env: dict[str, str], read_store: ReadStore, tmp_path: Path
 ) -> None:
     run = runner(stored_engine)
-    programme(run)
-    for n in range(6):
-        initiative_at(run, Stage.SCALED_UP, initiative_id=f"grass-{n}")
+    programme_with_scaled_up(run, 6)
     head = stored_engine.recorder.max_notification_id() or 0
     assert head > BATCH * (HELD_BATCH + 1)
     held, started = tmp_path / "held", tmp_path / "rival-started"

@@ -15,12 +15,11 @@ from typing import Any
 import pytest
 
 from domain.engine import Engine
-from domain.values import Stage
 from projections.runner import Runner
 from projections.store import ReadStore
 from tests.conftest import runner
 from tests.integration.test_projection_properties import snapshot
-from tests.scenario import initiative_at, programme
+from tests.scenario import programme_with_scaled_up
 
 BATCH = 20
 KILL_IN_BATCH = 5
@@ -58,9 +57,7 @@ def test_a_runner_killed_mid_batch_resumes_exactly_once(
     stored_engine: Engine, store_env: dict[str, str], read_store: ReadStore, tmp_path: Path
 ) -> None:
     run = runner(stored_engine)
-    programme(run)
-    for n in range(8):
-        initiative_at(run, Stage.SCALED_UP, initiative_id=f"grass-{n}")
+    programme_with_scaled_up(run, 8)
     head = stored_engine.recorder.max_notification_id()
     assert head is not None
     assert head > BATCH * (KILL_IN_BATCH + 1)

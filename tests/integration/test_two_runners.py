@@ -8,13 +8,12 @@ from multiprocessing.synchronize import Barrier
 import pytest
 
 from domain.engine import Engine
-from domain.values import Stage
 from projections.runner import Runner
 from projections.store import ReadStore
 from tests.conftest import runner
 from tests.integration.test_projection_properties import snapshot
 from tests.processes import barrier, spawned
-from tests.scenario import initiative_at, programme
+from tests.scenario import programme_with_scaled_up
 
 
 def run_runner(env: dict[str, str], url: str, schema: str | None, start: Barrier) -> int:
@@ -32,9 +31,7 @@ def test_two_runners_at_once_apply_each_event_once(
     stored_engine: Engine, store_env: dict[str, str], read_store: ReadStore
 ) -> None:
     run = runner(stored_engine)
-    programme(run)
-    for n in range(10):
-        initiative_at(run, Stage.SCALED_UP, initiative_id=f"grass-{n}")
+    programme_with_scaled_up(run, 10)
     head = stored_engine.recorder.max_notification_id()
     start = barrier(2)
     arguments = [(store_env, read_store.url, read_store.schema, start)] * 2
