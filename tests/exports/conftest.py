@@ -4,22 +4,18 @@ their spend reports, one community of practice), users of each role, and the app
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 
-from adapters.api.app import create_app
 from adapters.commanding import apply_lines
 from adapters.demo import scenario_path
 from adapters.settings import Settings
 from adapters.store import open_engine, open_read_store
 from domain.commands.catalogue import parse_command
 from projections.runner import Runner
-from tests.api.conftest import Api, load_first_steps
+from tests.api.conftest import api, load_first_steps, loaded_home  # noqa: F401  (shared fixtures)
 
 PROGRAMME = "mra-circular"
 
@@ -63,26 +59,10 @@ def add_procurement(home: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def procured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
-    """Loaded once; each test works on its own copy."""
-    home = tmp_path_factory.mktemp("exports")
+def first_steps(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """tests/api's first-steps data folder with the procurement added, loaded once; each test
+    works on its own copy (tests/api's `loaded_home` and `api`)."""
+    home = tmp_path_factory.mktemp("procured")
     tokens = load_first_steps(home)
     add_procurement(home)
     return home, tokens
-
-
-@pytest.fixture
-def export_home(
-    procured: tuple[Path, dict[str, str]], tmp_path: Path
-) -> tuple[Path, dict[str, str]]:
-    template, tokens = procured
-    home = tmp_path / "home"
-    shutil.copytree(template, home)
-    return home, tokens
-
-
-@pytest.fixture
-def export_api(export_home: tuple[Path, dict[str, str]]) -> Iterator[Api]:
-    home, tokens = export_home
-    with TestClient(create_app(Settings(home=home))) as client:
-        yield Api(client, tokens, home)

@@ -11,13 +11,11 @@ from tests.exports.sheets import VIEWS, View, csv_rows, xlsx_rows
 
 
 @pytest.mark.parametrize("view", VIEWS, ids=lambda v: v.name)
-def test_format_csv_gives_the_rows_of_the_json(export_api: Api, view: View) -> None:
-    headers = export_api.as_("audrey")
-    found = export_api.client.get(view.api, params=view.api_params, headers=headers)
+def test_format_csv_gives_the_rows_of_the_json(api: Api, view: View) -> None:
+    headers = api.as_("audrey")
+    found = api.client.get(view.api, params=view.api_params, headers=headers)
     assert found.headers["content-type"].startswith("application/json")
-    answer = export_api.client.get(
-        view.api, params={**view.api_params, "format": "csv"}, headers=headers
-    )
+    answer = api.client.get(view.api, params={**view.api_params, "format": "csv"}, headers=headers)
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
     name = f"{view.file_stem}-{today_in_programme_tz().isoformat()}.csv"
@@ -26,12 +24,10 @@ def test_format_csv_gives_the_rows_of_the_json(export_api: Api, view: View) -> N
 
 
 @pytest.mark.parametrize("view", VIEWS, ids=lambda v: v.name)
-def test_format_xlsx_gives_the_rows_of_the_json(export_api: Api, view: View) -> None:
-    headers = export_api.as_("audrey")
-    found = export_api.client.get(view.api, params=view.api_params, headers=headers).json()
-    answer = export_api.client.get(
-        view.api, params={**view.api_params, "format": "xlsx"}, headers=headers
-    )
+def test_format_xlsx_gives_the_rows_of_the_json(api: Api, view: View) -> None:
+    headers = api.as_("audrey")
+    found = api.client.get(view.api, params=view.api_params, headers=headers).json()
+    answer = api.client.get(view.api, params={**view.api_params, "format": "xlsx"}, headers=headers)
     assert answer.headers["content-type"] == XLSX_MEDIA_TYPE
     assert answer.headers["content-disposition"].endswith('.xlsx"')
     view.check(found, xlsx_rows(answer.content))
@@ -49,39 +45,37 @@ def test_format_xlsx_gives_the_rows_of_the_json(export_api: Api, view: View) -> 
     ],
 )
 def test_the_accept_header_picks_the_format_and_json_stays_the_default(
-    export_api: Api, accept: str, starts: bytes
+    api: Api, accept: str, starts: bytes
 ) -> None:
-    headers = {**export_api.as_("broker-bas"), "Accept": accept}
-    answer = export_api.client.get("/api/preconditions", headers=headers)
+    headers = {**api.as_("broker-bas"), "Accept": accept}
+    answer = api.client.get("/api/preconditions", headers=headers)
     assert answer.status_code == 200
     assert answer.content.startswith(starts)
 
 
-def test_an_unknown_format_is_refused_as_invalid_input(export_api: Api) -> None:
-    answer = export_api.client.get(
-        "/api/decisions", params={"format": "pdf"}, headers=export_api.as_("audrey")
-    )
+def test_an_unknown_format_is_refused_as_invalid_input(api: Api) -> None:
+    answer = api.client.get("/api/decisions", params={"format": "pdf"}, headers=api.as_("audrey"))
     assert answer.status_code == 422
 
 
 def test_the_history_of_an_unknown_initiative_is_not_found_in_any_format(
-    export_api: Api,
+    api: Api,
 ) -> None:
-    answer = export_api.client.get(
+    answer = api.client.get(
         "/api/audit/initiatives/nowhere/history",
         params={"format": "csv"},
-        headers=export_api.as_("audrey"),
+        headers=api.as_("audrey"),
     )
     assert answer.status_code == 404
     assert answer.headers["content-type"] == "application/problem+json"
 
 
-def test_an_export_needs_a_token_like_the_json(export_api: Api) -> None:
-    assert export_api.client.get("/api/pipeline", params={"format": "csv"}).status_code == 401
+def test_an_export_needs_a_token_like_the_json(api: Api) -> None:
+    assert api.client.get("/api/pipeline", params={"format": "csv"}).status_code == 401
 
 
-def test_the_openapi_document_names_the_csv_and_xlsx_answers(export_api: Api) -> None:
-    paths = export_api.client.get("/openapi.json").json()["paths"]
+def test_the_openapi_document_names_the_csv_and_xlsx_answers(api: Api) -> None:
+    paths = api.client.get("/openapi.json").json()["paths"]
     for view in VIEWS:
         path = view.api.replace("diaper-recycling", "{initiative_id}")
         operation = paths[path.replace("mra-circular", "{programme_id}")]["get"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from domain.engine import today_in_programme_tz
-from tests.api.conftest import Api, first_steps, loaded_home  # noqa: F401  (fixtures)
+from tests.api.conftest import Api
 from tests.exports.sheets import (
     check_categories,
     check_history,
@@ -61,38 +61,38 @@ PAGES = [
 )
 @pytest.mark.parametrize("export_format", ["csv", "xlsx"])
 def test_each_table_page_links_a_download_with_the_apis_rows(
-    export_api: Api, shown_at: str, link: str, api_read: str, check: Any, export_format: str
+    api: Api, shown_at: str, link: str, api_read: str, check: Any, export_format: str
 ) -> None:
-    logged_in(export_api, "audrey")
-    html = export_api.client.get(shown_at).text
+    logged_in(api, "audrey")
+    html = api.client.get(shown_at).text
     href = link.format(export_format)
     assert f'href="{href}"' in html
-    answer = export_api.client.get(href.replace("&amp;", "&"))
+    answer = api.client.get(href.replace("&amp;", "&"))
     assert answer.status_code == 200
     disposition = answer.headers["content-disposition"]
     assert re.fullmatch(
         rf'attachment; filename="[a-z0-9-]+-{today_in_programme_tz()}\.{export_format}"',
         disposition,
     )
-    found = export_api.client.get(api_read, headers=export_api.as_("audrey")).json()
+    found = api.client.get(api_read, headers=api.as_("audrey")).json()
     rows = csv_rows(answer.content) if export_format == "csv" else xlsx_rows(answer.content)
     check(found, rows)
 
 
-def test_the_audit_page_links_each_initiatives_history(export_api: Api) -> None:
-    logged_in(export_api, "audrey")
-    html = export_api.client.get("/audit").text
+def test_the_audit_page_links_each_initiatives_history(api: Api) -> None:
+    logged_in(api, "audrey")
+    html = api.client.get("/audit").text
     for export_format in ("csv", "xlsx"):
         assert f'href="/initiatives/timber-reuse?format={export_format}"' in html
 
 
-def test_a_download_needs_a_login(export_api: Api) -> None:
-    answer = export_api.client.get("/pipeline?format=csv", follow_redirects=False)
+def test_a_download_needs_a_login(api: Api) -> None:
+    answer = api.client.get("/pipeline?format=csv", follow_redirects=False)
     assert answer.status_code == 303
 
 
-def test_the_history_of_an_unknown_initiative_is_an_error_page(export_api: Api) -> None:
-    logged_in(export_api, "audrey")
-    answer = export_api.client.get("/initiatives/nowhere?format=csv")
+def test_the_history_of_an_unknown_initiative_is_an_error_page(api: Api) -> None:
+    logged_in(api, "audrey")
+    answer = api.client.get("/initiatives/nowhere?format=csv")
     assert answer.status_code == 404
     assert answer.headers["content-type"].startswith("text/html")
