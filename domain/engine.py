@@ -235,28 +235,10 @@ class Engine(Application[UUID]):
         """The decision with the authority it rests on (domain.policy), or a refusal."""
         found = self._get_or_none(Authority.create_id(REGISTER), None, batch)
         register = found if isinstance(found, Authority) else None
-        subject = self._subject(command, aggregate, batch)
+        subject = policy.subject_of(
+            command, aggregate, lambda programme_id: self._load(Programme, programme_id, batch)
+        )
         return policy.authorise(subject, register, decision, self.clock())
-
-    def _subject(
-        self, command: Command, aggregate: DecisionRecord | None, batch: Batch | None
-    ) -> policy.Subject:
-        facts = vars(command) if aggregate is None else vars(aggregate)
-        group = command.group
-        if group == "authority":
-            return policy.Subject(group, bootstrap=command.creates)
-        if group == "programme":
-            programme = (
-                None if aggregate is None else self._load(Programme, command.subject_id, batch)
-            )
-            return policy.Subject(group, programme=programme)
-        programme = self._load(Programme, str(facts["programme_id"]), batch)
-        if group == "initiative":
-            stream = str(facts["stream"])
-            if aggregate is None:  # proposing needs the stream to exist
-                programme.check_stream(stream)
-            return policy.Subject(group, programme=programme, stream=stream)
-        return policy.Subject(group, programme=programme, organisation=facts.get("organisation"))
 
     def register(self) -> Authority | None:
         """The authority register (who may decide what), or None before `init`; read like

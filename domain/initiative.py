@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
@@ -28,7 +28,7 @@ from domain.errors import (
     SharesDoNotAddUpError,
     WrongStageError,
 )
-from domain.lifecycle import ABANDONED, NOT_ABANDONED, STALLED, NextStep, Step
+from domain.lifecycle import ABANDONED, ANY_STATUS, NOT_ABANDONED, STALLED, NextStep, Step
 from domain.record import DecisionRecord
 from domain.values import (
     FALLBACK_STAGES,
@@ -62,73 +62,130 @@ _NOT_SCALED_UP = tuple(s for s in Stage if s != _UP)
 
 LIFECYCLE: dict[str, Step] = {
     # the main path
-    "start_expert_scan": Step("start the expert scan", (_P,), moves_to="expert scan"),
-    "record_option": Step("record an innovative option", (_ES,), late=True),
-    "complete_expert_scan": Step(
-        "complete the expert scan", (_ES,), guard="an_option", moves_to="market consultation"
+    "start_expert_scan": Step(
+        "start the expert scan", "ExpertScanStarted", (_P,), moves_to="expert scan"
     ),
-    "open_consultation": Step("open the market consultation", (_MC,), guard="consultation_shut"),
-    "record_response": Step("record a response", (_MC,), guard="consultation_underway", late=True),
+    "record_option": Step(
+        "record an innovative option", "InnovativeOptionRecorded", (_ES,), late=True
+    ),
+    "complete_expert_scan": Step(
+        "complete the expert scan",
+        "ExpertScanCompleted",
+        (_ES,),
+        guard="an_option",
+        moves_to="market consultation",
+    ),
+    "open_consultation": Step(
+        "open the market consultation",
+        "MarketConsultationOpened",
+        (_MC,),
+        guard="consultation_shut",
+    ),
+    "record_response": Step(
+        "record a response",
+        "ConsultationResponseRecorded",
+        (_MC,),
+        guard="consultation_underway",
+        late=True,
+    ),
     "close_consultation": Step(
         "close the market consultation",
+        "MarketConsultationClosed",
         (_MC,),
         guard="a_willing_lead",
         moves_to="precondition fulfilment",
     ),
-    "register_precondition": Step("register a precondition", (_PF,)),
-    "fulfil_precondition": Step("fulfil a precondition", (_PF,), guard="an_open_precondition"),
-    "waive_precondition": Step("waive a precondition", (_PF,), guard="an_open_precondition"),
+    "register_precondition": Step("register a precondition", "PreconditionRegistered", (_PF,)),
+    "fulfil_precondition": Step(
+        "fulfil a precondition", "PreconditionFulfilled", (_PF,), guard="an_open_precondition"
+    ),
+    "waive_precondition": Step(
+        "waive a precondition", "PreconditionWaived", (_PF,), guard="an_open_precondition"
+    ),
     "fail_precondition": Step(
-        "record the failure of a precondition", (_PF,), guard="an_open_precondition"
+        "record the failure of a precondition",
+        "PreconditionFailed",
+        (_PF,),
+        guard="an_open_precondition",
     ),
-    "admit_member": Step("admit a consortium member", (_PF,)),
-    "agree_arrangement": Step("agree a financial arrangement", (_PF,), guard="a_member"),
-    "declare_no_arrangement": Step("declare no financial arrangement needed", (_PF,)),
+    "admit_member": Step("admit a consortium member", "ConsortiumMemberJoined", (_PF,)),
+    "agree_arrangement": Step(
+        "agree a financial arrangement", "FinancialArrangementAgreed", (_PF,), guard="a_member"
+    ),
+    "declare_no_arrangement": Step(
+        "declare no financial arrangement needed", "FinancialArrangementNotNeeded", (_PF,)
+    ),
     "form_consortium": Step(
-        "form the consortium", (_PF,), guard="ready_to_form", moves_to="consortium formed"
+        "form the consortium",
+        "ConsortiumFormed",
+        (_PF,),
+        guard="ready_to_form",
+        moves_to="consortium formed",
     ),
-    "withdraw_board": Step("withdraw the board", (_CF,), moves_to="board withdrawn"),
-    "assess_scale_up": Step("assess scale-up", (_BW, _UP), NOT_ABANDONED),
+    "withdraw_board": Step(
+        "withdraw the board", "BoardWithdrew", (_CF,), moves_to="board withdrawn"
+    ),
+    "assess_scale_up": Step("assess scale-up", "ScaleUpAssessed", (_BW, _UP), NOT_ABANDONED),
     "start_scale_up": Step(
-        "start scale-up", (_BW, _UP), guard="assessed_ready", moves_to="scaling up"
+        "start scale-up",
+        "ScaleUpStarted",
+        (_BW, _UP),
+        guard="assessed_ready",
+        moves_to="scaling up",
     ),
-    "complete_scale_up": Step("complete scale-up", (_SU,), moves_to="scaled up"),
+    "complete_scale_up": Step(
+        "complete scale-up", "ScaleUpCompleted", (_SU,), moves_to="scaled up"
+    ),
     "report_impact": Step(
         "report impact",
+        "ImpactReported",
         _RUNNING,
         NOT_ABANDONED,
         late=True,
         at_words="impact is reported once the consortium is formed",
     ),
     # the side paths
-    "escalate": Step("escalate", _EVERY, NOT_ABANDONED),
-    "stall": Step("stall", _NOT_SCALED_UP, at_words="the initiative has scaled up"),
-    "resume": Step("resume", _EVERY, STALLED),
+    "escalate": Step("escalate", "Escalated", _EVERY, NOT_ABANDONED),
+    "stall": Step("stall", "Stalled", _NOT_SCALED_UP, at_words="the initiative has scaled up"),
+    "resume": Step("resume", "Resumed", _EVERY, STALLED),
     "abandon": Step(
-        "abandon", _NOT_SCALED_UP, NOT_ABANDONED, at_words="the initiative has scaled up"
+        "abandon",
+        "Abandoned",
+        _NOT_SCALED_UP,
+        NOT_ABANDONED,
+        at_words="the initiative has scaled up",
     ),
-    "reopen": Step("reopen", _EVERY, ABANDONED),
+    "reopen": Step("reopen", "Reopened", _EVERY, ABANDONED),
     "fall_back": Step(
         "fall back",
+        "FellBack",
         tuple(s for s in Stage if FALLBACK_STAGES[0].rank < s.rank <= _BW.rank),
         NOT_ABANDONED,
         at_words="only to an earlier stage, and not once scale-up has started",
         moves_to="an earlier stage",
     ),
+    # the record itself
+    "correct_decision": Step("correct a decision", "DecisionCorrected", _EVERY, ANY_STATUS),
 }
-"""Every step an initiative takes: stage and status: the steps allowed, each guard named."""
+"""Every step an initiative takes: the event it records, the stages and statuses it is
+allowed in, the guard it checks beyond them (named), where it moves, and whether it may be
+entered late. The doors offer what this allows (Initiative.allowed_steps)."""
 LATE_ENTRIES = ", ".join(s.action.split(" ", 1)[1] for s in LIFECYCLE.values() if s.late)
+CORRECTABLE = ("reason", "evidence")
+"""What a correction may change: the words and references of a decision, not its effect."""
 
 
 class Initiative(DecisionRecord):
     """A circular initiative on a resource stream or sub-stream, steered by brokers."""
 
     class_version = 2  # version 2 keeps the stage path (for late entries); see upcast_v1_v2
+    decided_by: ClassVar[dict[str, str]] = {s.records: name for name, s in LIFECYCLE.items()}
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         """A snapshot taken before the stage path was kept: its path starts where it stood."""
         state.setdefault("path", [[state["stage"], state["stage_since"]]])
+        state.setdefault("corrections", {})
 
     @staticmethod
     @lru_cache(maxsize=65536)
@@ -172,6 +229,7 @@ class Initiative(DecisionRecord):
         self.scale_target: str | None = None
         self.impact: dict[str, dict[str, float]] = {}
         self.escalations: list[dict[str, Any]] = []
+        self.corrections: dict[str, list[dict[str, Any]]] = {}  # corrected command id: ...
         self.applied_commands = {}
         self.last_effective = decision.effective
 
@@ -189,6 +247,7 @@ class Initiative(DecisionRecord):
                     allowed=refusal is None,
                     why_not="" if refusal is None else str(refusal),
                     refusal=None if refusal is None else type(refusal),
+                    in_stage=self.stage in step.at and step.at != _EVERY,
                 )
             )
         return steps
@@ -352,22 +411,10 @@ class Initiative(DecisionRecord):
     def _expert_scan_started(self, decision: Decision) -> None:
         self.enter(_ES, decision)
 
-    def record_option(
-        self,
-        option: str,
-        description: str,
-        circularity_level: str,
-        expert: str,
-        decision: Decision,
-    ) -> None:
+    def record_option(self, option: str, decision: Decision, **found: Any) -> None:
+        """``found``: the option's description, circularity_level and expert."""
         self.check("record_option", decision)
-        self._option_recorded(
-            option=option,
-            description=description,
-            circularity_level=circularity_level,
-            expert=expert,
-            decision=decision,
-        )
+        self._option_recorded(option=option, decision=decision, **found)
 
     @event("InnovativeOptionRecorded")
     def _option_recorded(
@@ -404,22 +451,10 @@ class Initiative(DecisionRecord):
     def _consultation_opened(self, decision: Decision) -> None:
         self.consultation_open = True
 
-    def record_response(
-        self,
-        company: str,
-        willing_to_invest: bool,
-        willing_to_lead: bool,
-        stated_preconditions: list[str],
-        decision: Decision,
-    ) -> None:
+    def record_response(self, company: str, decision: Decision, **answers: Any) -> None:
+        """``answers``: willing_to_invest, willing_to_lead and stated_preconditions."""
         self.check("record_response", decision)
-        self._response_recorded(
-            company=company,
-            willing_to_invest=willing_to_invest,
-            willing_to_lead=willing_to_lead,
-            stated_preconditions=list(stated_preconditions),
-            decision=decision,
-        )
+        self._response_recorded(company=company, decision=decision, **answers)
 
     @event("ConsultationResponseRecorded")
     def _response_recorded(
@@ -459,31 +494,13 @@ class Initiative(DecisionRecord):
 
     # -- preconditions ------------------------------------------------------------------
 
-    def register_precondition(
-        self,
-        precondition: str,
-        kind: str,
-        description: str,
-        responsible: str,
-        due: date | None,
-        target_value: float | None,
-        target_unit: str | None,
-        decision: Decision,
-    ) -> None:
+    def register_precondition(self, precondition: str, decision: Decision, **terms: Any) -> None:
+        """``terms``: kind, description, responsible, due, target_value and target_unit."""
         self.check("register_precondition", decision)
         existing = self.preconditions.get(precondition)
         if existing is not None and existing["status"] != PreconditionStatus.DROPPED:
             raise AlreadyExistsError(f"precondition '{precondition}' is already registered")
-        self._precondition_registered(
-            precondition=precondition,
-            kind=kind,
-            description=description,
-            responsible=responsible,
-            due=due,
-            target_value=target_value,
-            target_unit=target_unit,
-            decision=decision,
-        )
+        self._precondition_registered(precondition=precondition, decision=decision, **terms)
 
     @event("PreconditionRegistered")
     def _precondition_registered(
@@ -555,6 +572,7 @@ class Initiative(DecisionRecord):
         record["resolved_on"] = decision.effective
         record["resolution"] = decision.reason
         record["evidence"] = list(decision.evidence)
+        record["command_id"] = decision.command_id
 
     # -- consortium ---------------------------------------------------------------------
 
@@ -797,12 +815,71 @@ class Initiative(DecisionRecord):
             self.lead = None
             self.members = {}
             self.arrangement = None
-        for name in legacy_dropped(self.preconditions) if dropped is None else dropped:
+        if dropped is None:  # a version-1 event: derived as it was then
+            dropped = legacy_dropped(self.preconditions) if target.rank <= _MC.rank else []
+        for name in dropped:
             self.preconditions[name]["status"] = PreconditionStatus.DROPPED.value
         if target == _ES:
             self.chosen_options = []
             self.responses = {}
         self.enter(target, decision)
+
+    # -- the record itself: corrections ----------------------------------------------------
+
+    def correct_decision(self, corrects: str, changes: dict[str, Any], decision: Decision) -> None:
+        """Correct a recorded decision's words or references (a typo in a reason, a wrong
+        evidence reference): the correction is its own decision, naming the one it corrects;
+        the corrected decision stays in the record as it was."""
+        self.check("correct_decision", decision, f"correct decision '{corrects}'")
+        action = f"cannot correct decision '{corrects}'"
+        if corrects not in self.applied_commands:
+            raise NotFoundError(
+                f"{action}: no decision on initiative '{self.initiative_id}' has that command id"
+            )
+        original = self.correction_of(corrects)
+        if original is not None:
+            raise RuleError(f"{action}: it is a correction; correct '{original}' again instead")
+        unknown = sorted(set(changes) - set(CORRECTABLE))
+        if unknown or not changes:
+            raise RuleError(
+                f"{action}: a correction changes {' or '.join(CORRECTABLE)}"
+                + (f", not {', '.join(unknown)}" if unknown else "")
+            )
+        self._decision_corrected(corrects=corrects, changes=dict(changes), decision=decision)
+
+    @event("DecisionCorrected")
+    def _decision_corrected(
+        self, corrects: str, changes: dict[str, Any], decision: Decision
+    ) -> None:
+        self.corrections.setdefault(corrects, []).append(
+            {
+                "by": decision.command_id,
+                "on": decision.effective,
+                "why": decision.reason,
+                "actor": decision.actor,
+                "changes": dict(changes),
+            }
+        )
+        for record in self.preconditions.values():  # a resolution shows its corrected words
+            if record.get("command_id") == corrects:
+                if "reason" in changes:
+                    record["resolution"] = changes["reason"]
+                if "evidence" in changes:
+                    record["evidence"] = list(changes["evidence"])
+
+    def correction_of(self, command_id: str) -> str | None:
+        """The command id a correction corrects, if ``command_id`` is a correction."""
+        for corrected, entries in self.corrections.items():
+            if any(entry["by"] == command_id for entry in entries):
+                return corrected
+        return None
+
+    def corrected(self, command_id: str, field: str, recorded: Any) -> Any:
+        """A decision's ``reason`` or ``evidence`` as corrected (the latest correction)."""
+        for entry in reversed(self.corrections.get(command_id, [])):
+            if field in entry["changes"]:
+                return entry["changes"][field]
+        return recorded
 
     # -- state ------------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pydantic import BaseModel, Field
+
 from domain.errors import KringloopError
 from domain.values import Stage, Status
 
@@ -16,6 +18,7 @@ ACTIVE = frozenset({Status.ACTIVE})
 NOT_ABANDONED = frozenset({Status.ACTIVE, Status.STALLED})
 STALLED = frozenset({Status.STALLED})
 ABANDONED = frozenset({Status.ABANDONED})
+ANY_STATUS = frozenset(Status)
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class Step:
 
     action: str
     """The step in the words of a refusal: "cannot {action}: ..."."""
+    records: str
+    """The event it records (its name in the store): the step's past tense."""
     at: tuple[Stage, ...]
     """The stages it may be taken in."""
     when: frozenset[Status] = ACTIVE
@@ -53,4 +58,19 @@ class NextStep:
     action: str
     allowed: bool
     why_not: str = ""
+    in_stage: bool = True  # a step of the stage it stands at (not one open at every stage)
     refusal: type[KringloopError] | None = field(default=None, compare=False)
+
+
+class OfferedStep(BaseModel):
+    """A step of the lifecycle as a door offers it (forms, CLI, API): with its command."""
+
+    command: str = Field(description="the command that takes it: CLI verb and API path")
+    step: str = Field(description="the step in the lifecycle table (domain.initiative)")
+    action: str = Field(description="the step in words")
+    allowed: bool = Field(description="the engine accepts it now (with suitable fields)")
+    why_not: str = Field(default="", description="why not, when it is not allowed now")
+    in_stage: bool = Field(
+        default=True,
+        description="a step of the stage the initiative stands at (not one open at every stage)",
+    )

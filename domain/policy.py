@@ -11,13 +11,19 @@ answer is written into the decision itself, so the record says what each one res
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from domain.authority import Authority
 from domain.errors import EffectiveDateError, NoAuthorityError, NoMandateError
 from domain.programme import ALL_STREAMS, Programme
 from domain.values import AuthorityRole, Decision
+
+if TYPE_CHECKING:
+    from domain.commands.base import Command
+    from domain.record import DecisionRecord
 
 BOOTSTRAP = "bootstrap: the register's first decision, by the operator"
 NO_REGISTER = (
@@ -35,6 +41,28 @@ class Subject:
     stream: str | None = None  # an initiative's stream
     organisation: str | None = None  # the organisation that committed (a commitment)
     bootstrap: bool = False  # the command starts the register
+
+
+def subject_of(
+    command: Command, aggregate: DecisionRecord | None, programme: Callable[[str], Programme]
+) -> Subject:
+    """What a command decides on, from the command (when it creates its aggregate) or the
+    aggregate it decides on; ``programme`` loads a programme by id."""
+    facts = vars(command) if aggregate is None else vars(aggregate)
+    group = command.group
+    if group == "authority":
+        return Subject(group, bootstrap=command.creates)
+    if group == "programme":
+        return Subject(
+            group, programme=None if aggregate is None else programme(command.subject_id)
+        )
+    found = programme(str(facts["programme_id"]))
+    if group == "initiative":
+        stream = str(facts["stream"])
+        if aggregate is None:  # proposing needs the stream to exist
+            found.check_stream(stream)
+        return Subject(group, programme=found, stream=stream)
+    return Subject(group, programme=found, organisation=facts.get("organisation"))
 
 
 def authorise(

@@ -210,14 +210,3 @@ class Programme(DecisionRecord):
                     granted = f" (decision {period[2]})" if len(period) > 2 else ""
                     return f"mandate for {s} in {self.programme_id} from {start}{granted}"
         return None
-
-    def mandate_periods(self, broker: str, stream: str) -> str:
-        """The broker's mandates that could cover the stream, in words, for a refusal."""
-        lineage = [stream, self.streams.get(stream, {}).get("parent"), ALL_STREAMS]
-        found = [
-            f"{s} from {p[0]}" + (f" until {p[1]} (not incl.)" if p[1] else "")
-            for s in lineage
-            if s
-            for p in self.mandates.get(broker, {}).get(s, [])
-        ]
-        return "; ".join(found) or "none ever granted"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -41,6 +41,10 @@ class DecisionRecord(Aggregate):
         def create_id(slug: str) -> UUID: ...
 
     keeps_effective_order = True
+    decided_by: ClassVar[dict[str, str]] = {}
+    """Event name → the command method that decides it, where the two are apart (a command
+    method checks, then calls the method that records the event): what-if replays decide
+    through the command method, so today's rules run and consequences are worked out anew."""
 
     def trigger_event(self, event_class: Any, **kwargs: Any) -> None:
         decision = kwargs.get("decision")

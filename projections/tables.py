@@ -130,6 +130,7 @@ class PreconditionRow(SQLModel, table=True):
     resolved_on: date | None = None
     resolution: str = ""
     evidence: str = "[]"  # JSON list
+    resolved_by: str = ""  # the command id of the decision that resolved it (to correct it)
 
 
 class ImpactRow(SQLModel, table=True):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from domain.commands import authority, initiative, procurement, programme
+from domain.commands import authority, correction, initiative, procurement, programme
 from domain.commands.base import Command, Outcome
 from domain.commands.initiative import InitiativeCommand, ProposeInitiative
 from domain.commands.programme import CreateProgramme, ProgrammeCommand
@@ -31,6 +31,7 @@ CATALOGUE: dict[str, type[Command]] = {
     for cls in _concrete(authority)
     + _concrete(programme)
     + _concrete(initiative)
+    + _concrete(correction)
     + _concrete(procurement)
 }
 """Every command by its name, in the order a lifecycle runs."""

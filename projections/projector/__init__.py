@@ -76,6 +76,7 @@ HANDLERS: dict[str, Handler] = {  # by event class: Aggregate.EventName
     "Initiative.Abandoned": initiative.status_set(Status.ABANDONED, keep_reason=True),
     "Initiative.Reopened": initiative.status_set(Status.ACTIVE, keep_reason=False),
     "Initiative.FellBack": initiative.fell_back,
+    "Initiative.DecisionCorrected": initiative.decision_corrected,
     "Commitment.Committed": procurement.committed,
     "Commitment.CategoryAdopted": procurement.category_adopted,
     "Commitment.SpendReported": procurement.spend_reported,

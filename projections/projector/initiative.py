@@ -33,7 +33,9 @@ def _initiative_row(ws: WorkingSet, event: Any) -> Row:
 
 def _decided(ws: WorkingSet, e: Any, row: Row) -> None:
     row["version"] = e.originator_version
-    row["last_effective"] = e.decision.effective
+    latest = row.get("last_effective")
+    if latest is None or e.decision.effective > latest:  # a late entry leaves the latest
+        row["last_effective"] = e.decision.effective
     row["last_recorded_at"] = e.timestamp
     ws.touch("initiatives", row)
 
@@ -139,6 +141,7 @@ def precondition_registered(ws: WorkingSet, e: Any, row: Row) -> None:
             "resolved_on": None,
             "resolution": "",
             "evidence": [],
+            "resolved_by": "",
         },
     )
     _count_preconditions(ws, row)
@@ -154,11 +157,24 @@ def resolved_as(outcome: PreconditionStatus) -> Handler:
             resolved_on=e.decision.effective,
             resolution=e.decision.reason,
             evidence=list(e.decision.evidence),
+            resolved_by=e.decision.command_id,
         )
         ws.touch("preconditions", record)
         _count_preconditions(ws, row)
 
     return resolved
+
+
+def decision_corrected(ws: WorkingSet, e: Any, row: Row) -> None:
+    """A correction of a decision's words or references: a precondition it resolved shows
+    the corrected ones (the decision log keeps both; projections.queries marks them)."""
+    for record in ws.preconditions_by_initiative[row["initiative_id"]]:
+        if record.get("resolved_by") == e.corrects:
+            if "reason" in e.changes:
+                record["resolution"] = e.changes["reason"]
+            if "evidence" in e.changes:
+                record["evidence"] = list(e.changes["evidence"])
+            ws.touch("preconditions", record)
 
 
 def _count_preconditions(ws: WorkingSet, row: Row) -> None:

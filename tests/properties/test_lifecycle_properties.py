@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from domain.commands.base import Command, Outcome
-from domain.commands.catalogue import CATALOGUE, parse_command
+from domain.commands.catalogue import CATALOGUE, command_for_step, parse_command
 from domain.commands.initiative import FallBack, InitiativeCommand
 from domain.engine import Engine
 from domain.errors import (
@@ -35,7 +35,7 @@ from domain.errors import (
     RuleError,
     WrongStageError,
 )
-from domain.initiative import Initiative
+from domain.initiative import LIFECYCLE, Initiative
 from domain.values import (
     FALLBACK_STAGES,
     IMPACT_FIGURES,
@@ -68,31 +68,17 @@ INITIATIVE_COMMANDS = frozenset(
 )
 STEPS_ANY = sorted(INITIATIVE_COMMANDS - {"propose-initiative"})
 PF = Stage.PRECONDITION_FULFILMENT
+STEP_OF: dict[str, str] = {command_for_step("initiative", step).command: step for step in LIFECYCLE}
+"""Each initiative command's step in the lifecycle table (domain.initiative.LIFECYCLE)."""
 STEP_STAGES: dict[str, tuple[Stage, ...]] = {
-    "start-expert-scan": (Stage.PROPOSED,),
-    "record-option": (Stage.EXPERT_SCAN,),
-    "complete-expert-scan": (Stage.EXPERT_SCAN,),
-    "open-consultation": (Stage.MARKET_CONSULTATION,),
-    "record-response": (Stage.MARKET_CONSULTATION,),
-    "close-consultation": (Stage.MARKET_CONSULTATION,),
-    "register-precondition": (PF,),
-    "fulfil-precondition": (PF,),
-    "waive-precondition": (PF,),
-    "fail-precondition": (PF,),
-    "admit-member": (PF,),
-    "agree-arrangement": (PF,),
-    "declare-no-arrangement": (PF,),
-    "form-consortium": (PF,),
-    "withdraw-board": (Stage.CONSORTIUM_FORMED,),
-    "assess-scale-up": (Stage.BOARD_WITHDRAWN, Stage.SCALED_UP),
-    "start-scale-up": (Stage.BOARD_WITHDRAWN, Stage.SCALED_UP),
-    "complete-scale-up": (Stage.SCALING_UP,),
+    name: LIFECYCLE[step].at
+    for name, step in STEP_OF.items()
+    if len(LIFECYCLE[step].at) < len(Stage)
 }
-"""The steps of each stage: at any other stage they are refused, the stage checked first."""
+"""The steps tied to some stages, from the table: at any other stage they are refused, the
+stage checked first."""
 LIKELY: dict[Stage, list[str]] = {
-    stage: [n for n, at in STEP_STAGES.items() if stage in at]
-    + (["report-impact"] if stage.rank >= Stage.CONSORTIUM_FORMED.rank else [])
-    for stage in Stage
+    stage: [n for n, at in STEP_STAGES.items() if stage in at] for stage in Stage
 }
 """Commands that may well be accepted at each stage, to draw more often than the rest."""
 SIDE_PATHS = [
@@ -122,9 +108,30 @@ STAGE_MOVES: dict[str, set[tuple[Stage, Stage]]] = {
 }
 """The only commands that move the stage, fall-back aside, and the moves each may make."""
 
-ALLOWED_WHILE_STALLED = frozenset({"fall-back", "report-impact", "assess-scale-up", "escalate"})
-"""Commands a stalled initiative accepts (a stalled one is assessed, at risk, and escalated);
-every other step needs an active one."""
+
+LATE_EVENTS = {step.records for step in LIFECYCLE.values() if step.late}
+
+
+def max_before(event: Any, events: list[Any]) -> date:
+    """The latest effective date among the decisions recorded before ``event``."""
+    earlier = [
+        e.decision.effective for e in events if e.originator_version < event.originator_version
+    ]
+    return max(earlier, default=event.decision.effective)
+
+
+def table_refusal(name: str, current: Initiative) -> type[KringloopError] | None:
+    """The refusal the lifecycle table gives for a command in the initiative's stage and
+    status, read from the table's data (the stage first, then the status); None where the
+    table allows it and the step's own rule decides."""
+    step = LIFECYCLE[STEP_OF[name]]
+    if Stage(current.stage) not in step.at:
+        return WrongStageError
+    if Status(current.status) not in step.when:
+        only = step.when in (frozenset({Status.STALLED}), frozenset({Status.ABANDONED}))
+        return RuleError if only else NotActiveError
+    return None
+
 
 BLOCKING = (PreconditionStatus.OPEN, PreconditionStatus.FAILED)
 
@@ -302,6 +309,12 @@ FIELDS: dict[str, Callable[[Initiative], Fields]] = {
     "start-scale-up": lambda _: st.fixed_dictionaries({"level": st.sampled_from(list(ScaleLevel))}),
     "report-impact": lambda _: impact_fields(),
     "fall-back": lambda _: st.fixed_dictionaries({"to_stage": st.sampled_from(list(Stage))}),
+    "correct-decision": lambda a: st.fixed_dictionaries(
+        {
+            "corrects": st.sampled_from([*a.applied_commands, "ghost"]),
+            "corrected_reason": st.just("the reason as it should have read"),
+        }
+    ),
     "escalate": lambda _: st.fixed_dictionaries(
         {
             "concern": st.sampled_from(["overdue_precondition", "stalled"]),
@@ -414,12 +427,18 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert (after.stage, after.status) == (Stage.PROPOSED, Status.ACTIVE)
             self.ids.append(command.initiative_id)
         else:
-            assert effective >= before.last_effective, "a decision took effect out of order"
+            if effective < before.last_effective:  # a late entry, at the stage it belongs to
+                step = LIFECYCLE[STEP_OF[command.command]]
+                assert step.late, f"{command.command} took effect out of order"
+                assert before.stage_on(effective) in step.at, "a late entry at the wrong stage"
+                assert after.stage == before.stage, "a late entry changed the stage path"
             check_stage_move(command, before, after)
             check_status_move(command.command, before, after)
             if command.command == "form-consortium":
                 assert not formation_blockers(before), formation_blockers(before)
-        self.cursor[command.initiative_id] = effective
+        self.cursor[command.initiative_id] = max(
+            effective, self.cursor.get(command.initiative_id, effective)
+        )
         self.done.append((command, outcome))
         self.appended += 1
 
@@ -644,8 +663,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         of_a_stage = st.sampled_from(list(Stage)).flatmap(lambda s: st.sampled_from(LIKELY[s]))
         name = data.draw(st.sampled_from(LIKELY[stage]) | of_a_stage | st.sampled_from(STEPS_ANY))
         fields = data.draw(FIELDS[name](current)) if name in FIELDS else {}
-        wrong_stage = name in STEP_STAGES and stage not in STEP_STAGES[name]
-        expect = WrongStageError if wrong_stage else None
+        expect = table_refusal(name, current)
         self.attempt(self.build(data, name, initiative_id, **fields), expect=expect)
 
     @rule(data=st.data())
@@ -691,12 +709,10 @@ class LifecycleMachine(RuleBasedStateMachine):
         stage = Stage(current.stage)
         earlier = [s for s in Stage if s.rank < stage.rank]
         target = data.draw(st.sampled_from(earlier or list(Stage)) | st.sampled_from(list(Stage)))
-        expect: type[KringloopError] | None = None
-        if current.status == Status.ABANDONED:
-            expect = NotActiveError
-        elif target not in FALLBACK_STAGES:
+        expect = table_refusal("fall-back", current)
+        if expect is None and target not in FALLBACK_STAGES:
             expect = RuleError
-        elif target.rank >= stage.rank or stage.rank > Stage.BOARD_WITHDRAWN.rank:
+        elif expect is None and target.rank >= stage.rank:
             expect = WrongStageError
         command = self.build(data, "fall-back", initiative_id, to_stage=target)
         outcome = self.attempt(command, expect=expect)
@@ -719,15 +735,12 @@ class LifecycleMachine(RuleBasedStateMachine):
                 return  # scaled up: it can be neither
             current = self.read(initiative_id)
             assert current is not None
-        names = [
-            n
-            for n, at in STEP_STAGES.items()
-            if Stage(current.stage) in at
-            and (current.status == Status.ABANDONED or n not in ALLOWED_WHILE_STALLED)
-        ]
+        names = [n for n in STEP_STAGES if table_refusal(n, current) in (NotActiveError, RuleError)]
         name = data.draw(st.sampled_from(names))
         fields = data.draw(FIELDS[name](current)) if name in FIELDS else {}
-        self.attempt(self.build(data, name, initiative_id, **fields), expect=NotActiveError)
+        self.attempt(
+            self.build(data, name, initiative_id, **fields), expect=table_refusal(name, current)
+        )
 
     @precondition(lambda self: bool(self.done))
     @rule(data=st.data())
@@ -765,12 +778,14 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @rule(data=st.data())
     def out_of_order(self, data: st.DataObject) -> None:
-        """A decision effective before the previous one is refused, whatever it is."""
+        """A decision effective before the previous one is refused, unless it is a late
+        entry (an option, a response, an impact report) at the stage it belonged to then."""
         initiative_id = self.pick(data)
         latest = self.cursor[initiative_id] - timedelta(days=1)
         effective = data.draw(st.dates(MANDATE_FROM, latest))
         command = self.next_step(data, initiative_id).model_copy(update={"effective": effective})
-        self.attempt(command, expect=EffectiveDateError)
+        late = LIFECYCLE[STEP_OF[command.command]].late
+        self.attempt(command, expect=None if late else EffectiveDateError)
 
     @rule(data=st.data(), days=st.integers(1, 400))
     def in_the_future(self, data: st.DataObject, days: int) -> None:
@@ -855,8 +870,15 @@ class LifecycleMachine(RuleBasedStateMachine):
             initiative = self.read(initiative_id)
             assert initiative is not None
             current[initiative_id] = initiative
-            effective = [e.decision.effective for e in self.engine.events.get(initiative.id)]
-            assert effective == sorted(effective)
+            events = list(self.engine.events.get(initiative.id))
+            in_order = [  # all but late entries, which sit at their place in the timeline
+                e.decision.effective
+                for e in events
+                if not (
+                    type(e).__name__ in LATE_EVENTS and e.decision.effective < max_before(e, events)
+                )
+            ]
+            assert in_order == sorted(in_order)
             assert initiative.last_effective == self.cursor[initiative_id]
         for command, outcome in self.done:
             assert isinstance(command, InitiativeCommand)
@@ -926,10 +948,9 @@ def check_status_move(name: str, before: Initiative, after: Initiative) -> None:
     }
     if name in moves:
         assert (was, now) in moves[name], f"{name}: {was} -> {now}"
-    elif name in ALLOWED_WHILE_STALLED:
-        assert was == now != Status.ABANDONED, f"{name}: {was} -> {now}"
     else:
-        assert was == now == Status.ACTIVE, f"{name} accepted while {was}"
+        assert was == now, f"{name}: {was} -> {now}"
+        assert was in LIFECYCLE[STEP_OF[name]].when, f"{name} accepted while {was}"
 
 
 TestLifecycle = LifecycleMachine.TestCase
@@ -946,3 +967,9 @@ def test_every_initiative_command_with_fields_has_a_strategy() -> None:
     common = set(InitiativeCommand.model_fields)
     with_fields = {n for n in STEPS_ANY if set(CATALOGUE[n].model_fields) - common}
     assert with_fields == set(FIELDS)
+
+
+def test_the_stage_moves_checked_here_are_the_table_s_stage_changing_steps() -> None:
+    """STAGE_MOVES spells out each move; the table says which steps move the stage."""
+    moving = {n for n, step in STEP_OF.items() if LIFECYCLE[step].changes_stage}
+    assert moving - {"fall-back"} == set(STAGE_MOVES)
