@@ -139,6 +139,7 @@ def audit_history(initiative_id: str, lines: Sequence[HistoryLine]) -> Table:
             Column("reason"),
             Column("evidence"),
             Column("command id"),
+            Column("note"),
         ),
         rows=[
             (
@@ -152,6 +153,7 @@ def audit_history(initiative_id: str, lines: Sequence[HistoryLine]) -> Table:
                 line.reason,
                 _listed(line.evidence),
                 line.command_id,
+                line.note,
             )
             for line in lines
         ],

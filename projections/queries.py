@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from domain.errors import InvalidCommandError
+from domain.lifecycle import OfferedStep
 from domain.scale_up import Phase3Figures, open_risks
 from domain.values import Stage, Status
 from projections.store import ReadStore
@@ -65,6 +67,16 @@ class PreconditionEntry(BaseModel):
     evidence: list[str]
 
 
+class Correction(BaseModel):
+    """A later decision that corrected this one's reason or evidence."""
+
+    command_id: str = Field(description="the correcting decision")
+    effective: date
+    actor: str
+    why: str
+    changes: dict[str, Any]
+
+
 class DecisionLogEntry(BaseModel):
     notification_id: int
     subject_kind: str
@@ -82,6 +94,17 @@ class DecisionLogEntry(BaseModel):
     recorded_at: datetime
     command_id: str
     details: dict[str, Any]
+    late: bool = Field(
+        default=False,
+        description="entered late: recorded after a decision that took effect later",
+    )
+    corrected_by: list[Correction] = Field(
+        default_factory=list,
+        description="corrections of this decision, oldest first; reason and evidence show "
+        "the corrected values, recorded_reason and recorded_evidence what was recorded",
+    )
+    recorded_reason: str | None = None
+    recorded_evidence: list[str] | None = None
 
 
 class InitiativeDetail(BaseModel):
@@ -92,6 +115,11 @@ class InitiativeDetail(BaseModel):
     preconditions: list[PreconditionEntry]
     impact: dict[int, dict[str, float]]
     decisions: list[DecisionLogEntry]
+    next_steps: list[OfferedStep] = Field(
+        default_factory=list,
+        description="every step of the lifecycle, allowed now or why not (from the initiative "
+        "itself: domain.initiative.LIFECYCLE); filled by the door that shows it",
+    )
 
 
 class PipelineRow(BaseModel):
@@ -219,6 +247,7 @@ def initiative_detail(store: ReadStore, initiative_id: str, today: date) -> Init
             )
             .order_by(col(DecisionRow.version))
         ).all()
+        timeline = _timeline([_decision(d) for d in decisions], decisions)
         return InitiativeDetail(
             initiative=_summary(row, today),
             options=json.loads(row.options),
@@ -234,7 +263,48 @@ def initiative_detail(store: ReadStore, initiative_id: str, today: date) -> Init
                 }
                 for r in impact_rows
             },
-            decisions=[_decision(d) for d in decisions],
+            decisions=timeline,
+        )
+
+
+def _timeline(
+    entries: list[DecisionLogEntry], rows: Sequence[DecisionRow]
+) -> list[DecisionLogEntry]:
+    """One subject's decisions in effective order (a late entry at its place), each late
+    entry marked, each corrected one showing its correction."""
+    latest: date | None = None
+    for entry in entries:  # in version order: late if an earlier version took effect later
+        entry.late = latest is not None and entry.effective < latest
+        latest = entry.effective if latest is None else max(latest, entry.effective)
+    corrected(entries, rows)
+    return sorted(entries, key=lambda e: (e.effective, e.version))
+
+
+def corrected(entries: list[DecisionLogEntry], corrections: Sequence[DecisionRow]) -> None:
+    """Show the corrected reason and evidence on each corrected entry, marked, with what was
+    recorded kept beside them; ``corrections`` holds the DecisionCorrected rows (and may
+    hold others, which are passed over)."""
+    by_command = {(e.subject_id, e.command_id): e for e in entries}
+    for row in sorted(corrections, key=lambda r: r.notification_id):
+        if row.event != "DecisionCorrected":
+            continue
+        details = json.loads(row.details)
+        entry = by_command.get((row.subject_id, details["corrects"]))
+        if entry is None:
+            continue
+        changes = details["changes"]
+        if entry.recorded_reason is None:
+            entry.recorded_reason, entry.recorded_evidence = entry.reason, list(entry.evidence)
+        entry.reason = changes.get("reason", entry.reason)
+        entry.evidence = list(changes.get("evidence", entry.evidence))
+        entry.corrected_by.append(
+            Correction(
+                command_id=row.command_id,
+                effective=row.effective,
+                actor=row.actor,
+                why=row.reason,
+                changes=changes,
+            )
         )
 
 
@@ -388,7 +458,18 @@ def decision_log(
         limit
     )
     with Session(store.engine) as session:
-        return [_decision(d) for d in session.exec(query).all()]
+        rows = session.exec(query).all()
+        entries = [_decision(d) for d in rows]
+        subjects = {e.subject_id for e in entries}
+        if subjects:
+            corrections = session.exec(
+                select(DecisionRow).where(
+                    DecisionRow.event == "DecisionCorrected",
+                    col(DecisionRow.subject_id).in_(subjects),
+                )
+            ).all()
+            corrected(entries, corrections)
+    return entries
 
 
 def version_as_of(

@@ -12,6 +12,7 @@ from adapters.api.auth import principal
 from adapters.api.backend import Backend
 from adapters.api.downloads import TABLE_RESPONSES, FormatQuery, download, wanted
 from domain.commands.base import Day
+from domain.commands.next_steps import next_steps
 from domain.engine import today_in_programme_tz
 from domain.errors import NotFoundError
 from domain.values import Stage, Status
@@ -64,10 +65,16 @@ def list_initiatives(
 
 
 @router.get("/initiatives/{initiative_id}", response_model=queries.InitiativeDetail)
-def initiative_detail(reads: Reads, initiative_id: str) -> queries.InitiativeDetail:
+def initiative_detail(
+    request: Request, reads: Reads, initiative_id: str
+) -> queries.InitiativeDetail:
+    """The initiative's state, preconditions, impact and decisions (the read models), and
+    ``next_steps``: every step of the lifecycle, allowed now or why not (the initiative's
+    own answer, domain.initiative.LIFECYCLE)."""
     detail = queries.initiative_detail(reads, initiative_id, today_in_programme_tz())
     if detail is None:
         raise NotFoundError(f"no initiative '{initiative_id}'")
+    detail.next_steps = next_steps(backend(request).engine.initiative(initiative_id))
     return detail
 
 

@@ -11,6 +11,7 @@ from domain import policy
 from domain.commands.base import Command
 from domain.engine import Engine
 from domain.errors import KringloopError, NotFoundError
+from domain.initiative import Initiative
 from domain.programme import Programme
 from domain.reading import InitiativeState, decision_entry, initiative_state
 from domain.replay import redecide
@@ -30,9 +31,10 @@ class HistoryLine:
     mandate: str
     recorded_by: str  # who entered it, when a late entry names someone else
     authority: str  # what it rested on, with who granted that and when
-    reason: str
-    evidence: list[str]
+    reason: str  # as corrected, when a correction changed it (see note)
+    evidence: list[str]  # as corrected, when a correction changed them (see note)
     command_id: str
+    note: str = ""  # entered late; corrected by ..., with what was recorded; corrects ...
 
 
 def mandate_held(programme: Programme, actor: str, stream: str, on: date) -> str:
@@ -75,9 +77,15 @@ def history(engine: Engine, initiative_id: str) -> list[HistoryLine]:
     programme = engine.programme(initiative.programme_id)
     grants = authority_grants(engine, programme)
     lines = []
+    latest: date | None = None
     for event in engine.history(initiative):
         entry = decision_entry(event)
         mandate = mandate_held(programme, entry.actor, initiative.stream, entry.effective)
+        notes = []
+        if latest is not None and entry.effective < latest:
+            notes.append("entered late: takes effect before decisions recorded earlier")
+        latest = entry.effective if latest is None else max(latest, entry.effective)
+        notes += correction_notes(initiative, event)
         lines.append(
             HistoryLine(
                 version=entry.version,
@@ -91,12 +99,31 @@ def history(engine: Engine, initiative_id: str) -> list[HistoryLine]:
                     event.decision.authority or f"not recorded (before 2026); mandate: {mandate}",
                     grants,
                 ),
-                reason=entry.reason,
-                evidence=entry.evidence,
+                reason=initiative.corrected(entry.command_id, "reason", entry.reason),
+                evidence=list(initiative.corrected(entry.command_id, "evidence", entry.evidence)),
                 command_id=entry.command_id,
+                note="; ".join(notes),
             )
         )
     return lines
+
+
+def correction_notes(initiative: Initiative, event: Any) -> list[str]:
+    """What a correction says of the decision it corrected, and of itself."""
+    decision = event.decision
+    notes = []
+    if type(event).__name__ == "DecisionCorrected":
+        notes.append(f"corrects decision {event.corrects}")
+    for c in initiative.corrections.get(decision.command_id, []):
+        recorded = (
+            f"reason recorded as: {decision.reason}"
+            if "reason" in c["changes"]
+            else f"evidence recorded as: {', '.join(decision.evidence) or 'none'}"
+        )
+        notes.append(
+            f"corrected by decision {c['by']} of {c['on'].isoformat()}: {c['why']} ({recorded})"
+        )
+    return notes
 
 
 def as_of(
@@ -109,6 +136,8 @@ def as_of(
 ) -> InitiativeState | None:
     """The initiative exactly as it stood: at a version, or on a date. None if it did not
     exist yet."""
+    if version is None and by == "effective" and at is not None:
+        return _in_effect(engine, initiative_id, at)
     if version is None:
         if at is None:
             raise ValueError("as_of needs a day or a version")
@@ -119,6 +148,22 @@ def as_of(
     if not 1 <= version <= current.version:
         raise NotFoundError(f"initiative '{initiative_id}' has versions 1 to {current.version}")
     return initiative_state(engine.initiative(initiative_id, version=version))
+
+
+def _in_effect(engine: Engine, initiative_id: str, at: date) -> InitiativeState | None:
+    """The initiative as its decisions had taken effect by ``at``: every decision in effect
+    then, late entries recorded since included, applied in the order they were recorded
+    (stage-changing decisions are in effective order, so their prefix is the stage path)."""
+    current = engine.initiative(initiative_id)
+    in_effect = [e for e in engine.history(current) if e.decision.effective <= at]
+    if not in_effect:
+        return None
+    aggregate: Any = None
+    for event in in_effect:
+        if aggregate is not None:  # the decisions left out (not yet in effect) leave a gap
+            aggregate.version = event.originator_version - 1
+        aggregate = event.mutate(aggregate)
+    return initiative_state(aggregate)
 
 
 def progress_as_of(engine: Engine, programme_id: str, at: date) -> list[TargetProgress]:

@@ -89,6 +89,7 @@ def history(
             "authority",
             "reason",
             "evidence",
+            "note",
         ):
             table.add_column(column, overflow="fold")
         for line in lines:
@@ -102,6 +103,7 @@ def history(
                 line.authority,
                 line.reason,
                 ", ".join(line.evidence),
+                line.note,
             )
         console.print(table)
 

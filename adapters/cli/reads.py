@@ -121,12 +121,17 @@ def initiative_show(
     initiative_id: Annotated[str, typer.Argument(help="the initiative's id")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Show an initiative's state, preconditions, impact and every decision taken on it."""
+    """Show an initiative's state, preconditions, impact, every decision taken on it, and
+    its next steps: what can be done now, and why not the rest."""
+    from domain.commands.next_steps import next_steps
+
+    kringloop = session(ctx)
     detail = queries.initiative_detail(
-        session(ctx).fresh_reads(), initiative_id, today_in_programme_tz()
+        kringloop.fresh_reads(), initiative_id, today_in_programme_tz()
     )
     if detail is None:
         refuse(f"no initiative '{initiative_id}'", "not_found", as_json)
+    detail.next_steps = next_steps(kringloop.engine.initiative(initiative_id))
     if as_json:
         emit_json(detail)
     else:

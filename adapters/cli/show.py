@@ -9,7 +9,7 @@ from adapters.cli.context import console
 from domain.policy import mandate_period
 from domain.reading import ProgrammeState
 from domain.values import PreconditionKind, Stage
-from projections.queries import InitiativeDetail
+from projections.queries import DecisionLogEntry, InitiativeDetail
 
 
 def print_initiative_detail(detail: InitiativeDetail) -> None:
@@ -49,8 +49,8 @@ def print_initiative_detail(detail: InitiativeDetail) -> None:
     for period, figures in sorted(detail.impact.items()):
         text = ", ".join(f"{k} {v:,g}" for k, v in figures.items())
         console.print(f"impact {period}: {text}", highlight=False)
-    table = Table(title="Decisions")
-    for column in ("v", "effective", "recorded", "step", "actor", "reason"):
+    table = Table(title="Decisions (in effective order)")
+    for column in ("v", "effective", "recorded", "step", "actor", "reason", "note"):
         table.add_column(column, overflow="fold")
     for d in detail.decisions:
         table.add_row(
@@ -60,8 +60,32 @@ def print_initiative_detail(detail: InitiativeDetail) -> None:
             d.step,
             d.actor,
             d.reason,
+            decision_note(d),
         )
     console.print(table)
+    allowed = [s.command for s in detail.next_steps if s.allowed]
+    if allowed:
+        console.print(f"next steps: {', '.join(allowed)}", highlight=False)
+    for s in detail.next_steps:
+        if s.in_stage and not s.allowed:  # steps of other stages go unsaid
+            console.print(f"not now: {s.command}: {s.why_not}", highlight=False)
+
+
+def decision_note(d: DecisionLogEntry) -> str:
+    """A late entry, a correction, or a corrected decision, with the decisions it names."""
+    notes = []
+    if d.late:
+        notes.append("entered late")
+    if "corrects" in d.details and d.event == "DecisionCorrected":
+        notes.append(f"corrects {d.details['corrects']}")
+    for c in d.corrected_by:
+        was = (
+            f"reason was: {d.recorded_reason}"
+            if "reason" in c.changes
+            else f"evidence was: {', '.join(d.recorded_evidence or [])}"
+        )
+        notes.append(f"corrected by {c.command_id} on {c.effective}: {c.why} ({was})")
+    return "; ".join(notes)
 
 
 def print_programme(state: ProgrammeState) -> None:

@@ -9,43 +9,8 @@ from typing import Any
 
 from adapters.commanding import read_json
 from domain.commands.base import Command
-from domain.values import Stage
 
 HIDDEN = {"actor", "recorded_by", "command_id", "initiative_id"}
-NEXT_STEPS: dict[str, list[str]] = {
-    Stage.PROPOSED: ["start-expert-scan"],
-    Stage.EXPERT_SCAN: ["record-option", "complete-expert-scan"],
-    Stage.MARKET_CONSULTATION: [
-        "open-consultation",
-        "record-response",
-        "close-consultation",
-    ],
-    Stage.PRECONDITION_FULFILMENT: [
-        "register-precondition",
-        "fulfil-precondition",
-        "waive-precondition",
-        "fail-precondition",
-        "admit-member",
-        "agree-arrangement",
-        "declare-no-arrangement",
-        "form-consortium",
-    ],
-    Stage.CONSORTIUM_FORMED: ["withdraw-board", "report-impact"],
-    Stage.BOARD_WITHDRAWN: ["assess-scale-up", "start-scale-up", "report-impact"],
-    Stage.SCALING_UP: ["complete-scale-up", "report-impact"],
-    Stage.SCALED_UP: ["report-impact"],
-}
-SIDE_PATHS = {
-    "active": ["stall", "abandon", "fall-back"],
-    "stalled": ["resume", "abandon"],
-    "abandoned": ["reopen"],
-}
-
-
-def next_steps(stage: str, status: str) -> list[str]:
-    """The commands worth offering on an initiative's page, the lifecycle step first."""
-    steps = NEXT_STEPS.get(stage, []) if status == "active" else []
-    return [*steps, *SIDE_PATHS.get(status, [])]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from adapters.api.downloads import FormatQuery, download
 from adapters.api.problems import status_for
 from adapters.api.throttle import retry_after
 from adapters.api.users import user_by_token
-from adapters.api.web.forms import form_fields, next_steps, parse_form
+from adapters.api.web.forms import form_fields, parse_form
 from adapters.api.web.session import (
     WebUser,
     csrf_ok,
@@ -34,6 +34,7 @@ from adapters.api.web.session import (
 from adapters.audit import records
 from domain.commands.base import Day
 from domain.commands.catalogue import CATALOGUE
+from domain.commands.next_steps import next_steps
 from domain.engine import today_in_programme_tz
 from domain.errors import KringloopError, NotFoundError
 from domain.reading import InitiativeState, initiative_state
@@ -175,16 +176,21 @@ def initiative_context(
         raise NotFoundError(f"no initiative '{initiative_id}'")
     decisions = detail.decisions
     state: InitiativeState | None
+    aggregate = current.engine.initiative(initiative_id)
     if as_of is None:
-        state = initiative_state(current.engine.initiative(initiative_id))
+        state = initiative_state(aggregate)
     else:
         state = records.as_of(current.engine, reads, initiative_id, at=as_of, by="effective")
         decisions = [d for d in decisions if d.effective <= as_of]
-    steps = next_steps(detail.initiative.stage, detail.initiative.status)
+    offered = [s for s in next_steps(aggregate) if who.may_run(CATALOGUE[s.command])]
     forms = [
-        {"command": name, "doc": CATALOGUE[name].__doc__, "fields": form_fields(CATALOGUE[name])}
-        for name in steps
-        if name in CATALOGUE and who.may_run(CATALOGUE[name])
+        {
+            "command": s.command,
+            "doc": CATALOGUE[s.command].__doc__,
+            "fields": form_fields(CATALOGUE[s.command]),
+        }
+        for s in offered
+        if s.allowed
     ]
     return {
         "detail": detail,
@@ -192,6 +198,7 @@ def initiative_context(
         "decisions": decisions,
         "as_of": as_of,
         "forms": forms if as_of is None else [],
+        "not_now": [s for s in offered if s.in_stage and not s.allowed] if as_of is None else [],
     }
 
 
