@@ -41,20 +41,25 @@ def category_adopted(ws: WorkingSet, e: Any, _: Row) -> None:
     ws.touch("commitments", commitment)
 
 
+def put_under_parent(ws: WorkingSet, e: Any, table: str, **fields: Any) -> None:
+    """A new row under the commitment or community that ``e`` happened to, keyed by the
+    parent's id and carrying its programme."""
+    parent = ws.procurement_by_aggregate[e.originator_id.hex]
+    key = "commitment_id" if isinstance(e, Commitment.Event) else "community_id"
+    ws.put(table, {key: parent[key], "programme_id": parent["programme_id"], **fields})
+
+
 def spend_reported(ws: WorkingSet, e: Any, _: Row) -> None:
-    commitment = ws.procurement_by_aggregate[e.originator_id.hex]
-    ws.put(
+    put_under_parent(
+        ws,
+        e,
         "spend_reports",
-        {
-            "commitment_id": commitment["commitment_id"],
-            "year": e.year,
-            "category": e.category,
-            "programme_id": commitment["programme_id"],
-            "total_spend_eur": e.total_spend_eur,
-            "circular_spend_eur": e.circular_spend_eur,
-            "investment_eur": e.investment_eur,
-            "reported_on": e.decision.effective,
-        },
+        year=e.year,
+        category=e.category,
+        total_spend_eur=e.total_spend_eur,
+        circular_spend_eur=e.circular_spend_eur,
+        investment_eur=e.investment_eur,
+        reported_on=e.decision.effective,
     )
 
 
@@ -82,31 +87,25 @@ def community_joined(ws: WorkingSet, e: Any, _: Row) -> None:
 
 
 def meeting_held(ws: WorkingSet, e: Any, _: Row) -> None:
-    community = ws.procurement_by_aggregate[e.originator_id.hex]
-    ws.put(
+    put_under_parent(
+        ws,
+        e,
         "community_meetings",
-        {
-            "community_id": community["community_id"],
-            "meeting": e.meeting,
-            "programme_id": community["programme_id"],
-            "held_on": e.decision.effective,
-            "attendees": len(e.attendees),
-            "topic": getattr(e, "topic", ""),
-        },
+        meeting=e.meeting,
+        held_on=e.decision.effective,
+        attendees=len(e.attendees),
+        topic=getattr(e, "topic", ""),
     )
 
 
 def trajectory_started(ws: WorkingSet, e: Any, _: Row) -> None:
-    community = ws.procurement_by_aggregate[e.originator_id.hex]
-    ws.put(
+    put_under_parent(
+        ws,
+        e,
         "joint_trajectories",
-        {
-            "community_id": community["community_id"],
-            "trajectory": e.trajectory,
-            "programme_id": community["programme_id"],
-            "category": e.category,
-            "participants": len(e.participants),
-            "invested_eur": e.invested_eur,
-            "started_on": e.decision.effective,
-        },
+        trajectory=e.trajectory,
+        category=e.category,
+        participants=len(e.participants),
+        invested_eur=e.invested_eur,
+        started_on=e.decision.effective,
     )
