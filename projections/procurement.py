@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, func, select
 
 from domain.engine import today_in_programme_tz
+from projections.progress import programme_rows
 from projections.store import ReadStore
 from projections.tables import (
     CommitmentRow,
@@ -106,13 +107,11 @@ def roadmap(store: ReadStore, programme_id: str, until: int) -> list[RoadmapLine
     """Every commitment's circular share per year (all categories together) against its
     path, from the commitment's year up to ``until``."""
     with Session(store.engine) as session:
-        commitments = session.exec(
-            select(CommitmentRow)
-            .where(CommitmentRow.programme_id == programme_id)
-            .order_by(col(CommitmentRow.organisation))
-        ).all()
+        commitments = programme_rows(
+            session, CommitmentRow, programme_id, col(CommitmentRow.organisation)
+        )
         spend: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for row in session.exec(select(SpendRow).where(SpendRow.programme_id == programme_id)):
+        for row in programme_rows(session, SpendRow, programme_id):
             totals = spend[(row.commitment_id, row.year)]
             totals[0] += row.total_spend_eur
             totals[1] += row.circular_spend_eur
@@ -162,7 +161,7 @@ def milestone_status(share: float | None, milestone: float | None) -> str:
 def category_totals(store: ReadStore, programme_id: str) -> list[CategoryTotal]:
     """Spend per purchase category over all years and organisations."""
     with Session(store.engine) as session:
-        rows = session.exec(select(SpendRow).where(SpendRow.programme_id == programme_id)).all()
+        rows = programme_rows(session, SpendRow, programme_id)
     grouped: dict[str, list[SpendRow]] = defaultdict(list)
     for row in rows:
         grouped[row.category].append(row)
@@ -185,17 +184,11 @@ def category_totals(store: ReadStore, programme_id: str) -> list[CategoryTotal]:
 
 def community_activity(store: ReadStore, programme_id: str) -> list[CommunityActivity]:
     with Session(store.engine) as session:
-        communities = session.exec(
-            select(CommunityRow)
-            .where(CommunityRow.programme_id == programme_id)
-            .order_by(col(CommunityRow.community_id))
-        ).all()
-        meetings = session.exec(
-            select(MeetingRow).where(MeetingRow.programme_id == programme_id)
-        ).all()
-        trajectories = session.exec(
-            select(TrajectoryRow).where(TrajectoryRow.programme_id == programme_id)
-        ).all()
+        communities = programme_rows(
+            session, CommunityRow, programme_id, col(CommunityRow.community_id)
+        )
+        meetings = programme_rows(session, MeetingRow, programme_id)
+        trajectories = programme_rows(session, TrajectoryRow, programme_id)
     activity = []
     for c in communities:
         attended = [m.attendees for m in meetings if m.community_id == c.community_id]

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from domain.values import Measure, Status
 from projections.store import ReadStore
@@ -63,29 +63,31 @@ COUNTS: dict[str, str] = {
     Measure.RAW_MATERIAL_IMPORT_AVOIDED_T: "imports avoided in the latest impact reports",
     Measure.ENVIRONMENTAL_PRESSURE_REDUCTION_T_CO2E: "CO2e avoided in the latest impact reports",
 }
+R = TypeVar("R", bound=SQLModel)
 WITH_TRAJECTORIES = "consortia + joint procurement trajectories"
 NOT_MEASURED = "not measured: no programme measurement recorded yet"
 
 
+def programme_rows(
+    session: Session, row_type: type[R], programme_id: str, *order_by: Any
+) -> Sequence[R]:
+    """The rows of one programme in a read model's table, in the order given."""
+    return session.exec(
+        select(row_type).filter_by(programme_id=programme_id).order_by(*order_by)
+    ).all()
+
+
 def programme_progress(store: ReadStore, programme_id: str) -> list[TargetProgress]:
     with Session(store.engine) as session:
-        targets = session.exec(
-            select(TargetRow)
-            .where(TargetRow.programme_id == programme_id)
-            .order_by(col(TargetRow.key))
-        ).all()
+        targets = programme_rows(session, TargetRow, programme_id, col(TargetRow.key))
         initiatives = session.exec(
             select(InitiativeRow).where(
                 InitiativeRow.programme_id == programme_id,
                 InitiativeRow.status != Status.ABANDONED.value,
             )
         ).all()
-        reports = session.exec(
-            select(ImpactRow).where(ImpactRow.programme_id == programme_id)
-        ).all()
-        trajectories = session.exec(
-            select(TrajectoryRow).where(TrajectoryRow.programme_id == programme_id)
-        ).all()
+        reports = programme_rows(session, ImpactRow, programme_id)
+        trajectories = programme_rows(session, TrajectoryRow, programme_id)
     live = {i.initiative_id for i in initiatives}
     contributions = _contributions(initiatives, [r for r in reports if r.initiative_id in live])
     contributions[Measure.CHAINS_REDESIGNED] = contributions[Measure.CONSORTIA_FORMED]
