@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from domain.engine import Engine
@@ -38,12 +40,6 @@ def test_normal_path_reaches_scale_up(at: Run, memory_engine: Engine) -> None:
     assert initiative.scale_level == "regional"
 
 
-def test_steps_cannot_be_skipped(at: Run) -> None:
-    initiative_at(at, Stage.PROPOSED)
-    with pytest.raises(WrongStageError, match="is at proposed, not market consultation"):
-        at("open-consultation", initiative_id="grass", effective="2016-01-01")
-
-
 def test_consortium_cannot_form_while_preconditions_open(at: Run) -> None:
     initiative_at(at, Stage.PRECONDITION_FULFILMENT)
     at("admit-member", initiative_id="grass", organisation="GrassFibre", role="lead")
@@ -57,63 +53,155 @@ def test_consortium_cannot_form_while_preconditions_open(at: Run) -> None:
     )
 
 
-def test_a_failed_precondition_blocks_the_consortium(at: Run) -> None:
-    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
-    at("fulfil-precondition", initiative_id="grass", precondition="volume", evidence=["c.pdf"])
-    at("fail-precondition", initiative_id="grass", precondition="offtake")
-    with pytest.raises(PreconditionsStillOpenError, match="offtake, failed"):
-        at("form-consortium", initiative_id="grass")
+VOLUME_FULFILLED = ("fulfil-precondition", {"precondition": "volume", "evidence": ["c.pdf"]})
+OFFTAKE_WAIVED = ("waive-precondition", {"precondition": "offtake"})
+LEAD_ADMITTED = ("admit-member", {"organisation": "GrassFibre", "role": "lead"})
+Step = tuple[str, dict[str, Any]]
 
 
-def test_fulfilling_a_precondition_needs_evidence(at: Run) -> None:
-    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
-    with pytest.raises(RuleError, match="without evidence"):
-        at("fulfil-precondition", initiative_id="grass", precondition="volume")
-
-
-def test_consortium_needs_two_members(at: Run) -> None:
-    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
-    at("fulfil-precondition", initiative_id="grass", precondition="volume", evidence=["c.pdf"])
-    at("waive-precondition", initiative_id="grass", precondition="offtake")
-    at("admit-member", initiative_id="grass", organisation="GrassFibre", role="lead")
-    at("declare-no-arrangement", initiative_id="grass")
-    with pytest.raises(ConsortiumIncompleteError, match="at least two members, it has 1"):
-        at("form-consortium", initiative_id="grass")
-
-
-def test_consortium_needs_the_lead_entrepreneur_as_lead(at: Run) -> None:
-    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
-    with pytest.raises(RuleError, match="lead entrepreneur selected in the market consultation"):
-        at("admit-member", initiative_id="grass", organisation="Port", role="lead")
-
-
-def test_consortium_needs_an_arrangement_decision(at: Run) -> None:
-    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
-    at("fulfil-precondition", initiative_id="grass", precondition="volume", evidence=["c.pdf"])
-    at("waive-precondition", initiative_id="grass", precondition="offtake")
-    at("admit-member", initiative_id="grass", organisation="GrassFibre", role="lead")
-    at("admit-member", initiative_id="grass", organisation="Port", role="other")
-    with pytest.raises(ConsortiumIncompleteError, match="financial arrangement"):
-        at("form-consortium", initiative_id="grass")
-
-
-def test_lead_must_have_responded_to_the_consultation(at: Run) -> None:
-    initiative_at(at, Stage.MARKET_CONSULTATION)
-    with pytest.raises(NotFoundError, match="did not respond to the consultation"):
-        at("close-consultation", initiative_id="grass", lead="Stranger BV")
-
-
-def test_lead_must_be_willing_to_lead(at: Run) -> None:
-    initiative_at(at, Stage.MARKET_CONSULTATION)
-    at(
-        "record-response",
-        initiative_id="grass",
-        company="Shy BV",
-        willing_to_invest=True,
-        willing_to_lead=False,
-    )
-    with pytest.raises(RuleError, match="not say it is willing to lead"):
-        at("close-consultation", initiative_id="grass", lead="Shy BV")
+@pytest.mark.parametrize(
+    ("stage", "before", "refused", "error", "message"),
+    [
+        pytest.param(
+            Stage.PROPOSED,
+            [],
+            ("open-consultation", {"effective": "2016-01-01"}),
+            WrongStageError,
+            "is at proposed, not market consultation",
+            id="steps_cannot_be_skipped",
+        ),
+        pytest.param(
+            Stage.PRECONDITION_FULFILMENT,
+            [VOLUME_FULFILLED, ("fail-precondition", {"precondition": "offtake"})],
+            ("form-consortium", {}),
+            PreconditionsStillOpenError,
+            "offtake, failed",
+            id="a_failed_precondition_blocks_the_consortium",
+        ),
+        pytest.param(
+            Stage.PRECONDITION_FULFILMENT,
+            [],
+            ("fulfil-precondition", {"precondition": "volume"}),
+            RuleError,
+            "without evidence",
+            id="fulfilling_a_precondition_needs_evidence",
+        ),
+        pytest.param(
+            Stage.PRECONDITION_FULFILMENT,
+            [VOLUME_FULFILLED, OFFTAKE_WAIVED, LEAD_ADMITTED, ("declare-no-arrangement", {})],
+            ("form-consortium", {}),
+            ConsortiumIncompleteError,
+            "at least two members, it has 1",
+            id="consortium_needs_two_members",
+        ),
+        pytest.param(
+            Stage.PRECONDITION_FULFILMENT,
+            [],
+            ("admit-member", {"organisation": "Port", "role": "lead"}),
+            RuleError,
+            "lead entrepreneur selected in the market consultation",
+            id="consortium_needs_the_lead_entrepreneur_as_lead",
+        ),
+        pytest.param(
+            Stage.PRECONDITION_FULFILMENT,
+            [
+                VOLUME_FULFILLED,
+                OFFTAKE_WAIVED,
+                LEAD_ADMITTED,
+                ("admit-member", {"organisation": "Port", "role": "other"}),
+            ],
+            ("form-consortium", {}),
+            ConsortiumIncompleteError,
+            "financial arrangement",
+            id="consortium_needs_an_arrangement_decision",
+        ),
+        pytest.param(
+            Stage.MARKET_CONSULTATION,
+            [],
+            ("close-consultation", {"lead": "Stranger BV"}),
+            NotFoundError,
+            "did not respond to the consultation",
+            id="lead_must_have_responded_to_the_consultation",
+        ),
+        pytest.param(
+            Stage.MARKET_CONSULTATION,
+            [
+                (
+                    "record-response",
+                    {"company": "Shy BV", "willing_to_invest": True, "willing_to_lead": False},
+                )
+            ],
+            ("close-consultation", {"lead": "Shy BV"}),
+            RuleError,
+            "not say it is willing to lead",
+            id="lead_must_be_willing_to_lead",
+        ),
+        pytest.param(
+            Stage.PRECONDITION_FULFILMENT,
+            [],
+            ("withdraw-board", {"handover_note": "bye"}),
+            WrongStageError,
+            "not consortium formed",
+            id="no_board_withdrawal_before_the_consortium_forms",
+        ),
+        pytest.param(
+            Stage.CONSORTIUM_FORMED,
+            [],
+            ("start-scale-up", {"level": "regional"}),
+            WrongStageError,
+            "cannot start scale-up",
+            id="no_scale_up_before_withdrawal",
+        ),
+        pytest.param(
+            Stage.BOARD_WITHDRAWN,
+            [("assess-scale-up", {"ready": False, "criteria": "volume not yet met"})],
+            ("start-scale-up", {"level": "regional"}),
+            RuleError,
+            "does not find the initiative ready",
+            id="scale_up_needs_a_ready_assessment",
+        ),
+        pytest.param(
+            Stage.PRECONDITION_FULFILMENT,
+            [],
+            ("report-impact", {"period": 2017, "jobs_fte": 4}),
+            WrongStageError,
+            "impact is reported once the consortium is formed",
+            id="impact_only_after_the_consortium_forms",
+        ),
+        pytest.param(
+            Stage.EXPERT_SCAN,
+            [],
+            ("fall-back", {"to_stage": "precondition_fulfilment"}),
+            WrongStageError,
+            "only to an earlier stage",
+            id="fall_back_only_goes_to_an_earlier_stage",
+        ),
+        pytest.param(
+            Stage.PROPOSED,
+            [],
+            ("start-expert-scan", {"actor": "broker-bas"}),
+            NoMandateError,
+            "'broker-bas' holds no mandate for stream",
+            id="decisions_need_a_mandate_for_the_stream",
+        ),
+    ],
+)
+def test_a_step_against_the_rules_is_refused(
+    at: Run,
+    stage: Stage,
+    before: list[Step],
+    refused: Step,
+    error: type[Exception],
+    message: str,
+) -> None:
+    """The initiative at ``stage``, the steps ``before`` taken: ``refused`` is refused with
+    ``error``, saying ``message``."""
+    initiative_at(at, stage)
+    for command, fields in before:
+        at(command, initiative_id="grass", **fields)
+    command, fields = refused
+    with pytest.raises(error, match=message):
+        at(command, initiative_id="grass", **fields)
 
 
 @pytest.mark.parametrize(
@@ -140,31 +228,6 @@ def test_arrangement_shares_add_up_to_100(
             arrangement_type="jv",
             shares=shares,
         )
-
-
-def test_no_board_withdrawal_before_the_consortium_forms(at: Run) -> None:
-    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
-    with pytest.raises(WrongStageError, match="not consortium formed"):
-        at("withdraw-board", initiative_id="grass", handover_note="bye")
-
-
-def test_no_scale_up_before_withdrawal(at: Run) -> None:
-    initiative_at(at, Stage.CONSORTIUM_FORMED)
-    with pytest.raises(WrongStageError, match="cannot start scale-up"):
-        at("start-scale-up", initiative_id="grass", level="regional")
-
-
-def test_scale_up_needs_a_ready_assessment(at: Run) -> None:
-    initiative_at(at, Stage.BOARD_WITHDRAWN)
-    at("assess-scale-up", initiative_id="grass", ready=False, criteria="volume not yet met")
-    with pytest.raises(RuleError, match="does not find the initiative ready"):
-        at("start-scale-up", initiative_id="grass", level="regional")
-
-
-def test_impact_only_after_the_consortium_forms(at: Run) -> None:
-    initiative_at(at, Stage.PRECONDITION_FULFILMENT)
-    with pytest.raises(WrongStageError, match="impact is reported once the consortium is formed"):
-        at("report-impact", initiative_id="grass", period=2017, jobs_fte=4)
 
 
 def test_impact_report_for_the_same_year_replaces_the_earlier(
@@ -212,19 +275,8 @@ def test_a_failed_precondition_falls_back_to_the_consultation(
     assert {p["status"] for p in initiative.preconditions.values()} == {"dropped"}
 
 
-def test_fall_back_only_goes_to_an_earlier_stage(at: Run) -> None:
-    initiative_at(at, Stage.EXPERT_SCAN)
-    with pytest.raises(WrongStageError, match="only to an earlier stage"):
-        at("fall-back", initiative_id="grass", to_stage="precondition_fulfilment")
-
-
-def test_decisions_need_a_mandate_for_the_stream(at: Run) -> None:
-    initiative_at(at, Stage.PROPOSED)
-    with pytest.raises(NoMandateError, match="'broker-bas' holds no mandate for stream"):
-        at("start-expert-scan", initiative_id="grass", actor="broker-bas")
-
-
-def test_a_mandate_counts_on_the_decision_date_not_today(at: Run) -> None:
+def proposed_then_mandate_revoked(at: Run) -> None:
+    """grass proposed on 2016-01-01 by broker-anna, whose biomass mandate ends 2016-06-01."""
     initiative_at(at, Stage.PROPOSED, effective="2016-01-01")
     at(
         "revoke-mandate",
@@ -234,6 +286,10 @@ def test_a_mandate_counts_on_the_decision_date_not_today(at: Run) -> None:
         effective="2016-06-01",
         actor="board",
     )
+
+
+def test_a_mandate_counts_on_the_decision_date_not_today(at: Run) -> None:
+    proposed_then_mandate_revoked(at)
     at("start-expert-scan", initiative_id="grass", effective="2016-05-31", recorded_by="board")
     with pytest.raises(NoMandateError, match="on 2016-06-01"):
         at(
@@ -248,29 +304,13 @@ def test_a_mandate_counts_on_the_decision_date_not_today(at: Run) -> None:
 
 
 def test_a_broker_whose_mandate_ended_cannot_backdate_a_decision_today(at: Run) -> None:
-    initiative_at(at, Stage.PROPOSED, effective="2016-01-01")
-    at(
-        "revoke-mandate",
-        programme_id="mra",
-        broker="broker-anna",
-        streams=["biomass"],
-        effective="2016-06-01",
-        actor="board",
-    )
+    proposed_then_mandate_revoked(at)
     with pytest.raises(NoMandateError, match="recorded today by 'broker-anna'"):
         at("start-expert-scan", initiative_id="grass", effective="2016-05-31")
 
 
 def test_a_late_entry_names_who_decided_and_who_recorded_it(at: Run, memory_engine: Engine) -> None:
-    initiative_at(at, Stage.PROPOSED, effective="2016-01-01")
-    at(
-        "revoke-mandate",
-        programme_id="mra",
-        broker="broker-anna",
-        streams=["biomass"],
-        effective="2016-06-01",
-        actor="board",
-    )
+    proposed_then_mandate_revoked(at)
     at("start-expert-scan", initiative_id="grass", effective="2016-05-31", recorded_by="board")
     decision = memory_engine.history(memory_engine.initiative("grass"))[-1].decision
     assert (decision.actor, decision.recorder) == ("broker-anna", "board")
@@ -278,40 +318,35 @@ def test_a_late_entry_names_who_decided_and_who_recorded_it(at: Run, memory_engi
     assert "; recorded by board under role manager (decision " in decision.authority
 
 
-def test_a_mandate_on_a_stream_covers_its_sub_streams(at: Run, memory_engine: Engine) -> None:
+def propose(at: Run, stream: str = "biomass", effective: str = "2016-01-01") -> None:
     at(
         "propose-initiative",
         initiative_id="grass",
         programme_id="mra",
-        stream="roadside-grass",
+        stream=stream,
         title="Grass",
-        effective="2016-01-01",
+        effective=effective,
     )
+
+
+def test_a_mandate_on_a_stream_covers_its_sub_streams(at: Run, memory_engine: Engine) -> None:
+    propose(at, stream="roadside-grass")
     assert memory_engine.initiative("grass").stream == "roadside-grass"
 
 
-def test_a_decision_cannot_take_effect_in_the_future(at: Run) -> None:
-    with pytest.raises(EffectiveDateError, match="lies in the future"):
-        at(
-            "propose-initiative",
-            initiative_id="grass",
-            programme_id="mra",
-            stream="biomass",
-            title="Grass",
-            effective="2099-01-01",
-        )
-
-
-def test_a_decision_cannot_take_effect_before_the_programme_existed(at: Run) -> None:
-    with pytest.raises(EffectiveDateError, match="before programme 'mra' existed"):
-        at(
-            "propose-initiative",
-            initiative_id="grass",
-            programme_id="mra",
-            stream="biomass",
-            title="Grass",
-            effective="2014-01-01",
-        )
+@pytest.mark.parametrize(
+    ("effective", "refusal"),
+    [
+        ("2099-01-01", "lies in the future"),
+        ("2014-01-01", "before programme 'mra' existed"),
+    ],
+    ids=["in-the-future", "before-the-programme"],
+)
+def test_a_decision_cannot_take_effect_in_the_future_or_before_the_programme(
+    at: Run, effective: str, refusal: str
+) -> None:
+    with pytest.raises(EffectiveDateError, match=refusal):
+        propose(at, effective=effective)
 
 
 def test_a_decision_cannot_take_effect_before_the_previous_one(at: Run) -> None:
