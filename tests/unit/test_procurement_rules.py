@@ -35,55 +35,57 @@ def committed(run: Run) -> Run:
     return run
 
 
-def test_a_spend_report_with_circular_spend_above_total_spend_is_refused(
-    committed: Run,
+@pytest.mark.parametrize(
+    ("year", "circular_spend_eur", "message"),
+    [
+        (2020, 2000, r"circular spend \(EUR 2,000\) cannot exceed total spend \(EUR 1,000\)"),
+        (2018, 100, "cannot report spend for 2018: 'Haarlem' committed in 2019"),
+    ],
+    ids=["circular-above-total", "a-year-before-the-commitment"],
+)
+def test_a_spend_report_out_of_bounds_is_refused(
+    committed: Run, year: int, circular_spend_eur: int, message: str
 ) -> None:
-    with pytest.raises(
-        RuleError,
-        match=r"circular spend \(EUR 2,000\) cannot exceed total "
-        r"spend \(EUR 1,000\)",
-    ):
+    with pytest.raises(RuleError, match=message):
         committed(
             "report-spend",
             commitment_id="haarlem",
-            year=2020,
+            year=year,
             category="catering",
             total_spend_eur=1000,
-            circular_spend_eur=2000,
+            circular_spend_eur=circular_spend_eur,
             actor="Haarlem",
         )
 
 
-def test_a_spend_report_for_a_year_before_the_commitment_is_refused(committed: Run) -> None:
-    with pytest.raises(
-        RuleError, match="cannot report spend for 2018: 'Haarlem' committed in 2019"
-    ):
-        committed(
-            "report-spend",
-            commitment_id="haarlem",
-            year=2018,
-            category="catering",
-            total_spend_eur=1000,
-            circular_spend_eur=100,
-            actor="Haarlem",
-        )
-
-
-def test_a_path_whose_share_falls_is_refused(run: Run) -> None:
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ([{"year": 2022, "share": 50}, {"year": 2025, "share": 10}], "must not fall"),
+        (
+            [{"share": 10}, {"year": 2025, "share": 50}],
+            "only the path's last step can be an open goal",
+        ),
+    ],
+    ids=["a-share-that-falls", "an-open-goal-before-the-last-step"],
+)
+def test_a_path_out_of_order_is_refused(run: Run, path: list[dict[str, int]], message: str) -> None:
     programme(run)
-    with pytest.raises(RuleError, match="must not fall"):
+    with pytest.raises(RuleError, match=message):
         run(
             "commit",
             commitment_id="x",
             programme_id=PROGRAMME,
             organisation="X",
             organisation_kind="company",
-            path=[{"year": 2022, "share": 50}, {"year": 2025, "share": 10}],
+            path=path,
             actor="board",
         )
 
 
-def test_only_members_attend_community_meetings(run: Run) -> None:
+@pytest.fixture
+def community(run: Run) -> Run:
+    """Community 'cop' with Haarlem as its one member."""
     programme(run)
     run(
         "found-community",
@@ -95,8 +97,12 @@ def test_only_members_attend_community_meetings(run: Run) -> None:
         actor="board",
     )
     run("join-community", community_id="cop", organisation="Haarlem", actor="board")
+    return run
+
+
+def test_only_members_attend_community_meetings(community: Run) -> None:
     with pytest.raises(NotFoundError, match="not members of community 'cop': Zaanstad"):
-        run(
+        community(
             "hold-meeting",
             community_id="cop",
             meeting=1,
@@ -105,39 +111,14 @@ def test_only_members_attend_community_meetings(run: Run) -> None:
         )
 
 
-def test_a_joint_trajectory_needs_two_participants(run: Run) -> None:
-    programme(run)
-    run(
-        "found-community",
-        community_id="cop",
-        programme_id=PROGRAMME,
-        name="CoP",
-        moderator="Board",
-        effective="2017-03-01",
-        actor="board",
-    )
-    run("join-community", community_id="cop", organisation="Haarlem", actor="board")
+def test_a_joint_trajectory_needs_two_participants(community: Run) -> None:
     with pytest.raises(RuleError, match="at least two participants"):
-        run(
+        community(
             "start-trajectory",
             community_id="cop",
             trajectory="solo",
             category="catering",
             participants=["Haarlem", "Haarlem"],
-            actor="board",
-        )
-
-
-def test_only_the_last_step_of_a_path_can_be_an_open_goal(run: Run) -> None:
-    programme(run)
-    with pytest.raises(RuleError, match="only the path's last step can be an open goal"):
-        run(
-            "commit",
-            commitment_id="x",
-            programme_id=PROGRAMME,
-            organisation="X",
-            organisation_kind="company",
-            path=[{"share": 10}, {"year": 2025, "share": 50}],
             actor="board",
         )
 
