@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -11,6 +12,7 @@ from adapters import tabular
 from adapters.cli.context import console, emit_json, session
 from adapters.cli.exporting import (
     DelimiterOption,
+    Export,
     FormatOption,
     OutOption,
     export_asked,
@@ -52,11 +54,9 @@ def roadmap(
     lines = lines_of(session(ctx).fresh_reads(), programme, last)
     if status:
         lines = [line for line in lines if line.latest_status == status]
-    if export:
-        write_export(export, tabular.procurement_roadmap(programme, lines))
-        return
-    if as_json:
-        emit_json(lines)
+    if _exported_or_json(
+        export, as_json, lines, lambda: tabular.procurement_roadmap(programme, lines)
+    ):
         return
     years = list(range(min((y.year for line in lines for y in line.years), default=last), last + 1))
     table = Table(
@@ -104,24 +104,24 @@ def categories(
 
     export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     found = category_totals(session(ctx).fresh_reads(), programme)
-    if export:
-        write_export(export, tabular.procurement_categories(programme, found))
+    if _exported_or_json(
+        export, as_json, found, lambda: tabular.procurement_categories(programme, found)
+    ):
         return
-    if as_json:
-        emit_json(found)
-        return
-    table = Table(title="Spend per category")
-    for column in ("category", "organisations", "total EUR", "circular EUR", "share"):
-        table.add_column(column)
-    for c in found:
-        table.add_row(
-            c.category,
-            str(c.organisations),
-            f"{c.total_spend_eur:,.0f}",
-            f"{c.circular_spend_eur:,.0f}",
-            f"{c.circular_share or 0:.1f} %",
-        )
-    console.print(table)
+    _print_table(
+        "Spend per category",
+        ("category", "organisations", "total EUR", "circular EUR", "share"),
+        (
+            (
+                c.category,
+                str(c.organisations),
+                f"{c.total_spend_eur:,.0f}",
+                f"{c.circular_spend_eur:,.0f}",
+                f"{c.circular_share or 0:.1f} %",
+            )
+            for c in found
+        ),
+    )
 
 
 def communities(
@@ -137,31 +137,47 @@ def communities(
 
     export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     found = community_activity(session(ctx).fresh_reads(), programme)
-    if export:
-        write_export(export, tabular.procurement_communities(programme, found))
-        return
-    if as_json:
-        emit_json(found)
-        return
-    table = Table(title="Communities of practice")
-    for column in (
-        "community",
-        "members",
-        "meetings",
-        "avg attendance",
-        "trajectories",
-        "invested EUR",
+    if _exported_or_json(
+        export, as_json, found, lambda: tabular.procurement_communities(programme, found)
     ):
+        return
+    _print_table(
+        "Communities of practice",
+        ("community", "members", "meetings", "avg attendance", "trajectories", "invested EUR"),
+        (
+            (
+                c.name,
+                str(c.members),
+                str(c.meetings),
+                f"{c.average_attendance or 0:.1f}",
+                str(c.trajectories),
+                f"{c.invested_eur:,.0f}",
+            )
+            for c in found
+        ),
+    )
+
+
+def _exported_or_json(
+    export: Export | None, as_json: bool, found: Any, sheet: Callable[[], tabular.Table]
+) -> bool:
+    """Write the export or print the JSON, if either was asked; False leaves the table to
+    print."""
+    if export:
+        write_export(export, sheet())
+    elif as_json:
+        emit_json(found)
+    else:
+        return False
+    return True
+
+
+def _print_table(title: str, columns: Iterable[str], rows: Iterable[Sequence[str]]) -> None:
+    table = Table(title=title)
+    for column in columns:
         table.add_column(column)
-    for c in found:
-        table.add_row(
-            c.name,
-            str(c.members),
-            str(c.meetings),
-            f"{c.average_attendance or 0:.1f}",
-            str(c.trajectories),
-            f"{c.invested_eur:,.0f}",
-        )
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
 
 
