@@ -9,9 +9,7 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,25 +20,18 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
-import uvicorn
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from adapters.api.app import create_app
 from adapters.settings import Settings
 from tests.conftest import missing_part
+from tests.serving import free_port, serving  # noqa: F401  (used by the SSO tests, as before)
 
 HERE = Path(__file__).parent
 SUBSTANTIAL = "http://eidas.europa.eu/LoA/substantial"
 CALLBACK = "/login/oidc/callback"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def new_key(kid: str) -> RSAKey:
@@ -229,23 +220,3 @@ def sso_settings(home: Path, provider: OidcProvider, client: Client, **more: Any
         oidc_provider_name="Test provider",
         **more,
     )
-
-
-@contextmanager
-def serving(settings: Settings, port: int) -> Iterator[str]:
-    """The API and pages served by uvicorn on ``port`` (loopback), as in tests/web."""
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)

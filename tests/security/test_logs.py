@@ -8,10 +8,8 @@ import io
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from typer.testing import CliRunner
 from adapters.cli.app import app as cli
 from adapters.logs import configure_logging
 from tests.security.conftest import Api, csrf_of, log_in
+from tests.serving import answering, free_port
 
 GUESS = "kl_wrong-guess-0123456789abcdef"
 PASSWORD = "s3cret-pw-value"
@@ -110,12 +109,6 @@ def test_a_database_password_stays_out_of_logs_and_refusals(tmp_path: Path) -> N
     assert PASSWORD not in done.stdout + done.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_a_served_api_logs_no_token(api: Api) -> None:
     """`kringloop api` as a process, uvicorn's access log included."""
@@ -129,17 +122,7 @@ def test_a_served_api_logs_no_token(api: Api) -> None:
         env={k: v for k, v in os.environ.items() if not k.startswith("KRINGLOOP_")},
     )
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "the API process is running"
-            assert time.monotonic() < deadline, "the API answered within a minute"
-            time.sleep(0.1)
+        base = answering(server, port)
         with httpx.Client(base_url=base, timeout=10) as browser:
             csrf = csrf_of(browser.get("/login").text)
             browser.post("/login", data={"token": api.tokens["audrey"], "csrf_token": csrf})

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from adapters.api.app import create_app
 from adapters.api.throttle import LoginThrottle
 from adapters.settings import Settings
 from tests.security.conftest import ClockedApi, ManualClock, csrf_of
-from tests.security.test_logs import free_port
+from tests.serving import answering, free_port
 
 FREE = 5
 GUESS = {"Authorization": "Bearer kl_guess"}
@@ -149,17 +148,7 @@ def test_kringloop_api_trusts_no_forwarded_header_by_default(
         },
     )
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "the API process is running"
-            assert time.monotonic() < deadline, "the API answered within a minute"
-            time.sleep(0.1)
+        base = answering(server, port)
         answers = [
             httpx.get(
                 f"{base}/api/pipeline",

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from adapters.api.app import create_app
 from adapters.settings import Settings
 from tests.api.conftest import api, first_steps, loaded_home  # noqa: F401  (shared fixtures)
 from tests.conftest import missing_part
+from tests.serving import free_port, serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,34 +25,14 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def live_server(
     loaded_home: tuple[Path, dict[str, str]],  # noqa: F811  (the fixture imported above)
 ) -> Iterator[tuple[str, dict[str, str]]]:
     """The API and pages served by uvicorn on a free loopback port."""
     home, tokens = loaded_home
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(home=home)), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", tokens
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(Settings(home=home), free_port()) as base:
+        yield base, tokens
 
 
 @pytest.fixture(scope="session")
