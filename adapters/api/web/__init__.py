@@ -8,8 +8,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from adapters.accounts.sessions import Lifetimes, utc_now
 from adapters.api.backend import Backend
-from adapters.api.sessions import Lifetimes, utc_now
 from adapters.api.web.session import LoginRequired, SessionCookies, redirect_to_login
 
 STATIC = Path(__file__).parent / "static"

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from adapters import tabular
+from adapters.accounts.users import user_by_token
 from adapters.api.audit import MAY_AUDIT, export_bundle, run_verify
 from adapters.api.auth import Principal, client_key, refused, throttle
 from adapters.api.backend import Backend
@@ -20,7 +21,6 @@ from adapters.api.commands import run_command
 from adapters.api.downloads import FormatQuery, download
 from adapters.api.problems import status_for
 from adapters.api.throttle import retry_after
-from adapters.api.users import user_by_token
 from adapters.api.web.forms import form_fields, parse_form
 from adapters.api.web.session import (
     WebUser,

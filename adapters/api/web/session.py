@@ -1,4 +1,4 @@
-"""Logging in to the pages: a token opens a session on the server (``adapters.api.sessions``)
+"""Logging in to the pages: a token opens a session on the server (``adapters.accounts.sessions``)
 and the browser gets an HttpOnly, SameSite=Strict cookie holding only the session's random
 id (Secure when served over https). Every form carries the session's CSRF token; before
 login, the login form's token comes from a random nonce in a cookie of its own."""
@@ -17,9 +17,9 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from adapters.api import sessions
+from adapters.accounts import sessions
+from adapters.accounts.users import UserRow, active_user, credential_id
 from adapters.api.auth import Principal, principal_of
-from adapters.api.users import UserRow, active_user, credential_id
 from adapters.logs import get_logger
 
 log = get_logger("kringloop.web")

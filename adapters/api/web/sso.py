@@ -31,10 +31,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from adapters.api import sessions
+from adapters.accounts import sessions
+from adapters.accounts.oidc_links import OidcLinkRow, linked_user, record_login
+from adapters.accounts.users import UserRow
 from adapters.api.oidc import Provider, ProviderUnavailable, TokenRefused, provider_of
-from adapters.api.oidc_links import OidcLinkRow, linked_user, record_login
-from adapters.api.users import UserRow
 from adapters.api.web import session as web
 from adapters.api.web.session import log, safe_next
 
@@ -238,7 +238,7 @@ def callback(request: Request) -> Response:
 
 def open_web_session(request: Request, user: UserRow, link: OidcLinkRow, acr: str | None) -> None:
     """The one place single sign-on opens a web session: on the server
-    (``adapters.api.sessions``), bound to the link that let the user in, so unlinking the
+    (``adapters.accounts.sessions``), bound to the link that let the user in, so unlinking the
     subject (or revoking the user) ends it. The login's assurance level (acr) is logged and
     kept on the link (``users links``)."""
     engine = request.app.state.backend.read_store.engine
