@@ -53,15 +53,20 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date
 from functools import cache
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
 from figure import figure, note, stopwatch
-from workload import STEPS_PER_INITIATIVE, interleaved, numbered, programme_commands
+from workload import (
+    STEPS_PER_INITIATIVE,
+    interleaved,
+    numbered,
+    programme_commands,
+    record_in_batches,
+)
 
-from domain.commands.catalogue import parse_command
 from domain.engine import Engine
 
 if TYPE_CHECKING:
@@ -128,20 +133,10 @@ def commands(target: int) -> Iterator[dict[str, Any]]:
 def generate(env: dict[str, str], target: int) -> int:
     """Record the workload with execute_batch; returns the number of events."""
     engine = Engine(env=env, clock=lambda: CLOCK)
-    recorded = 0
     try:
-        stream = commands(target)
-        while batch := [parse_command(c) for c in islice(stream, BATCH_SIZE)]:
-            result = engine.execute_batch(batch)
-            assert result.refusal is None, f"refused: {result.refusal}"
-            assert len(result.outcomes) == len(batch)
-            if (recorded + len(batch)) // PROGRESS_EVERY > recorded // PROGRESS_EVERY:
-                note(f"generated {recorded + len(batch):,} events")
-            recorded += len(batch)
-        assert engine.recorder.max_notification_id() == recorded, "one event per command"
+        return record_in_batches(engine, commands(target), BATCH_SIZE, PROGRESS_EVERY, "")
     finally:
         engine.close()
-    return recorded
 
 
 _GENERATED: dict[tuple[str, int], tuple[dict[str, str], int]] = {}

@@ -77,16 +77,22 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing
 from datetime import date, timedelta
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 from statistics import mean, median
 from typing import Any
 from uuid import UUID
 
 from figure import figure, note, stopwatch
-from workload import FIRST_DAY, PROGRAMME, STEP_DAYS, lifecycle, numbered, programme_commands
-
-from domain.commands.catalogue import parse_command
+from workload import (
+    FIRST_DAY,
+    PROGRAMME,
+    STEP_DAYS,
+    lifecycle,
+    numbered,
+    programme_commands,
+    record_in_batches,
+)
 
 INITIATIVES = {"small": 5_000, "large": 100_000}
 RERUNS = {"small": 3, "large": 1}  # rounds of reruns, alternating; medians are reported
@@ -190,16 +196,8 @@ def generate(home: Path, count: int) -> int:
     open_home(home)
     engine = runtime.engine()
     stream = numbered(chain(setup_commands(), initiative_commands(count)), "flows")
-    recorded = 0
     begun = time.perf_counter()
-    while batch := [parse_command(c) for c in islice(stream, BATCH_SIZE)]:
-        result = engine.execute_batch(batch)
-        assert result.refusal is None, f"refused: {result.refusal}"
-        assert len(result.outcomes) == len(batch)
-        if (recorded + len(batch)) // PROGRESS_EVERY > recorded // PROGRESS_EVERY:
-            note(f"flows: generated {recorded + len(batch):,} events")
-        recorded += len(batch)
-    assert engine.recorder.max_notification_id() == recorded, "one event per command"
+    recorded = record_in_batches(engine, stream, BATCH_SIZE, PROGRESS_EVERY, "flows: ")
     took = time.perf_counter() - begun
     note(f"flows: {recorded:,} events in {took:.1f} s ({recorded / took:,.0f} events/s)")
     with stopwatch() as elapsed:

@@ -7,9 +7,17 @@ dates lie in the past, so the engine's default clock (today) accepts them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
-from typing import Any
+from itertools import islice
+from typing import TYPE_CHECKING, Any
+
+from figure import note
+
+from domain.commands.catalogue import parse_command
+
+if TYPE_CHECKING:
+    from domain.engine import Engine
 
 PROGRAMME = "bench-programme"
 FOUNDED = date(2015, 1, 15)
@@ -171,3 +179,22 @@ def numbered(commands: Iterator[dict[str, Any]], prefix: str) -> Iterator[dict[s
     """Give each command a stable, unique command id."""
     for n, command in enumerate(commands, start=1):
         yield {**command, "command_id": f"{prefix}-{n:07d}"}
+
+
+def record_in_batches(
+    engine: Engine, commands: Iterable[dict[str, Any]], batch_size: int, every: int, label: str
+) -> int:
+    """Record ``commands`` with execute_batch, ``batch_size`` at a time, noting progress every
+    ``every`` events; each must be accepted and record one event. Returns the number of
+    events."""
+    stream = iter(commands)
+    recorded = 0
+    while batch := [parse_command(c) for c in islice(stream, batch_size)]:
+        result = engine.execute_batch(batch)
+        assert result.refusal is None, f"refused: {result.refusal}"
+        assert len(result.outcomes) == len(batch)
+        if (recorded + len(batch)) // every > recorded // every:
+            note(f"{label}generated {recorded + len(batch):,} events")
+        recorded += len(batch)
+    assert engine.recorder.max_notification_id() == recorded, "one event per command"
+    return recorded
