@@ -16,6 +16,12 @@ FULFIL = {
     "evidence": ["contracts-2018.pdf"],
     "effective": "2018-08-01",
 }
+HAARLEM_JOINS = {  # a programme command: the programme's managers decide it
+    "programme_id": "mra-circular",
+    "organisation": "Haarlem",
+    "organisation_kind": "municipality",
+    "reason": "joins the programme",
+}
 READS = [
     "/api/initiatives",
     "/api/initiatives/timber-reuse",
@@ -96,12 +102,7 @@ def test_a_broker_cannot_run_programme_commands(api: Api) -> None:
     with capture_logs() as logs:
         response = api.client.post(
             "/api/commands/add-member",
-            json={
-                "programme_id": "mra-circular",
-                "organisation": "Haarlem",
-                "organisation_kind": "municipality",
-                "reason": "joins",
-            },
+            json=HAARLEM_JOINS,
             headers=api.as_("broker-bas"),
         )
     assert_problem(response, 403, "forbidden")
@@ -112,12 +113,7 @@ def test_a_broker_cannot_run_programme_commands(api: Api) -> None:
 def test_a_manager_runs_the_programme(api: Api) -> None:
     response = api.client.post(
         "/api/commands/add-member",
-        json={
-            "programme_id": "mra-circular",
-            "organisation": "Haarlem",
-            "organisation_kind": "municipality",
-            "reason": "joins the programme",
-        },
+        json=HAARLEM_JOINS,
         headers=api.as_("board-secretariat"),
     )
     assert response.status_code == 200, response.text

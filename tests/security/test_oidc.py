@@ -24,6 +24,7 @@ from adapters.api import oidc
 from adapters.api.app import create_app
 from adapters.api.web.sso import PENDING_COOKIE
 from adapters.logs import configure_logging
+from tests.api.test_api import FULFIL
 from tests.oidc.harness import (
     CALLBACK,
     SUBSTANTIAL,
@@ -36,13 +37,6 @@ from tests.oidc.harness import (
 
 pytestmark = pytest.mark.slow
 
-FULFIL = {
-    "initiative_id": "timber-reuse",
-    "precondition": "demolition-volume",
-    "reason": "demolition contracts signed",
-    "evidence": ["contracts-2018.pdf"],
-    "effective": "2018-08-01",
-}
 HIGH = "http://eidas.europa.eu/LoA/high"
 
 
