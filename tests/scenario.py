@@ -4,12 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.engine import Engine
 from domain.values import Stage
-from tests.conftest import Run
+from tests.conftest import Run, runner
 
 PROGRAMME = "mra"
 BROKER = "broker-anna"
 FOUNDED = "2015-01-15"
+
+
+def a_target(key: str, unit: str, target: float, programme_id: str = PROGRAMME) -> dict[str, Any]:
+    """set-target's fields for a target ``key`` from 0 to ``target`` by the end of 2025."""
+    return {
+        "programme_id": programme_id,
+        "key": key,
+        "unit": unit,
+        "baseline": 0,
+        "target": target,
+        "deadline": "2025-12-31",
+    }
+
+
+def grant_mandate(run: Run, broker: str, streams: list[str]) -> None:
+    """The board's mandate for ``broker`` on ``streams`` from 2015-03-01."""
+    run(
+        "grant-mandate",
+        programme_id=PROGRAMME,
+        broker=broker,
+        streams=streams,
+        effective="2015-03-01",
+        actor="board",
+    )
 
 
 def programme(run: Run, broker: str = BROKER) -> None:
@@ -50,14 +75,7 @@ def programme(run: Run, broker: str = BROKER) -> None:
         effective="2015-02-01",
         actor="board",
     )
-    run(
-        "grant-mandate",
-        programme_id=PROGRAMME,
-        broker=broker,
-        streams=["biomass"],
-        effective="2015-03-01",
-        actor="board",
-    )
+    grant_mandate(run, broker, ["biomass"])
 
 
 STEPS: list[tuple[Stage, list[tuple[str, dict[str, Any]]]]] = [
@@ -154,6 +172,22 @@ def initiative_at(
             return
 
 
+def at_stage(engine: Engine, stage: Stage, **initiative: str) -> Run:
+    """A runner on ``engine``, the programme, and an initiative (grass unless named) taken
+    to ``stage``: the start of most tests on a real store."""
+    run = runner(engine)
+    programme(run)
+    initiative_at(run, stage, **initiative)
+    return run
+
+
+def grass_formed(engine: Engine) -> int:
+    """grass at consortium formed (through ``at_stage``), the start of the race tests;
+    returns its version, to count the events the racers add."""
+    at_stage(engine, Stage.CONSORTIUM_FORMED)
+    return engine.initiative("grass").version
+
+
 def programme_with_scaled_up(run: Run, count: int) -> list[str]:
     """The programme and ``count`` initiatives grass-0, grass-1, ... scaled up: the load the
     runner's crash and race tests work through. Returns their ids."""
@@ -172,14 +206,7 @@ def checked_programme(run: Run, services: tuple[str, ...] = SCHEDULERS) -> None:
     phase-3 criteria (12 months since withdrawal, 10,000 t/yr, 5 FTE)."""
     programme(run)
     for service in services:
-        run(
-            "grant-mandate",
-            programme_id=PROGRAMME,
-            broker=service,
-            streams=["all"],
-            actor="board",
-            effective="2015-03-01",
-        )
+        grant_mandate(run, service, ["all"])
     run(
         "set-scale-up-criteria",
         programme_id=PROGRAMME,

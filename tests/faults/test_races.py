@@ -15,11 +15,10 @@ import pytest
 from domain.commands.base import Outcome
 from domain.engine import Engine
 from domain.errors import ConcurrencyConflictError, KringloopError
-from domain.values import Stage
 from tests.conftest import TODAY, runner
 from tests.faults.invariants import command_ids
 from tests.processes import barrier, spawned
-from tests.scenario import initiative_at, programme
+from tests.scenario import grass_formed
 
 REPORTS = 6  # each writer's own reports
 RETRIES = 4  # commands every writer sends, with the same ids: retries of one request
@@ -131,10 +130,7 @@ def check(
 def test_threads_sharing_one_engine_record_each_command_once(
     stored_engine: Engine, store_env: dict[str, str]
 ) -> None:
-    run = runner(stored_engine)
-    programme(run)
-    initiative_at(run, Stage.CONSORTIUM_FORMED)
-    before = stored_engine.initiative("grass").version
+    before = grass_formed(stored_engine)
     writers = 8
     gate = threading.Barrier(writers)
     seen = in_threads(stored_engine, 0, writers, gate.wait)
@@ -145,10 +141,7 @@ def test_threads_sharing_one_engine_record_each_command_once(
 def test_processes_of_threads_record_each_command_once(
     stored_engine: Engine, store_env: dict[str, str]
 ) -> None:
-    run = runner(stored_engine)
-    programme(run)
-    initiative_at(run, Stage.CONSORTIUM_FORMED)
-    before = stored_engine.initiative("grass").version
+    before = grass_formed(stored_engine)
     processes, threads = 2, 4
     start = barrier(processes)
     arguments = [(store_env, p * threads, threads, start) for p in range(processes)]

@@ -13,16 +13,13 @@ import pytest
 
 from domain.engine import Engine
 from domain.values import Stage
-from tests.conftest import runner
-from tests.scenario import initiative_at, programme
+from tests.scenario import at_stage
 
 
 def test_what_a_reader_holds_does_not_change_with_the_next_decision(
     stored_engine: Engine,
 ) -> None:
-    run = runner(stored_engine)
-    programme(run)
-    initiative_at(run, Stage.CONSORTIUM_FORMED)
+    run = at_stage(stored_engine, Stage.CONSORTIUM_FORMED)
     held = stored_engine.initiative("grass")
     version = held.version
     run("withdraw-board", initiative_id="grass", handover_note="carry on")
@@ -33,9 +30,7 @@ def test_what_a_reader_holds_does_not_change_with_the_next_decision(
 def test_a_reader_waits_for_a_decision_and_never_sees_a_step_that_was_not_saved(
     stored_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    run = runner(stored_engine)
-    programme(run)
-    initiative_at(run, Stage.CONSORTIUM_FORMED)
+    run = at_stage(stored_engine, Stage.CONSORTIUM_FORMED)
     changed, release = threading.Event(), threading.Event()
 
     def save_that_fails(*aggregates: Any, **kwargs: Any) -> Any:

@@ -21,14 +21,12 @@ from domain.values import Stage
 from projections.runner import Runner
 from projections.store import ReadStore
 from tests.conftest import TODAY, runner
-from tests.scenario import initiative_at, programme
+from tests.scenario import a_target, at_stage, initiative_at, programme
 
 
 @pytest.fixture
 def recorded(stored_engine: Engine) -> Engine:
-    run = runner(stored_engine)
-    programme(run)
-    initiative_at(run, Stage.SCALED_UP, initiative_id="grass")
+    run = at_stage(stored_engine, Stage.SCALED_UP, initiative_id="grass")
     initiative_at(run, Stage.EXPERT_SCAN, initiative_id="other")
     return stored_engine
 
@@ -258,9 +256,7 @@ def test_as_of_recorded_and_as_of_effective_differ_for_history_entered_late(
 ) -> None:
     from adapters.audit.records import as_of
 
-    run = runner(stored_engine)
-    programme(run)
-    initiative_at(run, Stage.CONSORTIUM_FORMED, effective="2016-03-01")  # entered today
+    at_stage(stored_engine, Stage.CONSORTIUM_FORMED, effective="2016-03-01")  # entered today
     Runner(stored_engine, read_store).catch_up()
     by_effective = as_of(stored_engine, read_store, "grass", at=date(2017, 1, 1), by="effective")
     by_recorded = as_of(stored_engine, read_store, "grass", at=date(2017, 1, 1), by="recorded")
@@ -274,9 +270,7 @@ def test_as_of_a_version_is_the_initiative_exactly_as_it_stood(
 ) -> None:
     from adapters.audit.records import as_of
 
-    run = runner(stored_engine)
-    programme(run)
-    initiative_at(run, Stage.EXPERT_SCAN, effective="2016-03-01")
+    run = at_stage(stored_engine, Stage.EXPERT_SCAN, effective="2016-03-01")
     run("stall", initiative_id="grass", reason="waiting", effective="2016-04-01")
     state = as_of(stored_engine, read_store, "grass", version=3)
     assert state is not None
@@ -290,12 +284,7 @@ def test_progress_as_of_counts_only_what_had_taken_effect(stored_engine: Engine)
     programme(run)
     run(
         "set-target",
-        programme_id="mra",
-        key="chains",
-        unit="chains",
-        baseline=0,
-        target=20,
-        deadline="2025-12-31",
+        **a_target("chains", "chains", 20),
         measure="consortia_formed",
         actor="board",
         effective="2015-06-01",

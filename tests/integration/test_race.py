@@ -9,10 +9,9 @@ import pytest
 
 from domain.engine import Engine
 from domain.errors import KringloopError
-from domain.values import Stage
 from tests.conftest import TODAY, runner
 from tests.processes import barrier, spawned
-from tests.scenario import initiative_at, programme
+from tests.scenario import grass_formed
 
 REPORTS = 25
 
@@ -45,10 +44,7 @@ def broker(env: dict[str, str], name: str, start: Barrier) -> tuple[str, list[st
 def test_two_processes_racing_on_one_initiative(
     stored_engine: Engine, store_env: dict[str, str]
 ) -> None:
-    run = runner(stored_engine)
-    programme(run)
-    initiative_at(run, Stage.CONSORTIUM_FORMED)
-    before = stored_engine.initiative("grass").version
+    before = grass_formed(stored_engine)
     start = barrier(2)
     with spawned(broker, [(store_env, n, start) for n in ("a", "b")]) as returned:
         outcomes = dict(returned)

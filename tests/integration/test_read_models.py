@@ -13,7 +13,7 @@ from projections.progress import programme_progress
 from projections.runner import Runner
 from projections.store import ReadStore
 from tests.conftest import TODAY, Run, runner
-from tests.scenario import initiative_at, programme
+from tests.scenario import a_target, initiative_at, programme
 
 
 @pytest.fixture
@@ -178,12 +178,7 @@ def test_progress_counts_formed_consortia_and_high_value_streams(
     ):
         run(
             "set-target",
-            programme_id="mra",
-            key=key,
-            unit="n",
-            baseline=0,
-            target=10,
-            deadline="2025-12-31",
+            **a_target(key, "n", 10),
             measure=measure,
             actor="board",
             effective="2015-06-01",
@@ -209,12 +204,7 @@ def test_procurement_trajectories_count_towards_chains_only_where_the_programme_
     for key, include in (("chains", False), ("chains-and-buying", True)):
         run(
             "set-target",
-            programme_id="mra",
-            key=key,
-            unit="chains",
-            baseline=0,
-            target=20,
-            deadline="2025-12-31",
+            **a_target(key, "chains", 20),
             measure="chains_redesigned",
             include_procurement_trajectories=include,
             actor="board",
@@ -252,12 +242,7 @@ def test_progress_shows_programme_measurements_for_targets_without_a_measure(
 ) -> None:
     run(
         "set-target",
-        programme_id="mra",
-        key="imports",
-        unit="% vs 2015",
-        baseline=0,
-        target=-20,
-        deadline="2025-12-31",
+        **a_target("imports", "% vs 2015", -20),
         actor="board",
         effective="2015-06-01",
     )

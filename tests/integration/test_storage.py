@@ -12,7 +12,7 @@ from domain.errors import WrongStageError
 from domain.initiative import Initiative
 from domain.values import Stage
 from tests.conftest import TODAY, runner
-from tests.scenario import initiative_at, programme
+from tests.scenario import at_stage
 
 
 def reopen(env: dict[str, str]) -> Engine:
@@ -22,9 +22,7 @@ def reopen(env: dict[str, str]) -> Engine:
 def test_a_whole_lifecycle_survives_reopening_the_store(
     stored_engine: Engine, store_env: dict[str, str]
 ) -> None:
-    run = runner(stored_engine)
-    programme(run)
-    initiative_at(run, Stage.SCALED_UP)
+    at_stage(stored_engine, Stage.SCALED_UP)
     with reopen(store_env) as again:
         initiative = again.initiative("grass")
         assert initiative.stage == Stage.SCALED_UP
@@ -38,9 +36,7 @@ def test_a_whole_lifecycle_survives_reopening_the_store(
 def test_a_long_history_loads_from_a_snapshot_equal_to_full_replay(
     stored_engine: Engine, store_env: dict[str, str]
 ) -> None:
-    run = runner(stored_engine)
-    programme(run)
-    initiative_at(run, Stage.CONSORTIUM_FORMED)
+    run = at_stage(stored_engine, Stage.CONSORTIUM_FORMED)
     for year in range(2000, 2100):
         run("report-impact", initiative_id="grass", period=year, jobs_fte=year - 1999)
         run("report-impact", initiative_id="grass", period=year, jobs_fte=year - 1998)
@@ -60,9 +56,7 @@ def test_a_long_history_loads_from_a_snapshot_equal_to_full_replay(
 def test_a_command_id_is_recognised_by_another_process(
     stored_engine: Engine, store_env: dict[str, str]
 ) -> None:
-    run = runner(stored_engine)
-    programme(run)
-    initiative_at(run, Stage.PROPOSED)
+    at_stage(stored_engine, Stage.PROPOSED)
     step = parse_command(
         {
             "command": "start-expert-scan",
@@ -100,9 +94,7 @@ def interfere_before_first_save(
 def test_a_stale_write_that_still_holds_is_decided_again_and_nothing_is_lost(
     stored_engine: Engine, store_env: dict[str, str]
 ) -> None:
-    run = runner(stored_engine)
-    programme(run)
-    initiative_at(run, Stage.CONSORTIUM_FORMED)
+    run = at_stage(stored_engine, Stage.CONSORTIUM_FORMED)
     interfere_before_first_save(
         stored_engine,
         store_env,
@@ -119,9 +111,7 @@ def test_a_stale_write_that_still_holds_is_decided_again_and_nothing_is_lost(
 def test_a_stale_write_that_no_longer_holds_is_refused_and_appends_nothing(
     stored_engine: Engine, store_env: dict[str, str]
 ) -> None:
-    run = runner(stored_engine)
-    programme(run)
-    initiative_at(run, Stage.CONSORTIUM_FORMED)
+    run = at_stage(stored_engine, Stage.CONSORTIUM_FORMED)
     interfere_before_first_save(
         stored_engine,
         store_env,

@@ -24,6 +24,7 @@ from projections.queries import list_initiatives
 from projections.runner import Runner
 from tests.conftest import TODAY, runner
 from tests.fixtures.make_events_v1 import FIXTURE, V1_SHAPES
+from tests.scenario import a_target
 
 ROWS: list[dict[str, Any]] = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
 
@@ -128,13 +129,8 @@ def test_events_that_gained_a_field_are_upcast_from_version_1(
     # a current (version-3) event lands after the version-1 ones, in the same aggregate
     runner(stored_engine)(
         "set-target",
-        programme_id="mra-circular",
-        key="chains-redesigned",
+        **a_target("chains-redesigned", "chains", 20, programme_id="mra-circular"),
         description="Product/material chains redesigned",
-        unit="chains",
-        baseline=0,
-        target=20,
-        deadline="2025-12-31",
         source="revised outline",
         measure="consortia_formed",
         effective="2024-01-10",

@@ -6,7 +6,7 @@ import pytest
 
 from domain.errors import NoAuthorityError, NotFoundError, RuleError
 from tests.conftest import Run
-from tests.scenario import PROGRAMME, programme
+from tests.scenario import PROGRAMME, a_target, programme
 
 PATH = [{"year": 2022, "share": 10}, {"year": 2025, "share": 50}, {"year": 2030, "share": 100}]
 
@@ -128,12 +128,7 @@ def test_a_target_counts_procurement_trajectories_only_if_measured_as_chains(run
     with pytest.raises(RuleError, match="only a target measured by chains_redesigned"):
         run(
             "set-target",
-            programme_id=PROGRAMME,
-            key="jobs",
-            unit="FTE",
-            baseline=0,
-            target=2000,
-            deadline="2025-12-31",
+            **a_target("jobs", "FTE", 2000),
             measure="jobs_fte",
             include_procurement_trajectories=True,
             actor="board",
