@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from adapters.accounts.users import Role, add_user, create_table
 from adapters.api.app import create_app
@@ -70,6 +71,12 @@ def load_first_steps(home: Path) -> dict[str, str]:
     return tokens
 
 
+def users_add(name: str, role: str = "broker", actor: str = "board-secretariat") -> list[str]:
+    """The arguments of `kringloop users add` (after --home): ``name`` issued a token with
+    ``role``, as ``actor`` decides."""
+    return ["users", "add", name, "--role", role, "--actor", actor]
+
+
 @dataclass
 class Api:
     client: TestClient
@@ -78,6 +85,13 @@ class Api:
 
     def as_(self, user: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    def post_body(
+        self, user: str | None, command: str, body: bytes, media_type: str = "application/json"
+    ) -> Response:
+        """``body`` as it is, posted to a command as ``user`` (None: without a token)."""
+        headers = {"Content-Type": media_type, **(self.as_(user) if user else {})}
+        return self.client.post(f"/api/commands/{command}", content=body, headers=headers)
 
 
 @pytest.fixture(scope="session")

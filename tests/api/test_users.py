@@ -10,7 +10,7 @@ from adapters.accounts.users import token_hash
 from adapters.settings import Settings
 from adapters.store import open_engine, open_read_store
 from projections.runner import Runner
-from tests.api.conftest import Api
+from tests.api.conftest import Api, users_add
 from tests.e2e.test_cli import kringloop
 
 
@@ -40,13 +40,7 @@ def test_the_cli_issues_lists_and_revokes(api: Api) -> None:
     added = json.loads(
         kringloop(
             api.home,
-            "users",
-            "add",
-            "carla",
-            "--role",
-            "broker",
-            "--actor",
-            "board-secretariat",
+            *users_add("carla"),
             "--json",
         ).stdout
     )
@@ -58,13 +52,7 @@ def test_the_cli_issues_lists_and_revokes(api: Api) -> None:
     assert "token" not in json.dumps(listed)
     refused = kringloop(
         api.home,
-        "users",
-        "add",
-        "dave",
-        "--role",
-        "admin",
-        "--actor",
-        "board-secretariat",
+        *users_add("dave", "admin"),
         ok=False,
     )
     assert refused.returncode == 1

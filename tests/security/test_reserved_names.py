@@ -13,6 +13,7 @@ from adapters.cli.app import app as cli
 from domain.errors import InvalidCommandError
 from domain.values import SYSTEM_IDENTITY_PREFIXES
 from flows import runtime
+from tests.api.conftest import users_add
 from tests.security.conftest import Api
 
 TAKEN = [
@@ -40,13 +41,7 @@ def test_users_add_refuses_a_system_name(api: Api, name: str) -> None:
         [
             "--home",
             str(api.home),
-            "users",
-            "add",
-            name,
-            "--role",
-            "broker",
-            "--actor",
-            "board-secretariat",
+            *users_add(name),
         ],
     )
     assert result.exit_code == 1, result.output
@@ -69,13 +64,7 @@ def test_ordinary_names_are_still_accepted(api: Api) -> None:
         [
             "--home",
             str(api.home),
-            "users",
-            "add",
-            "schedule-keeper",
-            "--role",
-            "broker",
-            "--actor",
-            "board-secretariat",
+            *users_add("schedule-keeper"),
         ],
     )
     assert result.exit_code == 0, result.output

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.api.conftest import Api
+from tests.api.conftest import Api, users_add
 from tests.e2e.test_cli import kringloop
 from tests.security.conftest import event_count
 
@@ -56,13 +56,7 @@ def test_only_a_manager_grants_the_role_users_add_asks_for(api: Api) -> None:
     before = event_count(api.home)
     refused = kringloop(
         api.home,
-        "users",
-        "add",
-        "eve",
-        "--role",
-        "manager",
-        "--actor",
-        "broker-anna",
+        *users_add("eve", "manager", actor="broker-anna"),
         ok=False,
     )
     assert refused.returncode == 1
@@ -76,13 +70,7 @@ def test_users_add_records_the_role_as_the_managers_decision(api: Api) -> None:
     added = json.loads(
         kringloop(
             api.home,
-            "users",
-            "add",
-            "frank",
-            "--role",
-            "broker",
-            "--actor",
-            "board-secretariat",
+            *users_add("frank"),
             "--json",
         ).stdout
     )

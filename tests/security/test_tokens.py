@@ -10,6 +10,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from adapters.cli.app import app as cli
+from tests.api.conftest import users_add
 from tests.security.conftest import Api, log_in
 
 
@@ -61,13 +62,7 @@ def test_the_cli_shows_a_new_token_once_and_never_again(api: Api) -> None:
         [
             "--home",
             str(api.home),
-            "users",
-            "add",
-            "carla",
-            "--role",
-            "broker",
-            "--actor",
-            "board-secretariat",
+            *users_add("carla"),
         ],
     )
     assert added.exit_code == 0, added.output
@@ -96,13 +91,7 @@ def test_a_user_name_is_an_actor_name(api: Api) -> None:
             [
                 "--home",
                 str(api.home),
-                "users",
-                "add",
-                name,
-                "--role",
-                "broker",
-                "--actor",
-                "board-secretariat",
+                *users_add(name),
             ],
         )
         if name == "[/] [bold]x":  # odd but printable: accepted, and printed as it is
