@@ -134,11 +134,7 @@ API_BODIES = {
 def test_the_api_refuses_a_body_that_is_no_command(api: Api, kind: str) -> None:
     body, status, words = API_BODIES[kind]
     before = event_count(api.home)
-    response = api.client.post(
-        "/api/commands/stall",
-        content=body,
-        headers={**api.as_("broker-bas"), "Content-Type": "application/json"},
-    )
+    response = api.post_body("broker-bas", "stall", body)
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert words in response.json()["detail"]
@@ -146,10 +142,11 @@ def test_the_api_refuses_a_body_that_is_no_command(api: Api, kind: str) -> None:
 
 
 def test_the_api_refuses_a_body_that_is_not_json(api: Api) -> None:
-    response = api.client.post(
-        "/api/commands/stall",
-        content=b"initiative_id=timber-reuse&reason=x",
-        headers={**api.as_("broker-bas"), "Content-Type": "application/x-www-form-urlencoded"},
+    response = api.post_body(
+        "broker-bas",
+        "stall",
+        b"initiative_id=timber-reuse&reason=x",
+        "application/x-www-form-urlencoded",
     )
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")

@@ -22,11 +22,7 @@ def test_an_auditor_posting_a_malformed_body_to_any_command_gets_403(api: Api, k
     body, media_type = BAD_BODIES[kind]
     before = event_count(api.home)
     for command in CATALOGUE:
-        response = api.client.post(
-            f"/api/commands/{command}",
-            content=body,
-            headers={**api.as_("audrey"), "Content-Type": media_type},
-        )
+        response = api.post_body("audrey", command, body, media_type)
         assert response.status_code == 403, f"{command} ({kind}): {response.text}"
         assert response.json()["code"] == "forbidden"
     assert event_count(api.home) == before
@@ -34,18 +30,10 @@ def test_an_auditor_posting_a_malformed_body_to_any_command_gets_403(api: Api, k
 
 def test_a_broker_still_gets_the_body_checked(api: Api) -> None:
     """The role check comes first; a role that may run the command still gets 422."""
-    response = api.client.post(
-        "/api/commands/stall",
-        content=b'{"initiative_id": "timber-',
-        headers={**api.as_("broker-bas"), "Content-Type": "application/json"},
-    )
+    response = api.post_body("broker-bas", "stall", b'{"initiative_id": "timber-')
     assert response.status_code == 422, response.text
 
 
 def test_a_stranger_posting_malformed_json_gets_401(api: Api) -> None:
-    response = api.client.post(
-        "/api/commands/stall",
-        content=b"{",
-        headers={"Content-Type": "application/json"},
-    )
+    response = api.post_body(None, "stall", b"{")
     assert response.status_code == 401, response.text
