@@ -83,12 +83,18 @@ def test_a_broker_is_refused_before_the_mandate_starts(api: Api, cees: dict[str,
     assert event_count(api.home) == before + 1
 
 
+def proposed_then_revoked(api: Api, cees: dict[str, str]) -> int:
+    """cees proposes on 2022-06-01, then the board revokes the mandate from REVOKED; returns
+    the number of events recorded by then."""
+    assert propose(api, cees, "2022-06-01").status_code == 200
+    mandate(api, "revoke-mandate", REVOKED)
+    return event_count(api.home)
+
+
 def test_a_broker_is_refused_from_the_day_the_mandate_is_revoked(
     api: Api, cees: dict[str, str]
 ) -> None:
-    assert propose(api, cees, "2022-06-01").status_code == 200
-    mandate(api, "revoke-mandate", REVOKED)
-    before = event_count(api.home)
+    before = proposed_then_revoked(api, cees)
     manager = api.as_("board-secretariat")
     late = {"decided_by": "broker-cees"}  # paperwork of cees, entered by the manager today
     assert_no_mandate(scan(api, manager, REVOKED, **late), api.home, before, REVOKED)
@@ -100,9 +106,7 @@ def test_a_broker_is_refused_from_the_day_the_mandate_is_revoked(
 def test_a_broker_whose_mandate_ended_cannot_backdate_a_decision_into_it(
     api: Api, cees: dict[str, str]
 ) -> None:
-    assert propose(api, cees, "2022-06-01").status_code == 200
-    mandate(api, "revoke-mandate", REVOKED)
-    before = event_count(api.home)
+    before = proposed_then_revoked(api, cees)
     response = scan(api, cees, "2022-08-15")  # within the mandate, but recorded today
     assert response.status_code == 403
     assert response.json()["detail"].startswith("recorded today by 'broker-cees'")
