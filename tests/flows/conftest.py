@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,3 +53,18 @@ def engine(home: Path) -> Engine:
 @pytest.fixture
 def run(engine: Engine) -> Run:
     return runner(engine)
+
+
+def close_grass(preconditions: list[dict[str, Any]]) -> Any:
+    """The broker's flow: close grass's consultation (GrassFibre leads, from 2016-09-01),
+    register ``preconditions``; returns the flow's result."""
+    from flows.close_consultation import close_consultation
+
+    return close_consultation(
+        initiative_id="grass",
+        lead="GrassFibre",
+        actor="broker-anna",
+        reason="best offer",
+        effective=date(2016, 9, 1),
+        preconditions=preconditions,
+    )

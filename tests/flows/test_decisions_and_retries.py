@@ -25,9 +25,10 @@ from domain.commands.initiative import (
 from domain.engine import Engine
 from domain.errors import ConcurrencyConflictError, WrongStageError
 from domain.values import Stage
-from flows.close_consultation import close, close_consultation
+from flows.close_consultation import close
 from flows.deadlines import escalate_deadlines
 from tests.conftest import TODAY, Run
+from tests.flows.conftest import close_grass
 from tests.scenario import checked_programme, initiative_at, programme
 
 PRECONDITIONS = [{"precondition": "volume", "kind": "guaranteed_volume", "responsible": "NL"}]
@@ -42,18 +43,6 @@ def log_lines() -> Iterator[io.StringIO]:
     ours.addHandler(handler)
     yield stream
     ours.removeHandler(handler)
-
-
-def close_grass(preconditions: list[dict[str, str]]) -> None:
-    """The broker's flow: close grass's consultation, register ``preconditions``."""
-    close_consultation(
-        initiative_id="grass",
-        lead="GrassFibre",
-        actor="broker-anna",
-        reason="best offer",
-        effective=date(2016, 9, 1),
-        preconditions=preconditions,
-    )
 
 
 CLOSING = r"flow-run:[0-9a-f-]{36}:close\b"  # the closing step's command id

@@ -14,13 +14,13 @@ from domain.engine import Engine
 from domain.values import Stage
 from flows import runtime
 from flows.audit_verify import audit_verify
-from flows.close_consultation import close_consultation
 from flows.deadlines import escalate_deadlines
 from flows.form_consortium import form_consortium
 from flows.projection_catch_up import projection_catch_up
 from flows.scale_up_check import scale_up_check
 from projections import queries
 from tests.conftest import TODAY, Run
+from tests.flows.conftest import close_grass
 from tests.scenario import (
     PROGRAMME,
     SCHEDULERS,
@@ -122,13 +122,8 @@ def test_deadlines_escalate_overdue_preconditions_and_long_stalls(scheduled: Run
 def test_closing_a_consultation_registers_every_stated_precondition(run: Run) -> None:
     programme(run)
     initiative_at(run, Stage.MARKET_CONSULTATION)
-    result = close_consultation(
-        initiative_id="grass",
-        lead="GrassFibre",
-        actor="broker-anna",
-        reason="best offer",
-        effective=date(2016, 9, 1),
-        preconditions=[
+    result = close_grass(
+        [
             {
                 "precondition": "volume",
                 "kind": "guaranteed_volume",
@@ -138,7 +133,7 @@ def test_closing_a_consultation_registers_every_stated_precondition(run: Run) ->
                 "due": "2017-06-30",
             },
             {"precondition": "offtake", "kind": "offtake_quality", "responsible": "GrassFibre"},
-        ],
+        ]
     )
     assert result["registered"] == 2
     register = queries.register(runtime.read_store(), TODAY, initiative_id="grass")
@@ -160,15 +155,8 @@ def test_a_failure_between_tasks_then_prefects_retry_writes_nothing_twice(
         return real_execute(command)
 
     monkeypatch.setattr(engine, "execute", execute)
-    close_consultation(
-        initiative_id="grass",
-        lead="GrassFibre",
-        actor="broker-anna",
-        reason="best offer",
-        effective=date(2016, 9, 1),
-        preconditions=[
-            {"precondition": "volume", "kind": "guaranteed_volume", "responsible": "Province"}
-        ],
+    close_grass(
+        [{"precondition": "volume", "kind": "guaranteed_volume", "responsible": "Province"}]
     )
     events = [type(e).__name__ for e in engine.history(engine.initiative("grass"))]
     assert events.count("MarketConsultationClosed") == 1
@@ -197,15 +185,8 @@ def test_a_whole_flow_run_retried_records_each_step_once(
         return outcome
 
     monkeypatch.setattr(engine, "execute", execute)
-    result = close_consultation(
-        initiative_id="grass",
-        lead="GrassFibre",
-        actor="broker-anna",
-        reason="best offer",
-        effective=date(2016, 9, 1),
-        preconditions=[
-            {"precondition": "volume", "kind": "guaranteed_volume", "responsible": "Province"}
-        ],
+    result = close_grass(
+        [{"precondition": "volume", "kind": "guaranteed_volume", "responsible": "Province"}]
     )
     events = [type(e).__name__ for e in engine.history(engine.initiative("grass"))]
     assert lost["left"] == 0, "the first attempt did fail"
