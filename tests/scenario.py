@@ -188,6 +188,13 @@ def grass_formed(engine: Engine) -> int:
     return engine.initiative("grass").version
 
 
+def scaled_up(engine: Engine, count: int) -> Run:
+    """A runner on ``engine`` after ``programme_with_scaled_up``."""
+    run = runner(engine)
+    programme_with_scaled_up(run, count)
+    return run
+
+
 def programme_with_scaled_up(run: Run, count: int) -> list[str]:
     """The programme and ``count`` initiatives grass-0, grass-1, ... scaled up: the load the
     runner's crash and race tests work through. Returns their ids."""

@@ -13,10 +13,9 @@ from sqlalchemy import text
 from domain.engine import Engine
 from projections.runner import Runner
 from projections.store import ReadStore
-from tests.conftest import runner
 from tests.faults.invariants import assert_chain_intact, assert_read_models_equal_a_rebuild
 from tests.faults.killing import child
-from tests.scenario import programme_with_scaled_up
+from tests.scenario import scaled_up
 
 BATCH = 20
 HELD_BATCH = 3
@@ -40,8 +39,7 @@ def waiting_on_a_lock(store: ReadStore) -> bool:
 def test_a_runner_killed_holding_a_batch_lets_its_waiting_rival_finish(
     stored_engine: Engine, store_env: dict[str, str], read_store: ReadStore, tmp_path: Path
 ) -> None:
-    run = runner(stored_engine)
-    programme_with_scaled_up(run, 6)
+    scaled_up(stored_engine, 6)
     head = stored_engine.recorder.max_notification_id() or 0
     assert head > BATCH * (HELD_BATCH + 1)
     held, started = tmp_path / "held", tmp_path / "rival-started"

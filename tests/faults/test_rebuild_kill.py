@@ -12,11 +12,10 @@ from sqlalchemy import inspect
 from domain.engine import Engine
 from projections.runner import Runner
 from projections.store import REBUILD_MARK, ReadStore
-from tests.conftest import runner
 from tests.faults.invariants import assert_chain_intact, assert_read_models_equal_a_rebuild
 from tests.faults.killing import child
 from tests.integration.test_projection_properties import snapshot
-from tests.scenario import programme_with_scaled_up
+from tests.scenario import scaled_up
 
 
 def leftovers(store: ReadStore) -> list[str]:
@@ -27,8 +26,7 @@ def leftovers(store: ReadStore) -> list[str]:
 def test_a_rebuild_killed_filling_or_swapping_leaves_the_live_read_models_whole(
     stored_engine: Engine, store_env: dict[str, str], read_store: ReadStore, tmp_path: Path
 ) -> None:
-    run = runner(stored_engine)
-    programme_with_scaled_up(run, 4)
+    run = scaled_up(stored_engine, 4)
     live = Runner(stored_engine, read_store)
     live.catch_up()
     before = snapshot(read_store)

@@ -17,9 +17,8 @@ import pytest
 from domain.engine import Engine
 from projections.runner import Runner
 from projections.store import ReadStore
-from tests.conftest import runner
 from tests.integration.test_projection_properties import snapshot
-from tests.scenario import programme_with_scaled_up
+from tests.scenario import scaled_up
 
 BATCH = 20
 KILL_IN_BATCH = 5
@@ -56,8 +55,7 @@ def read_store_address(store: ReadStore) -> tuple[str, str | None]:
 def test_a_runner_killed_mid_batch_resumes_exactly_once(
     stored_engine: Engine, store_env: dict[str, str], read_store: ReadStore, tmp_path: Path
 ) -> None:
-    run = runner(stored_engine)
-    programme_with_scaled_up(run, 8)
+    scaled_up(stored_engine, 8)
     head = stored_engine.recorder.max_notification_id()
     assert head is not None
     assert head > BATCH * (KILL_IN_BATCH + 1)

@@ -10,10 +10,9 @@ import pytest
 from domain.engine import Engine
 from projections.runner import Runner
 from projections.store import ReadStore
-from tests.conftest import runner
 from tests.integration.test_projection_properties import snapshot
 from tests.processes import barrier, spawned
-from tests.scenario import programme_with_scaled_up
+from tests.scenario import scaled_up
 
 
 def run_runner(env: dict[str, str], url: str, schema: str | None, start: Barrier) -> int:
@@ -30,8 +29,7 @@ def run_runner(env: dict[str, str], url: str, schema: str | None, start: Barrier
 def test_two_runners_at_once_apply_each_event_once(
     stored_engine: Engine, store_env: dict[str, str], read_store: ReadStore
 ) -> None:
-    run = runner(stored_engine)
-    programme_with_scaled_up(run, 10)
+    scaled_up(stored_engine, 10)
     head = stored_engine.recorder.max_notification_id()
     start = barrier(2)
     arguments = [(store_env, read_store.url, read_store.schema, start)] * 2
