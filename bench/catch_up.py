@@ -56,7 +56,7 @@ from functools import cache
 from itertools import chain
 from pathlib import Path
 from statistics import median
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from figure import figure, note, stopwatch
 from workload import (
@@ -280,6 +280,19 @@ def bare_pass(env: dict[str, str], target: Target) -> tuple[int, float]:
 
 def catch_up(env: dict[str, str], target: Target) -> tuple[int, float]:
     """Runner.catch_up from 0 on a fresh read store; returns (events, seconds)."""
+    return _runner_pass(env, target, "catch_up", profile=True)
+
+
+def rebuild(env: dict[str, str], target: Target) -> tuple[int, float]:
+    """Runner.rebuild on the read store at ``target``; returns (events, seconds)."""
+    return _runner_pass(env, target, "rebuild", profile=False)
+
+
+def _runner_pass(
+    env: dict[str, str], target: Target, method: Literal["catch_up", "rebuild"], profile: bool
+) -> tuple[int, float]:
+    """Time the Runner's ``method`` on the read store at ``target``, opened as the CLI opens
+    it (store.create: the tables exist already, or are made); returns (events, seconds)."""
     from projections.runner import Runner
     from projections.store import ReadStore
 
@@ -287,25 +300,9 @@ def catch_up(env: dict[str, str], target: Target) -> tuple[int, float]:
     store = ReadStore(target["url"], target["schema"])
     try:
         store.create()
-        with stopwatch("Runner.catch_up", profile=True) as elapsed:
-            applied = Runner(engine, store).catch_up()
-    finally:
-        store.close()
-        engine.close()
-    return applied, elapsed[0]
-
-
-def rebuild(env: dict[str, str], target: Target) -> tuple[int, float]:
-    """Runner.rebuild on the read store at ``target``; returns (events, seconds)."""
-    from projections.runner import Runner
-    from projections.store import ReadStore
-
-    engine = Engine(env=env)
-    store = ReadStore(target["url"], target["schema"])
-    try:
-        store.create()  # as the CLI opens the read store; the tables exist already
-        with stopwatch() as elapsed:
-            applied = Runner(engine, store).rebuild()
+        with stopwatch(f"Runner.{method}" if profile else "", profile=profile) as elapsed:
+            runner = Runner(engine, store)
+            applied = runner.catch_up() if method == "catch_up" else runner.rebuild()
     finally:
         store.close()
         engine.close()
