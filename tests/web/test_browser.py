@@ -46,19 +46,25 @@ def test_a_broker_advances_an_initiative_and_sees_the_timeline_grow(
 
 
 def test_the_same_step_again_is_refused_with_the_reason(page: Any, live_server: Live) -> None:
+    """Sent again from a page opened before the step was taken (a second tab, the back
+    button): refused with the reason, nothing recorded; a fresh page no longer offers it."""
     base, tokens = live_server
     log_in(page, base, tokens["broker-bas"])
     page.goto(f"{base}/initiatives/timber-reuse")
+    stale = page.context.new_page()
+    stale.goto(f"{base}/initiatives/timber-reuse")
     fulfil_demolition_volume(page)
     count = page.locator("#timeline > li").count()
+    assert page.locator("form[data-command='fulfil-precondition']").count() == 0
+    assert "fulfil-precondition" in page.locator("ul.not-now").inner_text()
 
-    fulfil_demolition_volume(page)
+    fulfil_demolition_volume(stale)
 
-    refusal = page.locator("#step-fulfil-precondition .refusal")
+    refusal = stale.locator("#refusal")  # the step has no form now: the refusal stands alone
     assert refusal.is_visible()
     assert "demolition-volume" in refusal.inner_text()
-    assert page.locator("#timeline > li").count() == count
-    screenshot(page, "initiative-refused")
+    assert stale.locator("#timeline > li").count() == count
+    screenshot(stale, "initiative-refused")
 
 
 def test_an_auditor_sees_no_action_forms(page: Any, live_server: Live) -> None:
