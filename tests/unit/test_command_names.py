@@ -22,6 +22,7 @@ from domain.commands.catalogue import (
 )
 from domain.engine import AGGREGATES, Engine
 from domain.errors import InvalidCommandError
+from tests.storage.test_evolution import load_fixture
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 # One line per command as recorded before the rename (at commit ee4fdf7, under the names
@@ -107,26 +108,6 @@ def test_every_command_has_a_recorded_digest_fixture() -> None:
     assert covered == set(CATALOGUE.values())
 
 
-def stored(engine: Engine) -> None:
-    """The version-1 store of tests/fixtures/events-v1.jsonl: the first-steps scenario as
-    recorded under the names of that time."""
-    from uuid import UUID
-
-    from eventsourcing.persistence import StoredEvent
-
-    engine.recorder.insert_events(
-        [
-            StoredEvent(
-                originator_id=UUID(r["originator_id"]),
-                originator_version=r["originator_version"],
-                topic=r["topic"],
-                state=json.dumps(r["state"]).encode(),
-            )
-            for r in EVENTS_V1
-        ]
-    )
-
-
 def former_name(line: dict[str, Any]) -> dict[str, Any]:
     cls = CATALOGUE[line["command"]]
     return {**line, "command": cls.former_names[0]} if cls.former_names else line
@@ -135,7 +116,7 @@ def former_name(line: dict[str, Any]) -> dict[str, Any]:
 def test_a_command_recorded_under_its_old_name_replays_under_either_name(
     memory_engine: Engine,
 ) -> None:
-    stored(memory_engine)
+    load_fixture(memory_engine)  # the first-steps scenario under the names of that time
     recorded = {r["state"]["decision"]["_data_"]["command_id"] for r in EVENTS_V1}
     lines = [json.loads(line) for line in FIRST_STEPS.read_text().splitlines() if line.strip()]
     resent = [line for line in lines if line["command_id"] in recorded]
