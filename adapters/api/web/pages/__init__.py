@@ -1,0 +1,16 @@
+"""The pages, one module a page: pipeline board, initiative (with its timeline and forms),
+programme progress, procurement roadmap, audit. Reads come from the read models; forms run
+catalogue commands. Each module has its own router; this one includes them all."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from adapters.api.web.pages import audit, initiative, login, pipeline, programme
+from adapters.api.web.pages.common import render
+
+router = APIRouter(include_in_schema=False)
+for module in (login, pipeline, initiative, programme, audit):
+    router.include_router(module.router)
+
+__all__ = ["render", "router"]
