@@ -1,4 +1,8 @@
-"""What every page shares: the templates, the backend, and render()."""
+"""What every page shares: the templates, the backend, the page's language, and render().
+
+The language of a page: ``?lang=nl|en`` when a person picks one on the switch (remembered in a
+cookie and, when logged in, for the user on the server), else the cookie, else the user's
+remembered choice, else the browser's ``Accept-Language``; Dutch when none of them says."""
 
 from __future__ import annotations
 
@@ -8,15 +12,20 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
+from adapters.accounts import preferences
 from adapters.api.auth import Principal
 from adapters.api.backend import Backend
-from adapters.api.web.session import (
-    csrf_token,
-)
+from adapters.api.web.session import csrf_token, set_cookie
+from adapters.i18n import PSEUDO, Translator, choices, chosen, negotiate, translator
 from projections.figures import DEMONSTRATION_NOTE, any_demonstration, share_text
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+LANGUAGE_COOKIE = "kringloop_lang"
+_LANGUAGE = "kringloop.language"
+_YEAR = 365 * 24 * 3600
 
 
 def backend(request: Request) -> Backend:
@@ -24,19 +33,50 @@ def backend(request: Request) -> Backend:
     return result
 
 
+def page_language(request: Request, who: Principal | None = None) -> str:
+    """This request's language (see the module's doc), decided once per request."""
+    if found := request.scope.get(_LANGUAGE):
+        return str(found)
+    asked = chosen(request.query_params.get("lang"))
+    engine = backend(request).read_store.engine
+    if asked:
+        set_cookie(request, LANGUAGE_COOKIE, asked, _YEAR)
+        if who is not None:
+            preferences.remember_language(engine, who.name, asked)
+    lang: str = (
+        asked
+        or chosen(request.cookies.get(LANGUAGE_COOKIE))
+        or (chosen(preferences.language_of(engine, who.name)) if who is not None else None)
+        or negotiate(request.headers.get("accept-language"))
+    )
+    if request.query_params.get("lang") == PSEUDO:
+        lang = PSEUDO  # marks every translated text (the tests, a translator); never kept
+    request.scope[_LANGUAGE] = lang
+    return lang
+
+
+def page_translator(request: Request, who: Principal | None = None) -> Translator:
+    return translator(page_language(request, who))
+
+
 def render(
     request: Request, name: str, who: Principal | None, status: int = 200, **context: Any
 ) -> HTMLResponse:
-    return templates.TemplateResponse(
+    lang = page_language(request, who)
+    t = translator(lang)
+    response = templates.TemplateResponse(
         request,
         name,
         {
             "who": who,
             "csrf": csrf_token(request),
+            "lang": "nl" if lang == PSEUDO else lang,
+            "t": t,
+            "languages": choices(lang),
             "stage_label": _label,
             "share_text": share_text,
             "demonstration_note": (
-                DEMONSTRATION_NOTE
+                t.gettext(DEMONSTRATION_NOTE)
                 if who and any_demonstration(backend(request).read_store)
                 else None
             ),
@@ -44,7 +84,67 @@ def render(
         },
         status_code=status,
     )
+    response.headers["Content-Language"] = "nl" if lang == PSEUDO else lang
+    response.headers["Vary"] = "Accept-Language, Cookie"
+    return response
 
 
 def _label(value: str) -> str:
     return value.replace("_", " ")
+
+
+# -- the templates' words and figures, in the page's language ----------------------------
+
+
+def _t(context: Context) -> Translator:
+    found: Translator = context["t"]
+    return found
+
+
+@pass_context
+def _gettext(context: Context, message: str) -> str:
+    return _t(context).gettext(message)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+    return _t(context).ngettext(singular, plural, n)
+
+
+@pass_context
+def _day(context: Context, value: Any) -> str:
+    return _t(context).day(value)
+
+
+@pass_context
+def _moment(context: Context, value: Any) -> str:
+    return _t(context).moment(value)
+
+
+@pass_context
+def _number(context: Context, value: Any, digits: int = 0) -> str:
+    return _t(context).number(value, digits)
+
+
+@pass_context
+def _money(context: Context, value: Any) -> str:
+    return _t(context).money(value)
+
+
+@pass_context
+def _percent(context: Context, value: Any, digits: int = 0) -> str:
+    return _t(context).percent(value, digits)
+
+
+@pass_context
+def _term(context: Context, value: Any, kind: str) -> str:
+    return _t(context).term(kind, value)
+
+
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    _gettext, _ngettext, newstyle=True
+)
+templates.env.filters.update(
+    day=_day, moment=_moment, number=_number, money=_money, percent=_percent, term=_term
+)
