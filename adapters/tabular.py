@@ -16,6 +16,7 @@ from domain.values import Stage
 
 if TYPE_CHECKING:  # the query shapes only: importing them would load SQLAlchemy
     from adapters.audit.records import HistoryLine
+    from projections.organisations import CommunityDetail, OrganisationDetail, OrganisationSummary
     from projections.procurement import CategoryTotal, CommunityActivity, RoadmapLine
     from projections.progress import TargetProgress
     from projections.queries import DecisionLogEntry, Pipeline, PreconditionEntry
@@ -319,4 +320,119 @@ def procurement_roadmap(programme_id: str, lines: Sequence[RoadmapLine]) -> Tabl
             for line in lines
             for y in line.years
         ],
+    )
+
+
+def organisations(found: Sequence[OrganisationSummary]) -> Table:
+    return Table(
+        name="organisations",
+        title="Organisations",
+        columns=(
+            Column("organisation"),
+            Column("kind"),
+            Column("commitments", "int"),
+            Column("latest status"),
+            Column("communities", "int"),
+            Column("consortia", "int"),
+        ),
+        rows=[
+            (o.name, o.kind, o.commitments, o.latest_status, o.communities, o.consortia)
+            for o in found
+        ],
+    )
+
+
+def organisation_spend(found: OrganisationDetail) -> Table:
+    """One row per spend report: a year and a category, against the year's milestone."""
+    return Table(
+        name=f"spend-{found.organisation_id}",
+        title=f"{found.name}: spend per year and category",
+        columns=(
+            Column("commitment"),
+            Column("year", "int"),
+            Column("category"),
+            Column("total spend (EUR)", "money"),
+            Column("circular spend (EUR)", "money"),
+            Column("investment (EUR)", "money"),
+            Column("circular share (%)", "percent"),
+            Column("milestone (%)", "percent"),
+            Column("reported", "date"),
+        ),
+        rows=[
+            (
+                c.commitment_id,
+                s.year,
+                s.category,
+                s.total_spend_eur,
+                s.circular_spend_eur,
+                s.investment_eur,
+                s.circular_share,
+                s.milestone,
+                s.reported_on,
+            )
+            for c in found.commitments
+            for s in c.spend
+        ],
+    )
+
+
+def organisation_years(found: OrganisationDetail) -> Table:
+    """One row per year of each commitment: the roadmap's line for the organisation."""
+    return Table(
+        name=f"years-{found.organisation_id}",
+        title=f"{found.name}: circular share per year",
+        columns=(
+            Column("commitment"),
+            Column("year", "int"),
+            Column("circular share (%)", "percent"),
+            Column("milestone (%)", "percent"),
+            Column("trend (%)", "percent"),
+            Column("status"),
+        ),
+        rows=[
+            (c.commitment_id, y.year, y.share, y.milestone, y.trend, y.status)
+            for c in found.commitments
+            for y in c.years
+        ],
+    )
+
+
+def community_meetings(found: CommunityDetail) -> Table:
+    return Table(
+        name=f"meetings-{found.community_id}",
+        title=f"{found.name}: meetings",
+        columns=(
+            Column("meeting", "int"),
+            Column("held on", "date"),
+            Column("attendees", "int"),
+            Column("topic"),
+        ),
+        rows=[(m.meeting, m.held_on, m.attendees, m.topic) for m in found.meetings],
+    )
+
+
+def community_trajectories(found: CommunityDetail) -> Table:
+    return Table(
+        name=f"trajectories-{found.community_id}",
+        title=f"{found.name}: joint procurement trajectories",
+        columns=(
+            Column("trajectory"),
+            Column("category"),
+            Column("participants", "int"),
+            Column("invested (EUR)", "money"),
+            Column("started on", "date"),
+        ),
+        rows=[
+            (t.trajectory, t.category, t.participants, t.invested_eur, t.started_on)
+            for t in found.trajectories
+        ],
+    )
+
+
+def community_members(found: CommunityDetail) -> Table:
+    return Table(
+        name=f"members-{found.community_id}",
+        title=f"{found.name}: members",
+        columns=(Column("organisation"), Column("kind"), Column("role")),
+        rows=[(m.organisation, m.kind, m.role) for m in found.members],
     )

@@ -12,16 +12,17 @@ concerns when it concerns one, the status code, and the values submitted to refi
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 from fastapi import Request
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from adapters.api.auth import Principal, refused
 from adapters.api.commands import run_command
 from adapters.api.problems import status_for
-from adapters.api.web.forms import form_fields, parse_form
+from adapters.api.web.forms import field_of, parse_form
 from adapters.api.web.pages.common import backend, page_translator
 from adapters.api.web.session import csrf_ok
 from domain.commands.base import Command
@@ -55,7 +56,7 @@ async def decide_from_form(
 ) -> Refusal | None:
     """Run ``command`` from the submitted form as ``who`` (see the module's doc)."""
     t = page_translator(request, who)
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    form = submitted(await request.form())
     values = {k: v for k, v in form.items() if k != "csrf_token"}
     if not csrf_ok(request, form.get("csrf_token")):
         return Refusal(command, t.gettext(FORM_EXPIRED), 403, values=values)
@@ -83,14 +84,30 @@ async def decide_from_form(
     return None
 
 
+def submitted(form: FormData) -> dict[str, str]:
+    """The form's text fields; a field sent more than once (the checkboxes of a list, such as
+    a meeting's attendees) is its values, one a line, as a list field is typed."""
+    values: dict[str, list[str]] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            values.setdefault(name, []).append(value)
+    return {name: "\n".join(found) for name, found in values.items()}
+
+
+def figure(text: str, lang: str) -> str:
+    """A figure as a person types it, in the page's language's way or plainly: Dutch
+    ``1.500.000,50`` or English ``1,500,000.50``, or ``1500000.5``; returned for the command
+    model to validate (a text that is no figure stays as it was, and is refused there)."""
+    plain = text.strip().replace(" ", "").replace("\u00a0", "").removeprefix("€")
+    thousands, decimal = (".", ",") if lang != "en" else (",", ".")
+    grouped = rf"^\d{{1,3}}(\{thousands}\d{{3}})+(\{decimal}\d+)?$"
+    if re.match(grouped, plain):
+        plain = plain.replace(thousands, "")
+    if decimal == "," and plain.count(",") == 1 and "." not in plain:
+        plain = plain.replace(",", ".")
+    return plain
+
+
 def _field_of(cls: type[Command], error: KringloopError) -> str | None:
-    """The form field an invalid command names first (from the model's validation), if
-    the page shows that field."""
-    cause = error.__cause__ or error.__context__
-    if not isinstance(cause, ValidationError):
-        return None
-    shown = {f.name for f in form_fields(cls)}
-    for item in cause.errors():
-        if item["loc"] and str(item["loc"][0]) in shown:
-            return str(item["loc"][0])
-    return None
+    """The form field a refusal concerns, if the page shows that field (forms.field_of)."""
+    return field_of(cls, error)
