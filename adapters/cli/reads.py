@@ -21,6 +21,7 @@ from adapters.cli.exporting import (
     write_export,
 )
 from adapters.cli.show import print_initiative_detail
+from adapters.cli.words import _, term
 from domain.engine import today_in_programme_tz
 from domain.values import Stage, Status
 from projections import queries
@@ -89,26 +90,35 @@ def initiative_list(
     if as_json:
         emit_json(found)
         return
-    table = Table(title=f"{len(found)} initiatives")
-    columns = ("initiative", "stream", "stage", "days", "status", "open prec.", "broker", "flags")
-    for column in columns:
-        table.add_column(column, no_wrap=column in ("initiative",))
+    table = Table(title=_("{n} initiatives").format(n=len(found)))
+    columns = (
+        _("initiative"),
+        _("stream"),
+        _("stage"),
+        _("days"),
+        _("status"),
+        _("open prec."),
+        _("broker"),
+        _("flags"),
+    )
+    for number, column in enumerate(columns):
+        table.add_column(column, no_wrap=number == 0)
     for s in found:
         flags = [
             name
             for present, name in (
-                (s.ready_to_scale, "ready to scale"),
-                (s.at_risk, "at risk"),
-                (s.escalations, f"{s.escalations} escalations"),
+                (s.ready_to_scale, _("ready to scale")),
+                (s.at_risk, _("at risk")),
+                (s.escalations, _("{n} escalations").format(n=s.escalations)),
             )
             if present
         ]
         table.add_row(
             s.id,
             s.stream,
-            Stage(s.stage).label,
+            term("stage", s.stage),
             str(s.days_in_stage),
-            s.status,
+            term("status", s.status),
             str(s.open_preconditions),
             s.broker,
             ", ".join(flags),
@@ -157,12 +167,12 @@ def pipeline(
         emit_json(found)
         return
     stages = [Stage(s) for s in found.stages]
-    table = Table(title="Pipeline: active initiatives per stream and stage")
-    table.add_column("stream", no_wrap=True)
+    table = Table(title=_("Pipeline: active initiatives per stream and stage"))
+    table.add_column(_("stream"), no_wrap=True)
     for stage in stages:
-        table.add_column(stage.label.replace(" ", "\n"), justify="right")
-    table.add_column("stalled", justify="right")
-    table.add_column("aban-\ndoned", justify="right")
+        table.add_column(term("stage", stage).replace(" ", "\n"), justify="right")
+    table.add_column(term("status", "stalled"), justify="right")
+    table.add_column(term("status", "abandoned"), justify="right")
     for row in found.rows:
         table.add_row(
             row.stream,
@@ -171,15 +181,16 @@ def pipeline(
             str(len(row.abandoned) or ""),
         )
     table.add_row(
-        "total",
+        _("total"),
         *[str(found.totals[s.value] or "") for s in stages],
         str(found.stalled or ""),
         str(found.abandoned or ""),
     )
     console.print(table)
     for row in found.rows:
-        listed = [(Stage(s).label, ids) for s, ids in row.initiatives.items()]
-        listed += [("stalled", row.stalled), ("abandoned", row.abandoned)]
+        listed = [(term("stage", s), ids) for s, ids in row.initiatives.items()]
+        listed += [(term("status", "stalled"), row.stalled)]
+        listed += [(term("status", "abandoned"), row.abandoned)]
         for label, ids in listed:
             if ids:
                 console.print(f"{row.stream} · {label}: {', '.join(ids)}", highlight=False)

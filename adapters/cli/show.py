@@ -6,35 +6,45 @@ from rich.markup import escape
 from rich.table import Table
 
 from adapters.cli.context import console
+from adapters.cli.words import _, term
 from domain.policy import mandate_period
 from domain.reading import ProgrammeState
-from domain.values import PreconditionKind, Stage
 from projections.queries import DecisionLogEntry, InitiativeDetail
 
 
 def print_initiative_detail(detail: InitiativeDetail) -> None:
     state = detail.initiative
-    status = "" if state.status == "active" else f" - {state.status.upper()}: {state.status_reason}"
+    status = (
+        ""
+        if state.status == "active"
+        else f" - {term('status', state.status).upper()}: {state.status_reason}"
+    )
     console.print(f"[bold]{state.id}[/]: {escape(state.title)}", highlight=False, markup=True)
     console.print(
-        f"programme {state.programme_id} · stream {state.stream} · stage "
-        f"[bold]{Stage(state.stage).label}[/] since {state.stage_since} "
-        f"({state.days_in_stage} days){escape(status)}",
+        _("programme {programme} · stream {stream} · stage [bold]{stage}[/] since {since}").format(
+            programme=state.programme_id,
+            stream=state.stream,
+            stage=term("stage", state.stage),
+            since=state.stage_since,
+        )
+        + " "
+        + _("({n} days)").format(n=state.days_in_stage)
+        + escape(status),
         highlight=False,
         markup=True,
     )
     if state.lead:
-        console.print(f"lead entrepreneur: {state.lead}", highlight=False)
+        console.print(_("lead entrepreneur: {lead}").format(lead=state.lead), highlight=False)
     if detail.preconditions:
-        table = Table(title="Preconditions")
-        for column in ("id", "kind", "responsible", "due", "target", "status"):
+        table = Table(title=_("Preconditions"))
+        for column in (_("id"), _("kind"), _("responsible"), _("due"), _("target"), _("status")):
             table.add_column(column)
         for p in detail.preconditions:
             target = f"{p.target_value:,g} {p.target_unit}" if p.target_value else ""
-            status_text = "OVERDUE" if p.overdue else p.status
+            status_text = _("OVERDUE") if p.overdue else term("precondition_status", p.status)
             table.add_row(
                 p.precondition,
-                PreconditionKind(p.kind).label,
+                term("precondition_kind", p.kind),
                 p.responsible,
                 str(p.due or ""),
                 target,
@@ -42,15 +52,30 @@ def print_initiative_detail(detail: InitiativeDetail) -> None:
             )
         console.print(table)
     if state.members:
-        members = ", ".join(f"{org} ({role})" for org, role in state.members.items())
-        console.print(f"consortium: {members}", highlight=False)
+        members = ", ".join(
+            f"{org} ({term('consortium_role', role)})" for org, role in state.members.items()
+        )
+        console.print(_("consortium: {members}").format(members=members), highlight=False)
     if state.arrangement_type:
-        console.print(f"financial arrangement: {state.arrangement_type}", highlight=False)
+        console.print(
+            _("financial arrangement: {kind}").format(kind=state.arrangement_type),
+            highlight=False,
+        )
     for period, figures in sorted(detail.impact.items()):
         text = ", ".join(f"{k} {v:,g}" for k, v in figures.items())
-        console.print(f"impact {period}: {text}", highlight=False)
-    table = Table(title="Decisions (in effective order)")
-    for column in ("v", "effective", "recorded", "step", "actor", "reason", "note"):
+        console.print(
+            _("impact {period}: {text}").format(period=period, text=text), highlight=False
+        )
+    table = Table(title=_("Decisions (in effective order)"))
+    for column in (
+        _("v"),
+        _("effective"),
+        _("recorded"),
+        _("step"),
+        _("actor"),
+        _("reason"),
+        _("note"),
+    ):
         table.add_column(column, overflow="fold")
     for d in detail.decisions:
         table.add_row(
@@ -65,26 +90,32 @@ def print_initiative_detail(detail: InitiativeDetail) -> None:
     console.print(table)
     allowed = [s.command for s in detail.next_steps if s.allowed]
     if allowed:
-        console.print(f"next steps: {', '.join(allowed)}", highlight=False)
+        console.print(_("next steps: {steps}").format(steps=", ".join(allowed)), highlight=False)
     for s in detail.next_steps:
         if s.in_stage and not s.allowed:  # steps of other stages go unsaid
-            console.print(f"not now: {s.command}: {s.why_not}", highlight=False)
+            console.print(
+                _("not now: {step}: {why}").format(step=s.command, why=s.why_not), highlight=False
+            )
 
 
 def decision_note(d: DecisionLogEntry) -> str:
     """A late entry, a correction, or a corrected decision, with the decisions it names."""
     notes = []
     if d.late:
-        notes.append("entered late")
+        notes.append(_("entered late"))
     if "corrects" in d.details and d.event == "DecisionCorrected":
-        notes.append(f"corrects {d.details['corrects']}")
+        notes.append(_("corrects {decision}").format(decision=d.details["corrects"]))
     for c in d.corrected_by:
         was = (
-            f"reason was: {d.recorded_reason}"
+            _("reason was: {reason}").format(reason=d.recorded_reason)
             if "reason" in c.changes
-            else f"evidence was: {', '.join(d.recorded_evidence or [])}"
+            else _("evidence was: {evidence}").format(evidence=", ".join(d.recorded_evidence or []))
         )
-        notes.append(f"corrected by {c.command_id} on {c.effective}: {c.why} ({was})")
+        notes.append(
+            _("corrected by {decision} on {day}: {why} ({was})").format(
+                decision=c.command_id, day=c.effective, why=c.why, was=was
+            )
+        )
     return "; ".join(notes)
 
 

@@ -1,0 +1,17 @@
+"""Domain words in the CLI's language (``KRINGLOOP_LANG``, else the locale: see
+``adapters.i18n.cli_language``), from the one glossary the pages use too."""
+
+from __future__ import annotations
+
+from adapters.i18n import cli_language, translator
+
+
+def term(kind: str, value: object) -> str:
+    """The agreed word for a slug: ``term("stage", "expert_scan")`` is "expertonderzoek" in
+    Dutch, "expert scan" in English."""
+    return translator(cli_language()).term(kind, value)
+
+
+def _(message: str) -> str:
+    """A text of the CLI's own in its language (the English text is the message id)."""
+    return translator(cli_language()).gettext(message)
