@@ -6,11 +6,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from adapters.api.web.pages import audit, initiative, login, pipeline, programme
+from adapters.api.web.pages import (
+    audit,
+    communities,
+    initiative,
+    login,
+    organisations,
+    pipeline,
+    programme,
+)
 from adapters.api.web.pages.common import render
 
 router = APIRouter(include_in_schema=False)
 for module in (login, pipeline, initiative, programme, audit):
     router.include_router(module.router)
+for pages in (organisations, communities):  # procurement: organisations, communities
+    router.include_router(pages.router)
 
 __all__ = ["render", "router"]
