@@ -17,7 +17,7 @@ def try_login(api: ClockedApi, token: str) -> int:
         "/login", data={"token": token, "csrf_token": csrf}, follow_redirects=False
     )
     if response.status_code == 429:
-        assert "too many failed logins" in response.text
+        assert "Te vaak mislukt in te loggen" in response.text
         assert int(response.headers["retry-after"]) >= 1
     return response.status_code
 

@@ -360,12 +360,12 @@ def test_a_replayed_authorization_code_is_refused(sso: Sso, logs: io.StringIO) -
     # the same callback again: the pending login is spent
     again = sso.client.get(callback, follow_redirects=False)
     assert again.status_code == 400
-    assert "This login has expired" in again.text
+    assert "Deze inlogpoging is verlopen" in again.text
     # and with the pending-login cookie put back, the provider refuses the used code
     sso.client.cookies.set(PENDING_COOKIE, pending, path="/login/oidc")
     replay = sso.client.get(callback, follow_redirects=False)
     assert replay.status_code == 401, replay.text
-    assert "did not accept this login&#39;s code" in replay.text
+    assert "accepteerde de code van deze inlogpoging niet" in replay.text
     assert "invalid_grant" in replay.text
     assert any(e.get("reason") == "code refused" for e in events(logs))
 
@@ -376,7 +376,7 @@ def test_a_callback_with_another_state_is_refused(sso: Sso) -> None:
     forged = callback.replace("state=", "state=x")
     answer = sso.client.get(forged, follow_redirects=False)
     assert answer.status_code == 400
-    assert "state does not match" in answer.text
+    assert "De state van deze inlogpoging klopt niet" in answer.text
     assert sso.client.get("/pipeline", follow_redirects=False).status_code == 303
 
 
@@ -384,7 +384,7 @@ def test_an_unlinked_subject_sees_a_clear_page(sso: Sso) -> None:
     callback, _ = start_login(sso)  # bas@gemeente.example, linked to nobody
     answer = sso.client.get(callback, follow_redirects=False)
     assert answer.status_code == 403
-    assert "no Kringloop user is linked to your account" in answer.text
+    assert "nog geen Kringloop-gebruiker aan uw account gekoppeld" in answer.text
     assert "bas@gemeente.example" in answer.text
     assert sso.provider.issuer in answer.text
     assert sso.client.get("/pipeline", follow_redirects=False).status_code == 303
@@ -405,4 +405,4 @@ def test_a_login_below_the_required_assurance_level_is_refused(
         parts = urlsplit(back)
         answer = sso.client.get(f"{parts.path}?{parts.query}", follow_redirects=False)
         assert answer.status_code == 403
-        assert "Assurance level too low" in answer.text
+        assert "Betrouwbaarheidsniveau te laag" in answer.text

@@ -38,7 +38,7 @@ def test_a_wrong_token_does_not_log_in(api: Api) -> None:
     csrf = csrf_of(api.client.get("/login").text)
     response = api.client.post("/login", data={"token": "nope", "csrf_token": csrf})
     assert response.status_code == 401
-    assert "unknown or revoked token" in response.text
+    assert "Dit token is onbekend of ingetrokken" in response.text
 
 
 def test_a_form_without_the_csrf_token_is_refused(api: Api) -> None:
@@ -48,7 +48,7 @@ def test_a_form_without_the_csrf_token_is_refused(api: Api) -> None:
     )
     assert response.status_code == 403
     page = api.client.get("/initiatives/timber-reuse")
-    assert "stalled" not in page.text.split("Decisions")[0]
+    assert "stilgevallen" not in page.text.split('id="timeline"')[0]
 
 
 def test_a_broker_stalls_through_the_form(api: Api) -> None:
@@ -59,7 +59,7 @@ def test_a_broker_stalls_through_the_form(api: Api) -> None:
         data={"reason": "waiting for the permit", "csrf_token": csrf},
     )
     assert response.status_code == 200
-    assert "Recorded: stall" in response.text
+    assert "Vastgelegd: Als stilgevallen markeren" in response.text
 
 
 def test_an_auditor_posting_a_form_is_refused(api: Api) -> None:

@@ -36,6 +36,7 @@ from adapters.accounts.oidc_links import OidcLinkRow, linked_user, record_login
 from adapters.accounts.users import UserRow
 from adapters.api.oidc import Provider, ProviderUnavailable, TokenRefused, provider_of
 from adapters.api.web import session as web
+from adapters.api.web.pages.common import page_translator
 from adapters.api.web.session import log, safe_next
 
 router = APIRouter(include_in_schema=False)
@@ -70,6 +71,12 @@ def _page(request: Request, status: int, title: str, message: str, **extra: Any)
     response = render(request, "sso.html", None, status, title=title, message=message, **extra)
     _forget_pending(request, response)
     return response
+
+
+def _unreachable(request: Request, error: ProviderUnavailable) -> Response:
+    t = page_translator(request)
+    message = t.gettext("%(error)s. Try again later.") % {"error": error}
+    return _page(request, 503, t.gettext("Identity provider unreachable"), message)
 
 
 def _forget_pending(request: Request, response: Response) -> None:
@@ -111,7 +118,7 @@ def start(request: Request, next: str = "/pipeline") -> Response:
         endpoint = provider.discovery()["authorization_endpoint"]
     except ProviderUnavailable as error:
         log.error("identity provider unavailable", detail=str(error))
-        return _page(request, 503, "Identity provider unreachable", f"{error}. Try again later.")
+        return _unreachable(request, error)
     state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
     levels = provider.config.acr_values
     extra = {"acr_values": " ".join(levels)} if levels else {}
@@ -151,30 +158,40 @@ def callback(request: Request) -> Response:
         return provider
     params = request.query_params
     client = request.client.host if request.client else None
-    again = "Start again from the login page."
+    t = page_translator(request)
+    refused = t.gettext("Login refused")
+
+    restart = t.gettext("Start again from the login page.")
+
+    def again(message: str) -> str:
+        return f"{message} {restart}"
+
     pending = _pending(request)
     if pending is None:
         log.warning("sso refused", reason="no pending login", client=client)
         return _page(
             request,
             400,
-            "Login expired",
-            f"This login has expired or was started in another browser. {again}",
+            t.gettext("Login expired"),
+            again(t.gettext("This login has expired or was started in another browser.")),
         )
     if not hmac.compare_digest(params.get("state", ""), pending["state"]):
         log.warning("sso refused", reason="state mismatch", client=client)
-        return _page(request, 400, "Login refused", f"The login's state does not match. {again}")
+        return _page(request, 400, refused, again(t.gettext("The login's state does not match.")))
     if "iss" in params and params["iss"] != provider.config.issuer:
         log.warning("sso refused", reason="wrong iss", iss=params["iss"], client=client)
-        message = f"The answer came from another identity provider. {again}"
-        return _page(request, 400, "Login refused", message)
+        message = again(t.gettext("The answer came from another identity provider."))
+        return _page(request, 400, refused, message)
     if "error" in params:
         log.warning("sso refused", reason="provider error", error=params["error"], client=client)
         return _page(
             request,
             401,
-            "Login refused",
-            f"The identity provider refused the login ({params['error']}). {again}",
+            refused,
+            again(
+                t.gettext("The identity provider refused the login (%(error)s).")
+                % {"error": params["error"]}
+            ),
         )
     try:
         tokens = _session(provider).fetch_token(
@@ -188,13 +205,18 @@ def callback(request: Request) -> Response:
         return _page(
             request,
             401,
-            "Login refused",
-            "The identity provider did not accept this login's code: it was used already "
-            f"or has expired ({error.error}). {again}",
+            refused,
+            again(
+                t.gettext(
+                    "The identity provider did not accept this login's code: it was used "
+                    "already or has expired (%(error)s)."
+                )
+                % {"error": error.error}
+            ),
         )
     except ProviderUnavailable as error:
         log.error("identity provider unavailable", detail=str(error))
-        return _page(request, 503, "Identity provider unreachable", f"{error}. Try again later.")
+        return _unreachable(request, error)
     try:
         claims = provider.verify(
             str(tokens.get("id_token", "")),
@@ -204,7 +226,8 @@ def callback(request: Request) -> Response:
         )
     except (TokenRefused, ProviderUnavailable) as error:
         log.warning("sso refused", reason="id token refused", detail=str(error), client=client)
-        return _page(request, 401, "Login refused", f"The ID token was refused: {error}. {again}")
+        message = again(t.gettext("The ID token was refused: %(error)s.") % {"error": error})
+        return _page(request, 401, refused, message)
     acr = claims.get("acr")
     wanted = provider.config.acr_values
     if wanted and acr not in wanted:
@@ -212,9 +235,12 @@ def callback(request: Request) -> Response:
         return _page(
             request,
             403,
-            "Assurance level too low",
-            f"This login's assurance level ({acr or 'none'}) is not one this Kringloop "
-            f"accepts ({', '.join(wanted)}).",
+            t.gettext("Assurance level too low"),
+            t.gettext(
+                "This login's assurance level (%(acr)s) is not one this Kringloop accepts "
+                "(%(wanted)s)."
+            )
+            % {"acr": acr or t.gettext("none"), "wanted": ", ".join(wanted)},
         )
     found = linked_user(request.app.state.backend.read_store.engine, claims["iss"], claims["sub"])
     if found is None:
@@ -222,9 +248,11 @@ def callback(request: Request) -> Response:
         return _page(
             request,
             403,
-            "Not linked to Kringloop",
-            "Your identity provider knows you, but no Kringloop user is linked to your "
-            "account yet. Ask a Kringloop manager to link it; they need the two lines below.",
+            t.gettext("Not linked to Kringloop"),
+            t.gettext(
+                "Your identity provider knows you, but no Kringloop user is linked to your "
+                "account yet. Ask a Kringloop manager to link it; they need the two lines below."
+            ),
             issuer=claims["iss"],
             subject=claims["sub"],
         )
@@ -233,7 +261,8 @@ def callback(request: Request) -> Response:
     record_login(request.app.state.backend.read_store.engine, link, acr)
     log.info("logged in", user=user.name, role=user.role, via="oidc", acr=acr, link=link.id)
     target = safe_next(pending.get("next", "/pipeline"))
-    return _page(request, 200, "Logged in", f"Logged in as {user.name}.", continue_to=target)
+    welcome = t.gettext("Logged in as %(name)s.") % {"name": user.name}
+    return _page(request, 200, t.gettext("Logged in"), welcome, continue_to=target)
 
 
 def open_web_session(request: Request, user: UserRow, link: OidcLinkRow, acr: str | None) -> None:

@@ -6,6 +6,7 @@ remembered choice, else the browser's ``Accept-Language``; Dutch when none of th
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,4 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
 templates.env.filters.update(
     day=_day, moment=_moment, number=_number, money=_money, percent=_percent, term=_term
 )
+templates.env.globals["today"] = date.today  # the printed page's date line (base.html)

@@ -1,0 +1,188 @@
+"""The pages look like a Dutch public service: the vendored Amsterdam Design System (NL Design
+System family) matches its lock file and is served from here, and every page shares the frame
+(skip link, navigation, a language switch that keeps the page, who is logged in, the footer with
+the accessibility statement), in Chromium with a visible focus and without JavaScript."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from tests.api.conftest import Api
+from tests.web.conftest import screenshot
+from tests.web.test_pages import logged_in
+
+WEB = Path(__file__).parents[2] / "adapters" / "api" / "web"
+ASSETS = WEB / "assets"
+VENDOR = WEB / "static" / "vendor" / "amsterdam"
+PACKAGES = ("@amsterdam/design-system-css", "@amsterdam/design-system-tokens")
+
+
+def _versions_txt() -> dict[str, str]:
+    text = (VENDOR / "VERSIONS.txt").read_text()
+    found = re.findall(r"package: (\S+)\n\s+version: (\S+)", text)
+    return dict(found)
+
+
+def test_the_vendored_versions_are_the_locked_ones() -> None:
+    lock = json.loads((ASSETS / "package-lock.json").read_text())
+    wanted = json.loads((ASSETS / "package.json").read_text())["dependencies"]
+    recorded = _versions_txt()
+    assert set(recorded) == set(PACKAGES)
+    for name in PACKAGES:
+        locked = lock["packages"][f"node_modules/{name}"]["version"]
+        assert recorded[name] == locked == wanted[name]  # pinned, not a range
+    assert lock["packages"]["node_modules/@amsterdam/design-system-css"]["license"] == "EUPL-1.2"
+    assert "licence: EUPL-1.2" in (VENDOR / "VERSIONS.txt").read_text()
+
+
+def test_the_vendored_files_are_whole_and_carry_no_amsterdam_branding() -> None:
+    components = (VENDOR / "components.css").read_text()
+    tokens = (VENDOR / "tokens.css").read_text()
+    assert ".ams-page-header" in components
+    assert ".ams-field--invalid" in components
+    assert "--ams-color-interactive:" in tokens
+    assert "Amsterdam Sans" not in tokens  # the typeface is not openly licensed
+    assert "#004699" not in tokens.lower()  # the city's blue: Kringloop's own colours instead
+    assert "url(http" not in components + tokens
+    assert "@import" not in components + tokens
+    assert (VENDOR / "LICENSE-EUPL-1.2.txt").read_text().startswith(" " * 22 + "EUROPEAN UNION")
+
+
+class _Frame(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+        self.scripts += tag == "script"
+
+    def first(self, tag: str, **wanted: str) -> dict[str, str]:
+        for name, attrs in self.tags:
+            if name == tag and all(attrs.get(k.rstrip("_")) == v for k, v in wanted.items()):
+                return attrs
+        raise AssertionError(f"no <{tag} {wanted}>")
+
+    def all(self, tag: str, css_class: str) -> list[dict[str, str]]:
+        return [a for n, a in self.tags if n == tag and css_class in a.get("class", "").split()]
+
+
+def _frame(html: str) -> _Frame:
+    parser = _Frame()
+    parser.feed(html)
+    return parser
+
+
+def test_the_login_page_has_the_frame_in_dutch(api: Api) -> None:
+    response = api.client.get("/login?next=/pipeline")
+    frame = _frame(response.text)
+    assert frame.first("html")["lang"] == "nl"
+    assert frame.first("a", class_="ams-skip-link")["href"] == "#inhoud"
+    assert ">Naar de inhoud</a>" in response.text
+    assert frame.first("main")["id"] == "inhoud"
+    assert frame.scripts == 0
+    styles = [a["href"] for n, a in frame.tags if n == "link" and a.get("rel") == "stylesheet"]
+    assert styles[:2] == [
+        "/static/vendor/amsterdam/tokens.css",
+        "/static/vendor/amsterdam/components.css",
+    ]
+    statement = frame.first("a", href="/toegankelijkheid")
+    assert statement["class"] == "ams-page-footer__menu-link"
+    assert "Toegankelijkheidsverklaring" in response.text
+    assert '<h1 class="ams-heading ams-heading--1" id="login-title">Inloggen</h1>' in response.text
+    for path in styles:
+        assert api.client.get(path).status_code == 200
+
+
+def test_the_language_switch_keeps_the_page_and_marks_the_current_language(api: Api) -> None:
+    response = api.client.get("/login?next=/programmes")
+    frame = _frame(response.text)
+    dutch = frame.first("a", hreflang="nl")
+    english = frame.first("a", hreflang="en")
+    assert dutch["href"] == "/login?next=%2Fprogrammes&lang=nl" or dutch["href"].endswith(
+        "next=/programmes&lang=nl"
+    )
+    assert english["href"].startswith("/login?next=")
+    assert english["href"].endswith("&lang=en")
+    assert (dutch["lang"], english["lang"]) == ("nl", "en")
+    assert dutch.get("aria-current") == "true"
+    assert "aria-current" not in english
+    switched = api.client.get(english["href"])
+    assert _frame(switched.text).first("html")["lang"] == "en"
+    assert _frame(switched.text).first("a", hreflang="en").get("aria-current") == "true"
+    assert ">Skip to content</a>" in switched.text
+    assert ">Log in</h1>" in switched.text
+
+
+def test_a_logged_in_page_has_the_navigation_the_user_and_the_logout(api: Api) -> None:
+    logged_in(api, "broker-bas")
+    response = api.client.get("/programmes?lang=nl")
+    frame = _frame(response.text)
+    links = {a["href"]: a for a in frame.all("a", "ams-page-header__menu-link")}
+    assert list(links) == ["/pipeline", "/programmes", "/organisations", "/communities", "/audit"]
+    assert links["/programmes"].get("aria-current") == "page"
+    assert "aria-current" not in links["/pipeline"]
+    for word in ("Pijplijn", "Programma", "Organisaties", "Communities", "Audit"):
+        assert f">{word}</a>" in response.text
+    assert 'translate="no">broker-bas</strong>' in response.text
+    assert "(transitiemakelaar)" in response.text  # the role in the glossary's word
+    logout = frame.first("form", action="/logout")
+    assert logout["method"] == "post"
+    assert ">Uitloggen</button>" in response.text
+
+
+Live = tuple[str, dict[str, str]]
+
+
+def _outline(page: Any) -> tuple[float, str]:
+    width, colour = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return [parseFloat(s.outlineWidth), s.outlineStyle]; }"
+    )
+    return float(width), str(colour)
+
+
+def test_in_chromium_the_frame_works_with_the_keyboard_and_without_javascript(
+    browser: Any, live_server: Live
+) -> None:
+    base, tokens = live_server
+    context = browser.new_context(
+        java_script_enabled=False, locale="nl-NL", viewport={"width": 1366, "height": 860}
+    )
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/login")
+        page.fill("#token", tokens["broker-bas"])
+        page.click("form[action='/login'] button")
+        page.wait_for_url(f"{base}/pipeline")
+        assert page.locator("html").get_attribute("lang") == "nl"
+        screenshot(page, "design-pipeline-nl")
+        page.goto(f"{base}/login")
+        screenshot(page, "design-login-nl")
+    finally:
+        context.close()
+
+
+def test_in_chromium_focus_is_visible(page: Any, live_server: Live) -> None:
+    base, _ = live_server
+    page.goto(f"{base}/login")
+    page.keyboard.press("Tab")  # the skip link: hidden until focused, then shown
+    assert page.evaluate("document.activeElement.className") == "ams-skip-link"
+    box = page.locator(".ams-skip-link").bounding_box()
+    assert box is not None
+    assert box["width"] > 50
+    assert box["height"] > 20
+    width, style = _outline(page)
+    assert width >= 2
+    assert style == "solid"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") in {"sso", "token"}
+    width, style = _outline(page)
+    assert width >= 2
+    assert style == "solid"
