@@ -14,12 +14,14 @@ from adapters.api.web.pages import (
     organisations,
     pipeline,
     programme,
+    statement,
 )
 from adapters.api.web.pages.common import render
 
 router = APIRouter(include_in_schema=False)
 for module in (login, pipeline, initiative, programme, audit):
     router.include_router(module.router)
+router.include_router(statement.router)  # the accessibility statement, open to all
 for pages in (organisations, communities):  # procurement: organisations, communities
     router.include_router(pages.router)
 
