@@ -268,3 +268,24 @@ def test_a_procurement_lead_enters_its_own_spend_report_in_the_browser(
     row = page.locator("tr[data-year='2025'][data-category='cleaning']")
     assert row.locator(".circular").inner_text() == NL.money(20_000.5)
     screenshot(page, "organisation-lead-report")
+
+
+def test_a_second_commitment_from_a_stale_page_is_refused(api: Api) -> None:
+    logged_in(api, MANAGER)
+    page = api.client.get(f"/organisations/{OWN}?lang=nl").text
+    assert 'data-command="commit"' not in page  # committed: the page offers no commit form
+    response = api.client.post(
+        f"/organisations/{OWN}/commands/commit?lang=nl",
+        data={
+            "path-1-year": "2030",
+            "path-1-share": "20",
+            "reason": "opnieuw",
+            "csrf_token": csrf_of(page),
+        },
+    )
+    assert response.status_code == 409
+    assert "heeft zich in dit programma al verbonden" in response.text
+    backend = api.client.app.state.backend  # type: ignore[attr-defined]
+    detail = organisations.organisation(backend.fresh_reads(), OWN, members(backend))
+    assert detail is not None
+    assert len(detail.commitments) == 1

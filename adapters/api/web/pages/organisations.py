@@ -19,7 +19,7 @@ from adapters.api.auth import Principal
 from adapters.api.backend import Backend
 from adapters.api.downloads import FormatQuery, download
 from adapters.api.web.pages.common import backend, page_translator, render
-from adapters.api.web.pages.deciding import decide_from_form, figure, submitted
+from adapters.api.web.pages.deciding import Refusal, decide_from_form, figure, submitted
 from adapters.api.web.session import WebUser
 from adapters.i18n import glossary
 from domain.engine import today_in_programme_tz
@@ -33,6 +33,7 @@ router = APIRouter(include_in_schema=False)
 
 COMMANDS = ("commit", "adopt-category", "report-spend")
 NOT_FOUND = N_("No organisation {id} is known.")
+ALREADY_COMMITTED = N_("The organisation has already committed in this programme.")
 PATH_STEPS = 3  # dated milestones on the commit form; a last share without a year is the goal
 
 
@@ -159,7 +160,14 @@ async def organisation_command(
         for name in ("total_spend_eur", "circular_spend_eur", "investment_eur"):
             if form.get(name, "").strip():
                 fixed[name] = figure(form[name], lang)
-    refusal = await decide_from_form(request, who, command, {"commitment"}, fixed)
+    programme = fixed.get("programme_id") or form.get("programme_id")
+    if command == "commit" and programme in {c.programme_id for c in detail.commitments}:
+        # sent from a page opened before it committed: one commitment per programme
+        message = page_translator(request, who).gettext(ALREADY_COMMITTED)
+        values = {k: v for k, v in form.items() if k != "csrf_token"}
+        refusal: Refusal | None = Refusal(command, message, 409, values=values)
+    else:
+        refusal = await decide_from_form(request, who, command, {"commitment"}, fixed)
     if refusal is None:
         return RedirectResponse(f"/organisations/{organisation_id}?done={command}", status_code=303)
     context = await run_in_threadpool(organisation_context, current, who, organisation_id)
