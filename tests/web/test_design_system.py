@@ -186,3 +186,11 @@ def test_in_chromium_focus_is_visible(page: Any, live_server: Live) -> None:
     width, style = _outline(page)
     assert width >= 2
     assert style == "solid"
+
+
+def test_after_a_form_the_language_switch_leads_to_a_page_that_can_be_asked_for(api: Api) -> None:
+    page = api.client.post("/login", data={"token": "nope", "csrf_token": "stale"})
+    assert page.status_code == 403
+    english = _frame(page.text).first("a", hreflang="en")
+    assert english["href"] == "/login?lang=en"
+    assert api.client.get(english["href"]).status_code == 200
