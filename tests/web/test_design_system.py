@@ -52,6 +52,61 @@ def test_the_vendored_files_are_whole_and_carry_no_amsterdam_branding() -> None:
     assert (VENDOR / "LICENSE-EUPL-1.2.txt").read_text().startswith(" " * 22 + "EUROPEAN UNION")
 
 
+def _custom_properties(*files: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for file in files:
+        for name, value in re.findall(r"(--[\w-]+):\s*([^;]+);", file.read_text()):
+            found.setdefault(name, value.split("/**")[0].strip())
+    return found
+
+
+def _colour(properties: dict[str, str], value: str) -> str:
+    while (ref := re.fullmatch(r"var\((--[\w-]+)\)", value)) is not None:
+        value = properties[ref.group(1)]
+    assert re.fullmatch(r"#[0-9a-fA-F]{6}", value), value
+    return value
+
+
+def _contrast(one: str, other: str) -> float:
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    low, high = sorted((luminance(one), luminance(other)))
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_kringloops_colours_meet_the_contrast_minimums() -> None:
+    """Text 4.5:1 on its background, the focus outline 3:1 (WCAG 1.4.3, 1.4.11, 2.4.7)."""
+    properties = _custom_properties(WEB / "static" / "kringloop.css", VENDOR / "tokens.css")
+    text_on = [
+        ("--ams-color-text", "--ams-color-background"),
+        ("--ams-color-text", "--kl-surface"),
+        ("--ams-color-text-secondary", "--ams-color-background"),
+        ("--ams-color-text-secondary", "--kl-surface"),  # the role in the bar
+        ("--ams-color-interactive", "--ams-color-background"),
+        ("--ams-color-interactive", "--kl-surface"),  # the language switch
+        ("--ams-color-interactive-hover", "--ams-color-background"),
+        ("--ams-color-feedback-error", "--ams-color-background"),  # error messages
+        ("--ams-color-text", "--kl-error-surface"),
+        ("--ams-color-text", "--kl-success-surface"),
+        ("--ams-color-text-inverse", "--ams-page-footer-spotlight-background-color"),
+        ("--ams-skip-link-color", "--ams-skip-link-background-color"),
+        ("--ams-button-primary-color", "--ams-button-primary-background-color"),
+    ]
+    badges = ["", "-azure", "-lime", "-magenta", "-orange", "-purple", "-red", "-yellow"]
+    text_on += [(f"--ams-badge{b}-color", f"--ams-badge{b}-background-color") for b in badges]
+    for text, background in text_on:
+        ratio = _contrast(
+            _colour(properties, f"var({text})"), _colour(properties, f"var({background})")
+        )
+        assert ratio >= 4.5, f"{text} on {background}: {ratio:.2f}"
+    focus = _colour(properties, "var(--kl-focus)")
+    for background in ("--ams-color-background", "--kl-surface"):
+        assert _contrast(focus, _colour(properties, f"var({background})")) >= 3
+
+
 class _Frame(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
