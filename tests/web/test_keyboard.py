@@ -121,6 +121,9 @@ def fill_step(page: Any, step: str, values: dict[str, str]) -> None:
             filled.add(focused["name"])
         elif focused["tag"] == "button" and focused["type"] == "submit":
             assert filled == set(values), f"reached the button of {step} before {values}"
+            back = press(page, "Shift+Tab")  # back to the last field and forth again
+            assert back["form"] == step, f"Shift+Tab from the button of {step} left: {back}"
+            assert press(page, "Tab") == focused, "Tab after Shift+Tab missed the button"
             with page.expect_navigation():
                 page.keyboard.press("Enter")
             return
