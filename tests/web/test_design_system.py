@@ -249,3 +249,32 @@ def test_after_a_form_the_language_switch_leads_to_a_page_that_can_be_asked_for(
     english = _frame(page.text).first("a", hreflang="en")
     assert english["href"] == "/login?lang=en"
     assert api.client.get(english["href"]).status_code == 200
+
+
+def test_in_chromium_a_printed_page_is_a_document(browser: Any, live_server: Live) -> None:
+    base, tokens = live_server
+    context = browser.new_context(locale="nl-NL", viewport={"width": 1366, "height": 860})
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/login")
+        page.fill("#token", tokens["broker-bas"])
+        page.click("form[action='/login'] button[type=submit]")
+        page.wait_for_url(f"{base}/pipeline*")
+        page.emulate_media(media="print")
+        for hidden in (".kl-header", ".kl-bar", ".ams-skip-link", "form"):
+            assert not page.locator(hidden).first.is_visible(), hidden
+        line = page.locator(".kl-print-header")
+        assert line.is_visible()
+        assert re.fullmatch(
+            r"Kringloop · Pijplijn · afgedrukt op \d{1,2} \w+ \d{4}", line.inner_text()
+        )
+        after = page.evaluate(
+            "getComputedStyle(document.querySelector('main p a[href]'), '::after').content"
+        )
+        assert after.startswith('" (/')  # the link's target written out
+        assert page.locator(".kl-details li").first.is_visible()  # folded lists print unfolded
+        row = page.evaluate("getComputedStyle(document.querySelector('tbody tr')).breakInside")
+        assert row == "avoid"
+        assert page.pdf(format="A4")[:4] == b"%PDF"
+    finally:
+        context.close()
