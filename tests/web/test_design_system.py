@@ -202,7 +202,7 @@ def _outline(page: Any) -> tuple[float, str]:
     return float(width), str(colour)
 
 
-def test_in_chromium_the_frame_works_with_the_keyboard_and_without_javascript(
+def test_in_chromium_one_logs_in_and_reaches_the_pipeline_without_javascript(
     browser: Any, live_server: Live
 ) -> None:
     base, tokens = live_server

@@ -42,6 +42,8 @@ tokens.css
     its README allows copying the token files with one's own branding, which is what tokens.css is.
 
 Not vendored: @amsterdam/design-system-assets (the Amsterdam Sans typeface, logos and icons are
-not openly licensed). The pages use the fallback font stack (Arial, sans-serif).
+not openly licensed). The pages use the fallback font stack (Arial, sans-serif). package.json pins it
+at 2.6.0 through "overrides" (the 2.7.0 that design-system-css 4.5.0 names was not on the registry);
+nothing of it is copied.
 TXT
 echo "vendored @amsterdam/design-system-css $css_version and @amsterdam/design-system-tokens $tokens_version into $out"
