@@ -386,3 +386,37 @@ def test_a_manager_takes_two_programme_decisions_in_a_browser(page: Any, live_se
     screenshot(page, "programme-after-decisions")
     page.goto(f"{base}{PROGRAMME}/roadmap")
     screenshot(page, "roadmap-nl")
+
+
+@pytest.mark.parametrize(
+    ("table", "header"),
+    [
+        ("phases", "phase"),
+        ("mandates", "broker"),
+        ("roles", "identity"),
+        ("streams", "stream"),
+        ("figures", "figure"),
+    ],
+)
+def test_every_table_of_the_programme_page_downloads(api: Api, table: str, header: str) -> None:
+    logged_in(api, "audrey")
+    page = api.client.get(PROGRAMME).text
+    for export_format in ("csv", "xlsx"):
+        assert f'href="{PROGRAMME}?table={table}&amp;format={export_format}"' in page
+    answer = api.client.get(f"{PROGRAMME}?table={table}&format=csv")
+    assert answer.status_code == 200
+    lines = answer.text.lstrip("\ufeff").splitlines()
+    assert lines[0].split(",")[0].split(";")[0].strip('"') == header
+    assert len(lines) > 1, "the scenario fills every table"
+
+
+def test_a_programme_form_without_the_sessions_token_records_nothing(api: Api) -> None:
+    logged_in(api, "board-secretariat")
+    before = event_count(api.home)
+    answer = api.client.post(
+        f"{PROGRAMME}/commands/grant-mandate",
+        data={"broker": "broker-anna", "streams": "textiles", "reason": "no token"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 403
+    assert event_count(api.home) == before
