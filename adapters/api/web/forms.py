@@ -1,5 +1,10 @@
 """Forms generated from the command models: fields from each command's JSON Schema, and
-the submitted strings turned back into the command's fields."""
+the submitted strings turned back into the command's fields.
+
+A field's ``label`` and ``help`` are English message ids (marked ``N_`` in the tables below,
+so ``make catalogues`` extracts them): a page shows ``_(field.label)``. A select's options
+are slugs of an enum; ``term`` names the glossary kind their words come from (``|term``).
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,193 @@ from typing import Any
 
 from adapters.commanding import read_json
 from domain.commands.base import Command
+from domain.errors import InvalidCommandError, Message
+from domain.messages import N_
 
 HIDDEN = {"actor", "recorded_by", "command_id", "initiative_id"}
+
+LABELS: dict[str, str] = {
+    "reason": N_("Reason"),
+    "evidence": N_("Evidence"),
+    "effective": N_("Takes effect on"),
+    "authority_id": N_("Authority register"),
+    "manager": N_("First manager"),
+    "identity": N_("Identity"),
+    "role": N_("Role"),
+    "organisation": N_("Organisation"),
+    "programme_id": N_("Programme"),
+    "name": N_("Name"),
+    "region": N_("Region"),
+    "members": N_("Member organisations"),
+    "demonstration": N_("Demonstration data"),
+    "organisation_kind": N_("Kind of organisation"),
+    "phase": N_("Phase"),
+    "phase_status": N_("Phase status"),
+    "approved_by": N_("Approved by"),
+    "key": N_("Key"),
+    "description": N_("Description"),
+    "unit": N_("Unit"),
+    "baseline": N_("Baseline"),
+    "target": N_("Target"),
+    "deadline": N_("Deadline"),
+    "source": N_("Source"),
+    "measure": N_("Measure"),
+    "include_procurement_trajectories": N_("Count joint procurement trajectories"),
+    "value": N_("Value"),
+    "stream": N_("Stream"),
+    "parent": N_("Parent stream"),
+    "min_months_operating": N_("Minimum months operating"),
+    "min_tonnes_per_year": N_("Minimum tonnes per year"),
+    "min_jobs_fte": N_("Minimum jobs (FTE)"),
+    "no_open_risks": N_("No open risks"),
+    "broker": N_("Transition broker"),
+    "streams": N_("Streams"),
+    "title": N_("Title"),
+    "option": N_("Option"),
+    "circularity_level": N_("R-level"),
+    "expert": N_("Expert"),
+    "chosen_options": N_("Chosen options"),
+    "company": N_("Company"),
+    "willing_to_invest": N_("Willing to invest"),
+    "willing_to_lead": N_("Willing to lead a consortium"),
+    "stated_preconditions": N_("Stated preconditions"),
+    "lead": N_("Lead entrepreneur"),
+    "precondition": N_("Precondition"),
+    "kind": N_("Kind"),
+    "responsible": N_("Responsible"),
+    "due": N_("Due"),
+    "target_value": N_("Target value"),
+    "target_unit": N_("Target unit"),
+    "arrangement_type": N_("Kind of arrangement"),
+    "shares": N_("Cost and benefit shares"),
+    "operating_from": N_("Operating from"),
+    "handover_note": N_("Handover note"),
+    "ready": N_("Ready to scale up"),
+    "at_risk": N_("At risk"),
+    "criteria": N_("Criteria"),
+    "figures": N_("Figures"),
+    "level": N_("Level"),
+    "period": N_("Year"),
+    "jobs_fte": N_("New jobs (FTE)"),
+    "companies_started": N_("Companies started"),
+    "tonnes_processed_per_year": N_("Tonnes processed per year"),
+    "raw_material_import_avoided_t": N_("Raw-material imports avoided (t)"),
+    "environmental_pressure_reduction_t_co2e": N_("Environmental pressure reduced (t CO2e)"),
+    "concern": N_("Concern"),
+    "subject": N_("Subject"),
+    "to_stage": N_("Back to stage"),
+    "corrects": N_("Decision to correct"),
+    "corrected_reason": N_("Corrected reason"),
+    "corrected_evidence": N_("Corrected evidence"),
+    "commitment_id": N_("Commitment"),
+    "path": N_("Path"),
+    "category": N_("Category"),
+    "year": N_("Year"),
+    "total_spend_eur": N_("Total spend (EUR)"),
+    "circular_spend_eur": N_("Circular spend (EUR)"),
+    "investment_eur": N_("Investment (EUR)"),
+    "community_id": N_("Community of practice"),
+    "moderator": N_("Moderator"),
+    "meeting": N_("Meeting number"),
+    "attendees": N_("Attendees"),
+    "topic": N_("Topic"),
+    "trajectory": N_("Trajectory"),
+    "participants": N_("Participants"),
+    "invested_eur": N_("Invested (EUR)"),
+}
+"""The label of each field, by its name (the same name means the same thing in every
+command); a field missing here shows its name with spaces (a test keeps this complete)."""
+
+HELP: dict[str, str] = {
+    "reason": N_("Why: the decision's justification, in words an auditor reads."),
+    "evidence": N_("References to documents, hashes or web addresses, one per line."),
+    "effective": N_("The day the decision took effect (empty: today)."),
+    "manager": N_("The first manager, who grants every other role."),
+    "identity": N_("Who receives the role (the id they decide as)."),
+    "programme_id": N_("Lower-case letters, digits and hyphens, at most 63 characters."),
+    "members": N_("One per line."),
+    "demonstration": N_("The programme holds demonstration data: every view says so."),
+    "phase": N_("1 draw up, 2 build, 3 scale up, 4 mainstream."),
+    "key": N_("Lower-case letters, digits and hyphens, at most 63 characters."),
+    "include_procurement_trajectories": N_(
+        "Count joint procurement trajectories beside formed consortia (the programme's own "
+        "decision; the views then say so)."
+    ),
+    "stream": N_("Lower-case letters, digits and hyphens, at most 63 characters."),
+    "parent": N_("Lower-case letters, digits and hyphens, at most 63 characters."),
+    "min_months_operating": N_("Counted from the board's withdrawal."),
+    "min_tonnes_per_year": N_("From the latest yearly impact report."),
+    "no_open_risks": N_("Not stalled, no escalation, no failed precondition."),
+    "streams": N_("One per line."),
+    "option": N_("Lower-case letters, digits and hyphens, at most 63 characters."),
+    "circularity_level": N_("The R-ladder: R0 refuse ... R9 recover energy."),
+    "chosen_options": N_("The options chosen, one per line."),
+    "stated_preconditions": N_("The preconditions the company stated, one per line."),
+    "precondition": N_("Lower-case letters, digits and hyphens, at most 63 characters."),
+    "responsible": N_("The party responsible for meeting it."),
+    "target_value": N_("For example 50000."),
+    "target_unit": N_("For example t/yr."),
+    "arrangement_type": N_("For example joint venture, offtake contract, gain share."),
+    "shares": N_(
+        "Each member's share of the costs and of the benefits, in percent; each adds up to "
+        'a hundred. JSON, for example [{"party": "GrassFibre BV", "cost_share": 50, '
+        '"benefit_share": 50}, ...].'
+    ),
+    "operating_from": N_(
+        "The day the consortium starts (or started) operating, from which phase 3 counts its "
+        "months (empty: the day it is formed)."
+    ),
+    "figures": N_('The figures the assessment weighed, by name; JSON, for example {"tonnes": 5}.'),
+    "period": N_("The year reported on."),
+    "subject": N_("The precondition, or what the stall waits for."),
+    "corrects": N_("The id of the decision to correct (shown in the timeline)."),
+    "corrected_evidence": N_("The evidence as it should have been recorded (all of it)."),
+    "commitment_id": N_("Usually the organisation's id."),
+    "path": N_(
+        "The circular share of spend (percent) by each year; a last step without a year is "
+        "the open goal. JSON."
+    ),
+    "approved_by": N_("One per line."),
+    "attendees": N_("One per line."),
+    "participants": N_("One per line."),
+    "topic": N_("What the meeting was about."),
+}
+"""The help under a field, by its name (shown when there is one)."""
+
+TERMS: dict[str, str] = {
+    "AuthorityRole": "role",
+    "OrganisationKind": "organisation_kind",
+    "PhaseStatus": "phase_status",
+    "Measure": "measure",
+    "CircularityLevel": "level",
+    "PreconditionKind": "precondition_kind",
+    "Role": "consortium_role",
+    "ScaleLevel": "scale_level",
+    "Stage": "stage",
+}
+"""The glossary kind of each enum a field takes (its name in the JSON Schema)."""
+FIELD_TERMS = {"concern": "concern"}
+"""The glossary kind of a field whose values are listed in place (a ``Literal``)."""
+NOT_JSON = N_("{label}: not valid JSON ({why})")
 
 
 @dataclass(frozen=True)
 class FormField:
     name: str
-    label: str
+    label: str  # an English message id: show _(label)
     kind: str  # text, textarea, lines, json, number, date, checkbox, select
     required: bool
-    help: str = ""
+    help: str = ""  # an English message id, or ""
     options: list[str] = field(default_factory=list)
+    term: str | None = None  # the glossary kind of the options' words, for a select
+
+
+class FieldError(InvalidCommandError):
+    """A submitted value the form could not read, naming its field."""
+
+    def __init__(self, message_id: str, /, field: str, **params: Any) -> None:
+        super().__init__(message_id, **params)
+        self.field = field
 
 
 @cache  # a command's schema does not change while the server runs
@@ -31,19 +211,27 @@ def form_fields(cls: type[Command]) -> list[FormField]:
     for name, prop in schema["properties"].items():
         if name in HIDDEN:
             continue
+        enum = _enum_name(prop)
         prop = _resolve(schema, prop)
         kind, options = _kind(schema, name, prop)
         fields.append(
             FormField(
                 name=name,
-                label=name.replace("_", " "),
+                label=LABELS.get(name, name.replace("_", " ")),
                 kind=kind,
                 required=name in required,
-                help=str(prop.get("description", "")),
+                help=HELP.get(name, ""),
                 options=options,
+                term=(TERMS.get(enum or "") or FIELD_TERMS.get(name)) if options else None,
             )
         )
     return fields
+
+
+def _enum_name(prop: dict[str, Any]) -> str | None:
+    refs = [prop.get("$ref")] + [p.get("$ref") for p in prop.get("anyOf", [])]
+    found = [str(r).rsplit("/", 1)[-1] for r in refs if r]
+    return found[0] if found else None
 
 
 def _resolve(schema: dict[str, Any], prop: dict[str, Any]) -> dict[str, Any]:
@@ -75,7 +263,9 @@ def _kind(schema: dict[str, Any], name: str, prop: dict[str, Any]) -> tuple[str,
 
 
 def parse_form(cls: type[Command], form: dict[str, str]) -> dict[str, Any]:
-    """The command's fields from the submitted strings; the command model validates them."""
+    """The command's fields from the submitted strings; the command model validates them.
+    A field that takes JSON and holds none is refused here, naming the field
+    (``FieldError``)."""
     values: dict[str, Any] = {}
     for f in form_fields(cls):
         raw = form.get(f.name, "")
@@ -89,7 +279,33 @@ def parse_form(cls: type[Command], form: dict[str, str]) -> dict[str, Any]:
         if f.kind == "lines":
             values[f.name] = [line.strip() for line in raw.splitlines() if line.strip()]
         elif f.kind == "json":
-            values[f.name] = read_json(raw, f"{f.label}: not valid JSON")
+            values[f.name] = _json(f, raw)
         else:
             values[f.name] = raw
     return values
+
+
+def _json(f: FormField, raw: str) -> Any:
+    try:
+        return read_json(raw, f.name)
+    except InvalidCommandError as error:  # "name (why)": the why in the parser's words
+        why = str(error).removeprefix(f.name).strip(" ()")
+        raise FieldError(NOT_JSON, field=f.name, label=Message(f.label), why=why) from None
+
+
+def field_of(cls: type[Command], error: BaseException) -> str | None:
+    """The form field a refusal concerns, when it names one the form shows: a value the
+    form could not read (``FieldError``), or the first field the model's validation
+    refused."""
+    from pydantic import ValidationError
+
+    shown = {f.name for f in form_fields(cls)}
+    named = getattr(error, "field", None)
+    if isinstance(named, str) and named in shown:
+        return named
+    cause = error.__cause__ or error.__context__
+    if isinstance(cause, ValidationError):
+        for item in cause.errors():
+            if item["loc"] and str(item["loc"][0]) in shown:
+                return str(item["loc"][0])
+    return None

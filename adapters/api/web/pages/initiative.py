@@ -1,4 +1,6 @@
-"""An initiative: its state, its decision timeline and the forms of its next steps."""
+"""An initiative: its state, its decision timeline, what it has gathered (options,
+consultation, consortium, impact, assessments, handover) and the forms of its next steps,
+each step it cannot take now with why not, in the page's language."""
 
 from __future__ import annotations
 
@@ -9,36 +11,37 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from adapters import tabular
-from adapters.api.auth import Principal, refused
+from adapters.api.auth import Principal
 from adapters.api.backend import Backend
-from adapters.api.commands import run_command
 from adapters.api.downloads import FormatQuery, download
 from adapters.api.problems import status_for
-from adapters.api.web.forms import form_fields, parse_form
-from adapters.api.web.pages.common import backend, render
-from adapters.api.web.session import (
-    WebUser,
-    csrf_ok,
-)
+from adapters.api.web.forms import form_fields
+from adapters.api.web.pages.common import backend, page_translator, render
+from adapters.api.web.pages.deciding import decide_from_form
+from adapters.api.web.session import WebUser
 from adapters.audit import records
+from adapters.i18n import Translator, glossary
 from domain.commands.base import Day
 from domain.commands.catalogue import CATALOGUE
 from domain.commands.next_steps import next_steps
 from domain.engine import today_in_programme_tz
 from domain.errors import KringloopError, NotFoundError
+from domain.initiative import Initiative
+from domain.messages import N_
 from domain.reading import InitiativeState, initiative_state
 from projections import queries
+from projections.initiative_page import command_of_event, initiative_parts
 
 router = APIRouter(include_in_schema=False)
 
 
 def initiative_context(
-    current: Backend, who: Principal, initiative_id: str, as_of: Day | None
+    current: Backend, who: Principal, initiative_id: str, as_of: Day | None, t: Translator
 ) -> dict[str, Any]:
     reads = current.fresh_reads()
     detail = queries.initiative_detail(reads, initiative_id, today_in_programme_tz())
     if detail is None:
-        raise NotFoundError(f"no initiative '{initiative_id}'")
+        raise NotFoundError(N_("no initiative '{initiative}'"), initiative=initiative_id)
     decisions = detail.decisions
     state: InitiativeState | None
     aggregate = current.engine.initiative(initiative_id)
@@ -47,24 +50,43 @@ def initiative_context(
     else:
         state = records.as_of(current.engine, reads, initiative_id, at=as_of, by="effective")
         decisions = [d for d in decisions if d.effective <= as_of]
+    programme = current.engine.programme(aggregate.programme_id)
+    registered = programme.streams.get(aggregate.stream, {}).get("name")
+    parts = (
+        None
+        if state is None
+        else initiative_parts(state, stream_name=registered, programme_name=programme.name)
+    )
     offered = [s for s in next_steps(aggregate) if who.may_run(CATALOGUE[s.command])]
     forms = [
-        {
-            "command": s.command,
-            "doc": CATALOGUE[s.command].__doc__,
-            "fields": form_fields(CATALOGUE[s.command]),
-        }
+        {"command": s.command, "fields": form_fields(CATALOGUE[s.command])}
         for s in offered
         if s.allowed
+    ]
+    not_now = [
+        {"command": s.command, "why_not": _why_not(aggregate, s.step, s.why_not, t)}
+        for s in offered
+        if s.in_stage and not s.allowed
     ]
     return {
         "detail": detail,
         "state": state,
+        "parts": parts,
         "decisions": decisions,
+        "commands": {d.command_id: command_of_event(d.event) for d in decisions},
         "as_of": as_of,
         "forms": forms if as_of is None else [],
-        "not_now": [s for s in offered if s.in_stage and not s.allowed] if as_of is None else [],
+        "not_now": not_now if as_of is None else [],
+        "known": frozenset(glossary().get("stream", {})),
+        "names": {aggregate.stream: registered} if registered else {},
     }
+
+
+def _why_not(aggregate: Initiative, step: str, words: str, t: Translator) -> str:
+    """Why a step may not be taken now, in the page's language: the refusal the initiative
+    gives for it (a message id and its parameters), else the words the step came with."""
+    refusal = aggregate.refusal(step)
+    return t.message(refusal) if refusal is not None else words
 
 
 @router.get("/initiatives/{initiative_id}")
@@ -76,16 +98,18 @@ def initiative_page(
     done: str | None = None,
     export_format: FormatQuery = None,
 ) -> Response:
+    t = page_translator(request, who)
     if export_format:  # the decision history, as `kringloop audit history` exports it
         try:
             lines = records.history(backend(request).engine, initiative_id)
         except KringloopError as error:
-            return render(request, "error.html", who, status_for(error), message=str(error))
+            return render(request, "error.html", who, status_for(error), message=t.message(error))
         return download(request, tabular.audit_history(initiative_id, lines), export_format)
     try:
-        context = initiative_context(backend(request), who, initiative_id, as_of)
+        context = initiative_context(backend(request), who, initiative_id, as_of, t)
     except KringloopError as error:
-        return render(request, "error.html", who, status_for(error), message=str(error))
+        return render(request, "error.html", who, status_for(error), message=t.message(error))
+    done = done if done in CATALOGUE else None
     return render(request, "initiative.html", who, done=done, **context)
 
 
@@ -93,28 +117,16 @@ def initiative_page(
 async def initiative_command(
     request: Request, who: WebUser, initiative_id: str, command: str
 ) -> Response:
-    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-    if not csrf_ok(request, form.get("csrf_token")):
-        return render(request, "error.html", who, 403, message="form expired: reload the page")
-    cls = CATALOGUE.get(command)
-    if cls is None or cls.group != "initiative":
-        return render(request, "error.html", who, 404, message=f"no initiative step {command!r}")
-    if not who.may_run(cls):
-        error = refused(request, 403, f"role {who.role.value} may not run {command}", who.name)
-        return render(request, "error.html", who, 403, message=str(error.detail))
+    """Take a next step from its form; refused, the page again with the refusal at the top
+    of the form (linked to the field it concerns) and the values as they were typed."""
+    fixed = {"initiative_id": initiative_id}
+    refusal = await decide_from_form(request, who, command, {"initiative"}, fixed)
+    if refusal is None:
+        return RedirectResponse(f"/initiatives/{initiative_id}?done={command}", status_code=303)
+    t = page_translator(request, who)
     current = backend(request)
     try:
-        fields = {**parse_form(cls, form), "initiative_id": initiative_id}
-        await run_in_threadpool(run_command, current, who, cls, fields, None)
+        context = await run_in_threadpool(initiative_context, current, who, initiative_id, None, t)
     except KringloopError as error:
-        context = await run_in_threadpool(initiative_context, current, who, initiative_id, None)
-        return render(
-            request,
-            "initiative.html",
-            who,
-            status_for(error),
-            error=str(error),
-            error_for=command,
-            **context,
-        )
-    return RedirectResponse(f"/initiatives/{initiative_id}?done={command}", status_code=303)
+        return render(request, "error.html", who, status_for(error), message=t.message(error))
+    return render(request, "initiative.html", who, refusal.status, refusal=refusal, **context)
