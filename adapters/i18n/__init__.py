@@ -106,6 +106,8 @@ class Translator:
     def _param(self, value: Any) -> str:
         if hasattr(value, "kind") and hasattr(value, "value"):
             return self.term(value.kind, value.value)
+        if getattr(value, "message_id", None):  # a Message or a refusal: a text of its own
+            return self.message(value)
         if isinstance(value, datetime):
             return self.moment(value)
         if isinstance(value, date):
