@@ -6,11 +6,12 @@ from __future__ import annotations
 from pydantic import BaseModel
 from sqlmodel import Session, select
 
+from domain.messages import N_
 from projections.procurement import monitor_figures
 from projections.store import ReadStore
 from projections.tables import ProgrammeRow, ProjectionPosition
 
-DEMONSTRATION_NOTE = (
+DEMONSTRATION_NOTE = N_(
     "Demonstration data: figures marked (source) come from the programme's published "
     "account; the rest is illustrative."
 )

@@ -73,6 +73,8 @@ SAMPLE_PARAMETERS = {
     "initiative_id": "timber-reuse",
     "programme_id": "mra-circular",
     "command": "stall",
+    "organisation_id": "gemeente-amsterdam",
+    "community_id": "cop-construction",
 }
 
 

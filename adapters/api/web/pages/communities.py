@@ -16,7 +16,7 @@ from adapters.api.auth import Principal
 from adapters.api.backend import Backend
 from adapters.api.downloads import FormatQuery, download
 from adapters.api.web.pages.common import backend, page_translator, render
-from adapters.api.web.pages.deciding import decide_from_form, figure, submitted
+from adapters.api.web.pages.deciding import decide_from_form, figure, role_refusal, submitted
 from adapters.api.web.pages.organisations import programme_ids
 from adapters.api.web.session import WebUser
 from adapters.i18n import glossary
@@ -112,6 +112,8 @@ def community_page(
 async def community_command(
     request: Request, who: WebUser, community_id: str, command: str
 ) -> Response:
+    if denied := role_refusal(request, who, command, {"community"}):
+        return denied
     current = backend(request)
     if await run_in_threadpool(community_context, current, who, community_id) is None:
         return _not_found(request, who, community_id)

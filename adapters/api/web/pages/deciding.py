@@ -16,14 +16,15 @@ import re
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from adapters.api.auth import Principal, refused
+from adapters.api.auth import MAY_RUN, Principal, refused
 from adapters.api.commands import run_command
 from adapters.api.problems import status_for
 from adapters.api.web.forms import field_of, parse_form
-from adapters.api.web.pages.common import backend, page_translator
+from adapters.api.web.pages.common import backend, page_translator, render
 from adapters.api.web.session import csrf_ok
 from domain.commands.base import Command
 from domain.commands.catalogue import CATALOGUE
@@ -111,3 +112,18 @@ def figure(text: str, lang: str) -> str:
 def _field_of(cls: type[Command], error: KringloopError) -> str | None:
     """The form field a refusal concerns, if the page shows that field (forms.field_of)."""
     return field_of(cls, error)
+
+
+def role_refusal(
+    request: Request, who: Principal, command: str, groups: set[str]
+) -> Response | None:
+    """The 403 page when no form of ``groups`` is the user's to send, before anything is
+    looked up (a page's record is not told to whom may not act on it); None otherwise."""
+    if any(group in MAY_RUN[who.role] for group in groups):
+        return None
+    refused(request, 403, f"role {who.role.value} may not run {command}", who.name)
+    t = page_translator(request, who)
+    message = t.gettext(NOT_YOUR_ROLE).format(
+        role=t.term("role", who.role.value), command=t.term("command", command)
+    )
+    return render(request, "error.html", who, 403, message=message)

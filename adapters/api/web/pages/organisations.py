@@ -19,7 +19,13 @@ from adapters.api.auth import Principal
 from adapters.api.backend import Backend
 from adapters.api.downloads import FormatQuery, download
 from adapters.api.web.pages.common import backend, page_translator, render
-from adapters.api.web.pages.deciding import Refusal, decide_from_form, figure, submitted
+from adapters.api.web.pages.deciding import (
+    Refusal,
+    decide_from_form,
+    figure,
+    role_refusal,
+    submitted,
+)
 from adapters.api.web.session import WebUser
 from adapters.i18n import glossary
 from domain.engine import today_in_programme_tz
@@ -136,6 +142,8 @@ def organisation_page(
 async def organisation_command(
     request: Request, who: WebUser, organisation_id: str, command: str
 ) -> Response:
+    if denied := role_refusal(request, who, command, {"commitment"}):
+        return denied
     current = backend(request)
     context = await run_in_threadpool(organisation_context, current, who, organisation_id)
     if context is None:

@@ -13,12 +13,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
 from adapters import tabular
-from adapters.api.auth import MAY_RUN, Principal, refused
+from adapters.api.auth import Principal
 from adapters.api.backend import Backend
 from adapters.api.downloads import FormatQuery, download
 from adapters.api.web.forms import FormField, form_fields
 from adapters.api.web.pages.common import backend, page_translator, render
-from adapters.api.web.pages.deciding import NOT_YOUR_ROLE, decide_from_form
+from adapters.api.web.pages.deciding import decide_from_form, role_refusal
 from adapters.api.web.pages.pipeline import named_streams
 from adapters.api.web.session import (
     WebUser,
@@ -336,13 +336,8 @@ def programme_page(
 async def programme_command(
     request: Request, who: WebUser, programme_id: str, command: str
 ) -> Response:
-    if not any(group in MAY_RUN[who.role] for group in GROUPS):  # no form here is theirs
-        refused(request, 403, f"role {who.role.value} may not run {command}", who.name)
-        t = page_translator(request, who)
-        message = t.gettext(NOT_YOUR_ROLE).format(
-            role=t.term("role", who.role.value), command=t.term("command", command)
-        )
-        return render(request, "error.html", who, 403, message=message)
+    if denied := role_refusal(request, who, command, GROUPS):  # no form here is theirs
+        return denied
     cls = CATALOGUE.get(command)
     fixed: dict[str, Any] = (
         {"authority_id": REGISTER}
