@@ -13,23 +13,27 @@ import structlog
 from adapters.logs import get_logger
 from domain.commands.base import Command, Outcome
 from domain.engine import Engine
-from domain.errors import InvalidCommandError, KringloopError
+from domain.errors import InvalidCommandError, KringloopError, Message
+from domain.messages import N_
 
 log = get_logger("kringloop.commands")
 
 
-def read_json(text: str, refusal: str) -> Any:
+def read_json(text: str, refusal: str | Message) -> Any:
     """JSON that a person or a file gave: every way it can fail is a refusal, worded
-    ``refusal (why)``. Not only syntax errors: nesting too deep for the parser, or an
-    integer too long for Python to convert, raise other errors."""
+    ``refusal (why)`` (``refusal`` a message, to be read in any language, or words). Not
+    only syntax errors: nesting too deep for the parser, or an integer too long for Python
+    to convert, raise other errors."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidCommandError(f"{refusal} ({error.msg})") from None
+    except json.JSONDecodeError as error:  # the parser's own words, in English
+        raise InvalidCommandError(N_("{refusal} ({why})"), refusal=refusal, why=error.msg) from None
     except RecursionError:
-        raise InvalidCommandError(f"{refusal} (nested too deeply)") from None
+        raise InvalidCommandError(N_("{refusal} (nested too deeply)"), refusal=refusal) from None
     except ValueError:
-        raise InvalidCommandError(f"{refusal} (a number with too many digits)") from None
+        raise InvalidCommandError(
+            N_("{refusal} (a number with too many digits)"), refusal=refusal
+        ) from None
 
 
 def _target(command: Command) -> str:
@@ -132,7 +136,8 @@ class Stopped:
     """Where applying a file of commands stopped, and why."""
 
     line: int
-    message: str
+    message: str  # in English
+    error: KringloopError | None = None  # the refusal itself, for a door to word in its language
 
 
 @dataclass
@@ -165,7 +170,7 @@ def apply_lines(
                 commands.append(_resumable(parse()))
                 numbers.append(number)
             except KringloopError as error:
-                parse_error = Stopped(number, str(error))
+                parse_error = Stopped(number, str(error), error)
                 break
         tally = execute_many(engine, commands, carry_on=False)
         report.applied += tally.recorded
@@ -175,7 +180,7 @@ def apply_lines(
         on_progress(tally.recorded + tally.replayed)
         if tally.refusals:
             refusal = tally.refusals[0]
-            report.stopped = Stopped(numbers[refusal.index], str(refusal.error))
+            report.stopped = Stopped(numbers[refusal.index], str(refusal.error), refusal.error)
             log.info("apply stopped", line=report.stopped.line, message=report.stopped.message)
             return report
         if parse_error is not None:

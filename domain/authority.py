@@ -15,7 +15,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
 
-from domain.errors import NotFoundError, RuleError
+from domain.errors import Message, NotFoundError, RuleError, Term
+from domain.messages import N_
 from domain.record import DecisionRecord
 from domain.values import AuthorityRole, Decision
 
@@ -44,13 +45,19 @@ class Authority(DecisionRecord):
     @event("RoleGranted")
     def grant_role(self, identity: str, role: str, organisation: str, decision: Decision) -> None:
         if role == AuthorityRole.ORGANISATION and not organisation:
-            raise RuleError("an organisation role names the organisation it speaks for")
+            raise RuleError(N_("an organisation role names the organisation it speaks for"))
         if role != AuthorityRole.ORGANISATION and organisation:
-            raise RuleError(f"only an organisation role names an organisation (not {role})")
+            raise RuleError(
+                N_("only an organisation role names an organisation (not {role})"),
+                role=Term("role", role),
+            )
         periods = self.roles.get(identity, {}).get(role, [])
         if periods and periods[-1][1] is None:
             raise RuleError(
-                f"'{identity}' already holds the role {role} since {periods[-1][0].isoformat()}"
+                N_("'{identity}' already holds the role {role} since {since}"),
+                identity=identity,
+                role=Term("role", role),
+                since=periods[-1][0],
             )
         self._add(identity, role, organisation, decision)
 
@@ -58,12 +65,21 @@ class Authority(DecisionRecord):
     def revoke_role(self, identity: str, role: str, decision: Decision) -> None:
         periods = self.roles.get(identity, {}).get(role, [])
         if not periods or periods[-1][1] is not None:
-            raise NotFoundError(f"'{identity}' holds no role {role} to revoke")
+            raise NotFoundError(
+                N_("'{identity}' holds no role {role} to revoke"),
+                identity=identity,
+                role=Term("role", role),
+            )
         if decision.effective < periods[-1][0]:
             raise RuleError(
-                f"cannot revoke the role {role} of '{identity}' from "
-                f"{decision.effective.isoformat()}: it was granted from "
-                f"{periods[-1][0].isoformat()}"
+                N_(
+                    "cannot revoke the role {role} of '{identity}' from {day}: it was granted "
+                    "from {since}"
+                ),
+                role=Term("role", role),
+                identity=identity,
+                day=decision.effective,
+                since=periods[-1][0],
             )
         periods[-1][1] = decision.effective
 
@@ -86,12 +102,14 @@ class Authority(DecisionRecord):
         """Every role the identity holds on that day."""
         return sorted(r for r in self.roles.get(identity, {}) if self.grant_of(identity, r, on))
 
-    def periods(self, identity: str, role: str) -> str:
-        """The identity's periods in the role, in words, for a refusal."""
+    def periods(self, identity: str, role: str) -> Message | list[Message]:
+        """The identity's periods in the role, in words, for a refusal (a parameter)."""
         found = self.roles.get(identity, {}).get(role, [])
         if not found:
-            return "never held"
-        return ", ".join(
-            f"from {start.isoformat()}" + (f" until {end.isoformat()} (not incl.)" if end else "")
+            return Message(N_("never held"))
+        return [
+            Message(N_("from {start} until {end} (not incl.)"), start=start, end=end)
+            if end
+            else Message(N_("from {start}"), start=start)
             for start, end, *_ in found
-        )
+        ]

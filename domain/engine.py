@@ -26,11 +26,13 @@ from domain.errors import (
     EffectiveDateError,
     KringloopError,
     NotFoundError,
+    Term,
 )
 from domain.initiative import Initiative
+from domain.messages import N_
 from domain.procurement import Commitment, Community
 from domain.programme import Programme
-from domain.record import DecisionRecord
+from domain.record import DecisionRecord, record_word
 from domain.transcodings import DateAsISO, DecisionAsDict
 from domain.values import PROGRAMME_TZ, Decision
 
@@ -122,8 +124,12 @@ class Engine(Application[UUID]):
                 self._forget()
                 raise
         raise ConcurrencyConflictError(
-            f"{command.command}: the record kept changing under this decision "
-            f"({ATTEMPTS} attempts); try again"
+            N_(
+                "{command}: the record kept changing under this decision ({attempts} attempts); "
+                "try again"
+            ),
+            command=Term("command", command.command),
+            attempts=ATTEMPTS,
         )
 
     def execute_batch(self, commands: Sequence[Command]) -> BatchResult:
@@ -195,8 +201,10 @@ class Engine(Application[UUID]):
         effective = command.effective or today
         if effective > today:
             raise EffectiveDateError(
-                f"{command.command}: effective date {effective.isoformat()} lies in the future "
-                f"(today is {today.isoformat()})"
+                N_("{command}: effective date {day} lies in the future (today is {today})"),
+                command=Term("command", command.command),
+                day=effective,
+                today=today,
             )
         return effective
 
@@ -221,7 +229,11 @@ class Engine(Application[UUID]):
             replay = self._replay(command, existing)
             if replay is not None:
                 return replay
-            raise AlreadyExistsError(f"{existing.kind} '{existing.slug}' already exists")
+            raise AlreadyExistsError(
+                N_("{kind} '{slug}' already exists"),
+                kind=record_word(existing.kind),
+                slug=existing.slug,
+            )
         decision = self._authorise(command, None, decision, batch)
         return self._save(command, command.create(decision), batch)
 
@@ -255,8 +267,14 @@ class Engine(Application[UUID]):
         version, digest = applied
         if digest != command.digest():
             raise CommandIdReusedError(
-                f"command id '{command.command_id}' was already used for a different decision "
-                f"(version {version} of {aggregate.kind} '{aggregate.slug}')"
+                N_(
+                    "command id '{command_id}' was already used for a different decision "
+                    "(version {version} of {kind} '{slug}')"
+                ),
+                command_id=command.command_id,
+                version=version,
+                kind=record_word(aggregate.kind),
+                slug=aggregate.slug,
             )
         return self._outcome(command, aggregate, version, None, replayed=True)
 
@@ -307,7 +325,9 @@ class Engine(Application[UUID]):
         """The aggregate itself (cached, or in the batch), for a decision to change."""
         found = self._get_or_none(kind.create_id(slug), version, batch)
         if not isinstance(found, kind):
-            raise NotFoundError(f"no {kind.__name__.lower()} '{slug}'")
+            raise NotFoundError(
+                N_("no {kind} '{slug}'"), kind=record_word(kind.__name__.lower()), slug=slug
+            )
         return found
 
     def programme(self, programme_id: str, version: int | None = None) -> Programme:

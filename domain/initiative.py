@@ -21,19 +21,23 @@ from domain.errors import (
     ConsortiumIncompleteError,
     EffectiveDateError,
     KringloopError,
+    Message,
     NotActiveError,
     NotFoundError,
     PreconditionsStillOpenError,
     RuleError,
     SharesDoNotAddUpError,
+    Term,
     WrongStageError,
+    either,
+    terms,
 )
 from domain.lifecycle import ABANDONED, ANY_STATUS, NOT_ABANDONED, STALLED, NextStep, Step
+from domain.messages import N_
 from domain.record import DecisionRecord
 from domain.values import (
     FALLBACK_STAGES,
     Decision,
-    PreconditionKind,
     PreconditionStatus,
     Role,
     ScaleLevel,
@@ -63,114 +67,122 @@ _NOT_SCALED_UP = tuple(s for s in Stage if s != _UP)
 LIFECYCLE: dict[str, Step] = {
     # the main path
     "start_expert_scan": Step(
-        "start the expert scan", "ExpertScanStarted", (_P,), moves_to="expert scan"
+        N_("start the expert scan"), "ExpertScanStarted", (_P,), moves_to="expert scan"
     ),
     "record_option": Step(
-        "record an innovative option", "InnovativeOptionRecorded", (_ES,), late=True
+        N_("record an innovative option"), "InnovativeOptionRecorded", (_ES,), late=True
     ),
     "complete_expert_scan": Step(
-        "complete the expert scan",
+        N_("complete the expert scan"),
         "ExpertScanCompleted",
         (_ES,),
         guard="an_option",
         moves_to="market consultation",
     ),
     "open_consultation": Step(
-        "open the market consultation",
+        N_("open the market consultation"),
         "MarketConsultationOpened",
         (_MC,),
         guard="consultation_shut",
     ),
     "record_response": Step(
-        "record a response",
+        N_("record a response"),
         "ConsultationResponseRecorded",
         (_MC,),
         guard="consultation_underway",
         late=True,
     ),
     "close_consultation": Step(
-        "close the market consultation",
+        N_("close the market consultation"),
         "MarketConsultationClosed",
         (_MC,),
         guard="a_willing_lead",
         moves_to="precondition fulfilment",
     ),
-    "register_precondition": Step("register a precondition", "PreconditionRegistered", (_PF,)),
+    "register_precondition": Step(N_("register a precondition"), "PreconditionRegistered", (_PF,)),
     "fulfil_precondition": Step(
-        "fulfil a precondition", "PreconditionFulfilled", (_PF,), guard="an_open_precondition"
+        N_("fulfil a precondition"), "PreconditionFulfilled", (_PF,), guard="an_open_precondition"
     ),
     "waive_precondition": Step(
-        "waive a precondition", "PreconditionWaived", (_PF,), guard="an_open_precondition"
+        N_("waive a precondition"), "PreconditionWaived", (_PF,), guard="an_open_precondition"
     ),
     "fail_precondition": Step(
-        "record the failure of a precondition",
+        N_("record the failure of a precondition"),
         "PreconditionFailed",
         (_PF,),
         guard="an_open_precondition",
     ),
-    "admit_member": Step("admit a consortium member", "ConsortiumMemberJoined", (_PF,)),
+    "admit_member": Step(N_("admit a consortium member"), "ConsortiumMemberJoined", (_PF,)),
     "agree_arrangement": Step(
-        "agree a financial arrangement", "FinancialArrangementAgreed", (_PF,), guard="a_member"
+        N_("agree a financial arrangement"), "FinancialArrangementAgreed", (_PF,), guard="a_member"
     ),
     "declare_no_arrangement": Step(
-        "declare no financial arrangement needed", "FinancialArrangementNotNeeded", (_PF,)
+        N_("declare no financial arrangement needed"), "FinancialArrangementNotNeeded", (_PF,)
     ),
     "form_consortium": Step(
-        "form the consortium",
+        N_("form the consortium"),
         "ConsortiumFormed",
         (_PF,),
         guard="ready_to_form",
         moves_to="consortium formed",
     ),
     "withdraw_board": Step(
-        "withdraw the board", "BoardWithdrew", (_CF,), moves_to="board withdrawn"
+        N_("withdraw the board"), "BoardWithdrew", (_CF,), moves_to="board withdrawn"
     ),
-    "assess_scale_up": Step("assess scale-up", "ScaleUpAssessed", (_BW, _UP), NOT_ABANDONED),
+    "assess_scale_up": Step(N_("assess scale-up"), "ScaleUpAssessed", (_BW, _UP), NOT_ABANDONED),
     "start_scale_up": Step(
-        "start scale-up",
+        N_("start scale-up"),
         "ScaleUpStarted",
         (_BW, _UP),
         guard="assessed_ready",
         moves_to="scaling up",
     ),
     "complete_scale_up": Step(
-        "complete scale-up", "ScaleUpCompleted", (_SU,), moves_to="scaled up"
+        N_("complete scale-up"), "ScaleUpCompleted", (_SU,), moves_to="scaled up"
     ),
     "report_impact": Step(
-        "report impact",
+        N_("report impact"),
         "ImpactReported",
         _RUNNING,
         NOT_ABANDONED,
         late=True,
-        at_words="impact is reported once the consortium is formed",
+        at_words=N_("impact is reported once the consortium is formed"),
     ),
     # the side paths
-    "escalate": Step("escalate", "Escalated", _EVERY, NOT_ABANDONED),
-    "stall": Step("stall", "Stalled", _NOT_SCALED_UP, at_words="the initiative has scaled up"),
-    "resume": Step("resume", "Resumed", _EVERY, STALLED),
+    "escalate": Step(N_("escalate"), "Escalated", _EVERY, NOT_ABANDONED),
+    "stall": Step(
+        N_("stall"), "Stalled", _NOT_SCALED_UP, at_words=N_("the initiative has scaled up")
+    ),
+    "resume": Step(N_("resume"), "Resumed", _EVERY, STALLED),
     "abandon": Step(
-        "abandon",
+        N_("abandon"),
         "Abandoned",
         _NOT_SCALED_UP,
         NOT_ABANDONED,
-        at_words="the initiative has scaled up",
+        at_words=N_("the initiative has scaled up"),
     ),
-    "reopen": Step("reopen", "Reopened", _EVERY, ABANDONED),
+    "reopen": Step(N_("reopen"), "Reopened", _EVERY, ABANDONED),
     "fall_back": Step(
-        "fall back",
+        N_("fall back"),
         "FellBack",
         tuple(s for s in Stage if FALLBACK_STAGES[0].rank < s.rank <= _BW.rank),
         NOT_ABANDONED,
-        at_words="only to an earlier stage, and not once scale-up has started",
+        at_words=N_("only to an earlier stage, and not once scale-up has started"),
         moves_to="an earlier stage",
     ),
     # the record itself
-    "correct_decision": Step("correct a decision", "DecisionCorrected", _EVERY, ANY_STATUS),
+    "correct_decision": Step(N_("correct a decision"), "DecisionCorrected", _EVERY, ANY_STATUS),
 }
 """Every step an initiative takes: the event it records, the stages and statuses it is
 allowed in, the guard it checks beyond them (named), where it moves, and whether it may be
 entered late. The doors offer what this allows (Initiative.allowed_steps)."""
-LATE_ENTRIES = ", ".join(s.action.split(" ", 1)[1] for s in LIFECYCLE.values() if s.late)
+LATE_ENTRIES = {
+    "record_option": N_("an innovative option"),
+    "record_response": N_("a response"),
+    "report_impact": N_("impact"),
+}
+"""What may be entered late, in words: the steps of the table that say ``late=True``
+(tests/unit/test_messages.py keeps the two the same)."""
 CORRECTABLE = ("reason", "evidence")
 """What a correction may change: the words and references of a decision, not its effect."""
 
@@ -247,47 +259,72 @@ class Initiative(DecisionRecord):
                     allowed=refusal is None,
                     why_not="" if refusal is None else str(refusal),
                     refusal=None if refusal is None else type(refusal),
+                    reason=refusal,
                     in_stage=self.stage in step.at and step.at != _EVERY,
                 )
             )
         return steps
 
-    def check(self, name: str, decision: Decision, action: str = "") -> None:
+    def check(self, name: str, decision: Decision, action: Message | None = None) -> None:
         """Refuse the step if the table or its guard says no; ``action`` words it."""
         refusal = self.refusal(name, decision.effective, action)
         if refusal is not None:
             raise refusal
 
     def refusal(
-        self, name: str, effective: date | None = None, action: str = ""
+        self, name: str, effective: date | None = None, action: Message | None = None
     ) -> KringloopError | None:
+        """Why the step may not be taken (on ``effective``), or None; ``action`` words the
+        step in the refusal ("cannot {action}: ..."), the table's words when not given."""
         step = LIFECYCLE[name]
-        words = action or step.action
+        words = action or Message(step.action)
         stage = Stage(self.stage)
         late = effective is not None and effective < self.last_effective
         if effective is not None and late:
             if not step.late:
                 return EffectiveDateError(
-                    f"a decision on this initiative cannot take effect on "
-                    f"{effective.isoformat()}: the previous decision took effect on "
-                    f"{self.last_effective.isoformat()} (only these may be entered late: "
-                    f"{LATE_ENTRIES})"
+                    N_(
+                        "a decision on this initiative cannot take effect on {day}: the "
+                        "previous decision took effect on {previous} (only these may be "
+                        "entered late: {late})"
+                    ),
+                    day=effective,
+                    previous=self.last_effective,
+                    late=[Message(words) for words in LATE_ENTRIES.values()],
                 )
             then = self.stage_on(effective)
             if then is None:
                 return EffectiveDateError(
-                    f"cannot {words} with effect from {effective.isoformat()}: the initiative "
-                    f"was proposed on {self.path[0][1].isoformat()}"
+                    N_(
+                        "cannot {action} with effect from {day}: the initiative was proposed "
+                        "on {proposed}"
+                    ),
+                    action=words,
+                    day=effective,
+                    proposed=self.path[0][1],
                 )
             stage = then
         if stage not in step.at:
-            where = f"initiative '{self.initiative_id}' is at {stage.label}"
-            if late:
-                where = f"{where} on that day"
+            where = Message(
+                N_("initiative '{initiative}' is at {stage} on that day")
+                if late
+                else N_("initiative '{initiative}' is at {stage}"),
+                initiative=self.initiative_id,
+                stage=Term("stage", stage),
+            )
             if step.at_words:
-                return WrongStageError(f"cannot {words}: {where}; {step.at_words}")
-            expected = " or ".join(s.label for s in step.at)
-            return WrongStageError(f"cannot {words}: {where}, not {expected}")
+                return WrongStageError(
+                    N_("cannot {action}: {where}; {why}"),
+                    action=words,
+                    where=where,
+                    why=Message(step.at_words),
+                )
+            return WrongStageError(
+                N_("cannot {action}: {where}, not {expected}"),
+                action=words,
+                where=where,
+                expected=either(terms("stage", step.at)),
+            )
         if Status(self.status) not in step.when:
             return self.status_refusal(words, step)
         if step.guard and not late:  # a late entry is checked against the stage it was at
@@ -295,18 +332,33 @@ class Initiative(DecisionRecord):
             return found
         return None
 
-    def status_refusal(self, words: str, step: Step) -> KringloopError:
+    def status_refusal(self, words: Message, step: Step) -> KringloopError:
         if step.when == STALLED or step.when == ABANDONED:
-            wanted = "stalled" if step.when == STALLED else "abandoned"
-            return RuleError(f"cannot {words}: the initiative is {self.status}, not {wanted}")
+            wanted = Status.STALLED if step.when == STALLED else Status.ABANDONED
+            return RuleError(
+                N_("cannot {action}: the initiative is {status}, not {wanted}"),
+                action=words,
+                status=Term("status", self.status),
+                wanted=Term("status", wanted),
+            )
         if self.status == Status.STALLED:
             return NotActiveError(
-                f"cannot {words}: initiative '{self.initiative_id}' is stalled "
-                f"({self.status_reason}); resume it first"
+                N_(
+                    "cannot {action}: initiative '{initiative}' is stalled ({reason}); resume it "
+                    "first"
+                ),
+                action=words,
+                initiative=self.initiative_id,
+                reason=self.status_reason,
             )
         return NotActiveError(
-            f"cannot {words}: initiative '{self.initiative_id}' was abandoned "
-            f"({self.status_reason}); reopen it first"
+            N_(
+                "cannot {action}: initiative '{initiative}' was abandoned ({reason}); reopen it "
+                "first"
+            ),
+            action=words,
+            initiative=self.initiative_id,
+            reason=self.status_reason,
         )
 
     def stage_on(self, day: date) -> Stage | None:
@@ -322,81 +374,128 @@ class Initiative(DecisionRecord):
 
     # -- the guards: the rule of each step beyond stage and status -------------------------
 
-    def an_option(self, action: str) -> KringloopError | None:
+    def an_option(self, action: Message) -> KringloopError | None:
         if not self.options:
-            return RuleError(f"cannot {action}: no innovative option recorded yet")
+            return RuleError(
+                N_("cannot {action}: no innovative option recorded yet"), action=action
+            )
         return None
 
-    def consultation_shut(self, action: str) -> KringloopError | None:
+    def consultation_shut(self, action: Message) -> KringloopError | None:
         if self.consultation_open:
-            return RuleError(f"cannot {action}: the market consultation is already open")
+            return RuleError(
+                N_("cannot {action}: the market consultation is already open"), action=action
+            )
         return None
 
-    def consultation_underway(self, action: str) -> KringloopError | None:
+    def consultation_underway(self, action: Message) -> KringloopError | None:
         if not self.consultation_open:
-            return RuleError(f"cannot {action}: the market consultation is not open")
+            return RuleError(
+                N_("cannot {action}: the market consultation is not open"), action=action
+            )
         return None
 
-    def a_willing_lead(self, action: str) -> KringloopError | None:
+    def a_willing_lead(self, action: Message) -> KringloopError | None:
         found = self.consultation_underway(action)
         if found is None and not any(r["willing_to_lead"] for r in self.responses.values()):
-            responded = ", ".join(sorted(self.responses)) or "nobody yet"
             found = RuleError(
-                f"cannot {action}: no respondent is willing to lead a consortium "
-                f"(responded: {responded})"
+                N_(
+                    "cannot {action}: no respondent is willing to lead a consortium "
+                    "(responded: {responded})"
+                ),
+                action=action,
+                responded=sorted(self.responses) or Message(N_("nobody yet")),
             )
         return found
 
-    def an_open_precondition(self, action: str) -> KringloopError | None:
+    def an_open_precondition(self, action: Message) -> KringloopError | None:
         if not any(p["status"] == PreconditionStatus.OPEN for p in self.preconditions.values()):
-            known = ", ".join(f"{n} ({p['status']})" for n, p in self.preconditions.items())
-            return RuleError(f"cannot {action}: no precondition is open ({known or 'none'})")
+            known = [
+                Message(
+                    N_("{name} ({status})"),
+                    name=name,
+                    status=Term("precondition_status", p["status"]),
+                )
+                for name, p in self.preconditions.items()
+            ]
+            return RuleError(
+                N_("cannot {action}: no precondition is open ({known})"),
+                action=action,
+                known=known or Message(N_("none")),
+            )
         return None
 
-    def a_member(self, action: str) -> KringloopError | None:
+    def a_member(self, action: Message) -> KringloopError | None:
         if not self.members:
-            return RuleError(f"cannot {action}: no consortium member admitted yet")
+            return RuleError(
+                N_("cannot {action}: no consortium member admitted yet"), action=action
+            )
         return None
 
-    def ready_to_form(self, action: str) -> KringloopError | None:
+    def ready_to_form(self, action: Message) -> KringloopError | None:
         unresolved = self.unresolved_preconditions()
         if unresolved:
             return PreconditionsStillOpenError(
-                f"cannot {action}: {len(unresolved)} precondition"
-                f"{'s' if len(unresolved) > 1 else ''} still open: {', '.join(unresolved)}"
+                N_("cannot {action}: 1 precondition still open: {unresolved}")
+                if len(unresolved) == 1
+                else N_("cannot {action}: {count} preconditions still open: {unresolved}"),
+                action=action,
+                count=len(unresolved),
+                unresolved=unresolved,
             )
         if self.members.get(self.lead or "") != Role.LEAD:
             return ConsortiumIncompleteError(
-                f"cannot {action}: the lead entrepreneur '{self.lead}' has not joined it as lead"
+                N_("cannot {action}: the lead entrepreneur '{lead}' has not joined it as lead"),
+                action=action,
+                lead=self.lead,
             )
         if len(self.members) < 2:
             return ConsortiumIncompleteError(
-                f"cannot {action}: it needs at least two members, it has {len(self.members)}"
+                N_("cannot {action}: it needs at least two members, it has {count}"),
+                action=action,
+                count=len(self.members),
             )
         if self.arrangement is None:
             return ConsortiumIncompleteError(
-                f"cannot {action}: agree a financial arrangement or declare that none is needed"
+                N_("cannot {action}: agree a financial arrangement or declare that none is needed"),
+                action=action,
             )
         return None
 
-    def assessed_ready(self, action: str) -> KringloopError | None:
+    def assessed_ready(self, action: Message) -> KringloopError | None:
         if not self.assessments:
-            return RuleError(f"cannot {action}: no scale-up assessment recorded yet")
+            return RuleError(
+                N_("cannot {action}: no scale-up assessment recorded yet"), action=action
+            )
         if not self.assessments[-1]["ready"]:
             return RuleError(
-                f"cannot {action}: the latest scale-up assessment does not find the "
-                "initiative ready"
+                N_(
+                    "cannot {action}: the latest scale-up assessment does not find the "
+                    "initiative ready"
+                ),
+                action=action,
             )
         if self.scale_level == list(ScaleLevel)[-1]:
-            return RuleError(f"cannot {action}: already scaled up to {self.scale_level}")
+            return RuleError(
+                N_("cannot {action}: already scaled up to {level}"),
+                action=action,
+                level=Term("scale_level", self.scale_level),
+            )
         return None
 
-    def unresolved_preconditions(self) -> list[str]:
-        """Names of preconditions still open or failed: each blocks the consortium."""
+    def unresolved_preconditions(self) -> list[Message]:
+        """The preconditions still open or failed, in words: each blocks the consortium."""
         return [
-            f"{PreconditionKind(p['kind']).label} ({name}, {p['status']})"
+            Message(
+                N_("{kind} ({name}, {status})"),
+                kind=Term("precondition_kind", p["kind"]),
+                name=name,
+                status=Term("precondition_status", p["status"]),
+            )
             if p["status"] == PreconditionStatus.FAILED
-            else f"{PreconditionKind(p['kind']).label} ({name})"
+            else Message(
+                N_("{kind} ({name})"), kind=Term("precondition_kind", p["kind"]), name=name
+            )
             for name, p in self.preconditions.items()
             if p["status"] in (PreconditionStatus.OPEN, PreconditionStatus.FAILED)
         ]
@@ -431,8 +530,12 @@ class Initiative(DecisionRecord):
         unknown = [o for o in chosen_options if o not in self.options]
         if unknown:
             raise NotFoundError(
-                f"cannot complete the expert scan: unknown option(s) {', '.join(unknown)} "
-                f"(recorded: {', '.join(sorted(self.options))})"
+                N_(
+                    "cannot complete the expert scan: unknown option(s) {unknown} (recorded: "
+                    "{known})"
+                ),
+                unknown=unknown,
+                known=sorted(self.options),
             )
         self._expert_scan_completed(chosen_options=list(chosen_options), decision=decision)
 
@@ -476,13 +579,20 @@ class Initiative(DecisionRecord):
         response = self.responses.get(lead)
         if response is None:
             raise NotFoundError(
-                f"cannot select '{lead}' as lead entrepreneur: it did not respond to the "
-                f"consultation (responded: {', '.join(sorted(self.responses))})"
+                N_(
+                    "cannot select '{lead}' as lead entrepreneur: it did not respond to the "
+                    "consultation (responded: {responded})"
+                ),
+                lead=lead,
+                responded=sorted(self.responses),
             )
         if not response["willing_to_lead"]:
             raise RuleError(
-                f"cannot select '{lead}' as lead entrepreneur: it did not say it is willing "
-                "to lead a consortium"
+                N_(
+                    "cannot select '{lead}' as lead entrepreneur: it did not say it is willing "
+                    "to lead a consortium"
+                ),
+                lead=lead,
             )
         self._consultation_closed(lead=lead, decision=decision)
 
@@ -499,7 +609,9 @@ class Initiative(DecisionRecord):
         self.check("register_precondition", decision)
         existing = self.preconditions.get(precondition)
         if existing is not None and existing["status"] != PreconditionStatus.DROPPED:
-            raise AlreadyExistsError(f"precondition '{precondition}' is already registered")
+            raise AlreadyExistsError(
+                N_("precondition '{precondition}' is already registered"), precondition=precondition
+            )
         self._precondition_registered(precondition=precondition, decision=decision, **terms)
 
     @event("PreconditionRegistered")
@@ -528,11 +640,15 @@ class Initiative(DecisionRecord):
         }
 
     def fulfil_precondition(self, precondition: str, decision: Decision) -> None:
-        self.check_resolution("fulfil_precondition", "fulfil", precondition, decision)
+        action = Message(N_("fulfil precondition '{precondition}'"), precondition=precondition)
+        self.check_resolution("fulfil_precondition", action, precondition, decision)
         if not decision.evidence:
             raise RuleError(
-                f"cannot fulfil precondition '{precondition}' without evidence: give at least "
-                "one reference"
+                N_(
+                    "cannot fulfil precondition '{precondition}' without evidence: give at least "
+                    "one reference"
+                ),
+                precondition=precondition,
             )
         self._precondition_fulfilled(precondition=precondition, decision=decision)
 
@@ -541,7 +657,8 @@ class Initiative(DecisionRecord):
         self.resolve(precondition, PreconditionStatus.FULFILLED, decision)
 
     def waive_precondition(self, precondition: str, decision: Decision) -> None:
-        self.check_resolution("waive_precondition", "waive", precondition, decision)
+        action = Message(N_("waive precondition '{precondition}'"), precondition=precondition)
+        self.check_resolution("waive_precondition", action, precondition, decision)
         self._precondition_waived(precondition=precondition, decision=decision)
 
     @event("PreconditionWaived")
@@ -549,22 +666,33 @@ class Initiative(DecisionRecord):
         self.resolve(precondition, PreconditionStatus.WAIVED, decision)
 
     def fail_precondition(self, precondition: str, decision: Decision) -> None:
-        self.check_resolution("fail_precondition", "record the failure of", precondition, decision)
+        action = Message(
+            N_("record the failure of precondition '{precondition}'"), precondition=precondition
+        )
+        self.check_resolution("fail_precondition", action, precondition, decision)
         self._precondition_failed(precondition=precondition, decision=decision)
 
     @event("PreconditionFailed")
     def _precondition_failed(self, precondition: str, decision: Decision) -> None:
         self.resolve(precondition, PreconditionStatus.FAILED, decision)
 
-    def check_resolution(self, step: str, verb: str, precondition: str, decision: Decision) -> None:
-        action = f"{verb} precondition '{precondition}'"
+    def check_resolution(
+        self, step: str, action: Message, precondition: str, decision: Decision
+    ) -> None:
         self.check(step, decision, action)
         record = self.preconditions.get(precondition)
         if record is None:
-            known = ", ".join(sorted(self.preconditions)) or "none registered"
-            raise NotFoundError(f"cannot {action}: no such precondition ({known})")
+            raise NotFoundError(
+                N_("cannot {action}: no such precondition ({known})"),
+                action=action,
+                known=sorted(self.preconditions) or Message(N_("none registered")),
+            )
         if record["status"] != PreconditionStatus.OPEN:
-            raise RuleError(f"cannot {action}: it is already {record['status']}")
+            raise RuleError(
+                N_("cannot {action}: it is already {status}"),
+                action=action,
+                status=Term("precondition_status", record["status"]),
+            )
 
     def resolve(self, precondition: str, outcome: PreconditionStatus, decision: Decision) -> None:
         record = self.preconditions[precondition]
@@ -577,11 +705,19 @@ class Initiative(DecisionRecord):
     # -- consortium ---------------------------------------------------------------------
 
     def admit_member(self, organisation: str, role: str, decision: Decision) -> None:
-        self.check("admit_member", decision, f"admit '{organisation}' to the consortium")
+        self.check(
+            "admit_member",
+            decision,
+            Message(N_("admit '{organisation}' to the consortium"), organisation=organisation),
+        )
         if role == Role.LEAD and organisation != self.lead:
             raise RuleError(
-                f"cannot admit '{organisation}' as lead: the lead entrepreneur selected in the "
-                f"market consultation is '{self.lead}'"
+                N_(
+                    "cannot admit '{organisation}' as lead: the lead entrepreneur selected in the "
+                    "market consultation is '{lead}'"
+                ),
+                organisation=organisation,
+                lead=self.lead,
             )
         self._member_joined(organisation=organisation, role=role, decision=decision)
 
@@ -596,16 +732,28 @@ class Initiative(DecisionRecord):
         outsiders = [s["party"] for s in shares if s["party"] not in self.members]
         if outsiders:
             raise RuleError(
-                "cannot agree the financial arrangement: not consortium members: "
-                + ", ".join(outsiders)
+                N_("cannot agree the financial arrangement: not consortium members: {outsiders}"),
+                outsiders=outsiders,
             )
-        for share in ("cost_share", "benefit_share"):
+        for share, words in (
+            (
+                "cost_share",
+                N_(
+                    "cannot agree the financial arrangement: cost shares add up to {total} %, "
+                    "not 100 %"
+                ),
+            ),
+            (
+                "benefit_share",
+                N_(
+                    "cannot agree the financial arrangement: benefit shares add up to {total} %, "
+                    "not 100 %"
+                ),
+            ),
+        ):
             total = sum(float(s[share]) for s in shares)
             if abs(total - 100.0) > SHARE_TOLERANCE:
-                raise SharesDoNotAddUpError(
-                    f"cannot agree the financial arrangement: {share.replace('_', ' ')}s add "
-                    f"up to {total:g} %, not 100 %"
-                )
+                raise SharesDoNotAddUpError(words, total=total)
         self._arrangement_agreed(
             arrangement_type=arrangement_type, shares=[dict(s) for s in shares], decision=decision
         )
@@ -625,7 +773,7 @@ class Initiative(DecisionRecord):
         self.arrangement = {"type": "none", "shares": []}
 
     def form_consortium(self, decision: Decision, operating_from: date | None = None) -> None:
-        self.check("form_consortium", decision, "form consortium")
+        self.check("form_consortium", decision, Message(N_("form consortium")))
         self._consortium_formed(decision=decision, operating_from=operating_from)
 
     @event("ConsortiumFormed")
@@ -701,7 +849,11 @@ class Initiative(DecisionRecord):
         if self.scale_level is not None and levels.index(ScaleLevel(level)) <= levels.index(
             ScaleLevel(self.scale_level)
         ):
-            raise RuleError(f"cannot scale up to {level}: already scaled up to {self.scale_level}")
+            raise RuleError(
+                N_("cannot scale up to {level}: already scaled up to {current}"),
+                level=Term("scale_level", level),
+                current=Term("scale_level", self.scale_level),
+            )
         self._scale_up_started(level=level, decision=decision)
 
     @event("ScaleUpStarted")
@@ -792,15 +944,26 @@ class Initiative(DecisionRecord):
 
     def fall_back(self, to_stage: str, decision: Decision) -> None:
         target = Stage(to_stage)
-        self.check("fall_back", decision, f"fall back to {target.label}")
+        self.check(
+            "fall_back",
+            decision,
+            Message(N_("fall back to {stage}"), stage=Term("stage", target)),
+        )
         if target not in FALLBACK_STAGES:
-            allowed = ", ".join(s.label for s in FALLBACK_STAGES)
-            raise RuleError(f"cannot fall back to {target.label}: fall back to one of {allowed}")
+            raise RuleError(
+                N_("cannot fall back to {stage}: fall back to one of {allowed}"),
+                stage=Term("stage", target),
+                allowed=terms("stage", FALLBACK_STAGES),
+            )
         current = Stage(self.stage)
         if target.rank >= current.rank:
             raise WrongStageError(
-                f"cannot fall back from {current.label} to {target.label}: only to an earlier "
-                "stage, and not once scale-up has started"
+                N_(
+                    "cannot fall back from {current} to {stage}: only to an earlier stage, and "
+                    "not once scale-up has started"
+                ),
+                current=Term("stage", current),
+                stage=Term("stage", target),
             )
         dropped = legacy_dropped(self.preconditions) if target.rank <= _MC.rank else []
         self._fell_back(to_stage=to_stage, decision=decision, dropped=dropped)
@@ -830,20 +993,34 @@ class Initiative(DecisionRecord):
         """Correct a recorded decision's words or references (a typo in a reason, a wrong
         evidence reference): the correction is its own decision, naming the one it corrects;
         the corrected decision stays in the record as it was."""
-        self.check("correct_decision", decision, f"correct decision '{corrects}'")
-        action = f"cannot correct decision '{corrects}'"
+        action = Message(N_("correct decision '{corrects}'"), corrects=corrects)
+        self.check("correct_decision", decision, action)
         if corrects not in self.applied_commands:
             raise NotFoundError(
-                f"{action}: no decision on initiative '{self.initiative_id}' has that command id"
+                N_("cannot {action}: no decision on initiative '{initiative}' has that command id"),
+                action=action,
+                initiative=self.initiative_id,
             )
         original = self.correction_of(corrects)
         if original is not None:
-            raise RuleError(f"{action}: it is a correction; correct '{original}' again instead")
-        unknown = sorted(set(changes) - set(CORRECTABLE))
-        if unknown or not changes:
             raise RuleError(
-                f"{action}: a correction changes {' or '.join(CORRECTABLE)}"
-                + (f", not {', '.join(unknown)}" if unknown else "")
+                N_("cannot {action}: it is a correction; correct '{original}' again instead"),
+                action=action,
+                original=original,
+            )
+        unknown = sorted(set(changes) - set(CORRECTABLE))
+        if unknown:
+            raise RuleError(
+                N_("cannot {action}: a correction changes {correctable}, not {unknown}"),
+                action=action,
+                correctable=either(CORRECTABLE),
+                unknown=unknown,
+            )
+        if not changes:
+            raise RuleError(
+                N_("cannot {action}: a correction changes {correctable}"),
+                action=action,
+                correctable=either(CORRECTABLE),
             )
         self._decision_corrected(corrects=corrects, changes=dict(changes), decision=decision)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from domain.errors import KringloopError
 from domain.values import Stage, Status
@@ -26,7 +26,8 @@ class Step:
     """One step of a lifecycle: the stages and statuses it is taken in, and its rule."""
 
     action: str
-    """The step in the words of a refusal: "cannot {action}: ..."."""
+    """The step in the words of a refusal: "cannot {action}: ..."; a message id (``N_``), so
+    a door shows it in its reader's language."""
     records: str
     """The event it records (its name in the store): the step's past tense."""
     at: tuple[Stage, ...]
@@ -43,7 +44,7 @@ class Step:
     """It may be entered late: with an effective date before the latest decision, at the
     place in the timeline where it belongs (it does not change the stage path)."""
     at_words: str = ""
-    """Why the stage is wrong, where "not {the stages}" would say it badly."""
+    """Why the stage is wrong, where "not {the stages}" would say it badly (a message id)."""
 
     @property
     def changes_stage(self) -> bool:
@@ -57,9 +58,10 @@ class NextStep:
     step: str
     action: str
     allowed: bool
-    why_not: str = ""
+    why_not: str = ""  # in English; ``reason`` is the refusal itself, for other languages
     in_stage: bool = True  # a step of the stage it stands at (not one open at every stage)
     refusal: type[KringloopError] | None = field(default=None, compare=False)
+    reason: KringloopError | None = field(default=None, compare=False)
 
 
 class OfferedStep(BaseModel):
@@ -74,3 +76,16 @@ class OfferedStep(BaseModel):
         default=True,
         description="a step of the stage the initiative stands at (not one open at every stage)",
     )
+    _refusal: KringloopError | None = PrivateAttr(default=None)
+
+    @property
+    def refusal(self) -> KringloopError | None:
+        """Why not, as the refusal itself (its message id and parameters): what a door shows
+        in its reader's language (``adapters.i18n.translator(lang).message(step.refusal)``);
+        ``why_not`` is its English text."""
+        return self._refusal
+
+    def refused_by(self, refusal: KringloopError | None) -> OfferedStep:
+        """This step with the refusal that says why not (None: allowed)."""
+        self._refusal = refusal
+        return self

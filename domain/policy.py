@@ -17,8 +17,10 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from domain.authority import Authority
-from domain.errors import EffectiveDateError, NoAuthorityError, NoMandateError
+from domain.errors import EffectiveDateError, Message, NoAuthorityError, NoMandateError, Term
+from domain.messages import N_
 from domain.programme import ALL_STREAMS, Programme
+from domain.record import record_word
 from domain.values import AuthorityRole, Decision
 
 if TYPE_CHECKING:
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from domain.record import DecisionRecord
 
 BOOTSTRAP = "bootstrap: the register's first decision, by the operator"
-NO_REGISTER = (
+NO_REGISTER = N_(
     "no authority register yet: the operator starts it once with "
     "`kringloop init --manager NAME`, naming the first manager"
 )
@@ -74,8 +76,10 @@ def authorise(
     programme = subject.programme
     if programme is not None and decision.effective < programme.founded:
         raise EffectiveDateError(
-            f"effective date {decision.effective.isoformat()} lies before programme "
-            f"'{programme.programme_id}' existed ({programme.founded.isoformat()})"
+            N_("effective date {day} lies before programme '{programme}' existed ({founded})"),
+            day=decision.effective,
+            programme=programme.programme_id,
+            founded=programme.founded,
         )
     basis = _basis(subject, register, decision.actor, decision.effective)
     recorder = decision.recorder
@@ -84,7 +88,9 @@ def authorise(
             recorded_under = _basis(subject, register, recorder, today, recording=True)
         except (NoAuthorityError, NoMandateError) as refusal:
             raise type(refusal)(
-                f"recorded today by '{recorder}', who needs authority today: {refusal}"
+                N_("recorded today by '{recorder}', who needs authority today: {refusal}"),
+                recorder=recorder,
+                refusal=refusal,
             ) from None
         if recorder != decision.actor:
             basis += f"; recorded by {recorder} under {recorded_under}"
@@ -111,14 +117,29 @@ def _basis(
         if speaks is not None:
             return f"role organisation for {subject.organisation} (decision {speaks})"
         raise NoAuthorityError(
-            f"'{who}' may not decide for '{subject.organisation}' on {day.isoformat()}: that "
-            f"needs the role manager ({register.periods(who, AuthorityRole.MANAGER)}) or the "
-            f"role organisation for '{subject.organisation}' "
-            f"({register.periods(who, AuthorityRole.ORGANISATION)})"
+            N_(
+                "'{who}' may not decide for '{organisation}' on {day}: that needs the role "
+                "{manager} ({manager_periods}) or the role {organisation_role} for "
+                "'{organisation}' ({organisation_periods})"
+            ),
+            who=who,
+            organisation=subject.organisation,
+            day=day,
+            manager=Term("role", AuthorityRole.MANAGER),
+            manager_periods=register.periods(who, AuthorityRole.MANAGER),
+            organisation_role=Term("role", AuthorityRole.ORGANISATION),
+            organisation_periods=register.periods(who, AuthorityRole.ORGANISATION),
         )
     raise NoAuthorityError(
-        f"'{who}' holds no role manager on {day.isoformat()}, which {subject.group} decisions "
-        f"need (manager: {register.periods(who, AuthorityRole.MANAGER)})"
+        N_(
+            "'{who}' holds no role {manager} on {day}, which {group} decisions need "
+            "({manager}: {periods})"
+        ),
+        who=who,
+        manager=Term("role", AuthorityRole.MANAGER),
+        day=day,
+        group=record_word(subject.group),
+        periods=register.periods(who, AuthorityRole.MANAGER),
     )
 
 
@@ -126,14 +147,27 @@ def _mandate(programme: Programme, stream: str, who: str, day: date) -> str:
     found = programme.mandate_of(who, stream, day)
     if found is None:
         held = [
-            f"for {covers} {mandate_period(start, end)}"
-            for covers in _covering(programme, stream)
-            for start, end, *_ in programme.mandates.get(who, {}).get(covers, [])
+            Message(N_("for {stream} {period}"), stream=covering, period=period_words(start, end))
+            for covering in _covering(programme, stream)
+            for start, end, *_ in programme.mandates.get(who, {}).get(covering, [])
         ]
         raise NoMandateError(
-            f"'{who}' holds no mandate for stream '{stream}' on {day.isoformat()} "
-            f"(mandates held: {'; '.join(held) or 'none, ever'})"
+            N_("'{who}' holds no mandate for stream '{stream}' on {day} (mandates held: {held})"),
+            who=who,
+            stream=Term("stream", stream),
+            day=day,
+            held=_semicolons(held),
         )
+    return found
+
+
+def _semicolons(items: list[Message]) -> Message:
+    """Items as one parameter, "a; b; c"; "none, ever" when there are none."""
+    if not items:
+        return Message(N_("none, ever"))
+    found = items[0]
+    for item in items[1:]:
+        found = Message(N_("{first}; {second}"), first=found, second=item)
     return found
 
 
@@ -146,8 +180,13 @@ def _covering(programme: Programme, stream: str) -> list[str]:
 def mandate_period(start: date, end: date | None) -> str:
     """A mandate's period in words, with the last day it holds: it is revoked from ``end``,
     so ``end`` itself is the first day without it."""
+    return str(period_words(start, end))
+
+
+def period_words(start: date, end: date | None) -> Message:
+    """``mandate_period`` as a message, for a door to show in its reader's language."""
     if end is None:
-        return f"from {start.isoformat()}, no end"
+        return Message(N_("from {start}, no end"), start=start)
     if end <= start:
-        return f"granted and revoked on {start.isoformat()} (never held)"
-    return f"from {start.isoformat()}, last day {(end - timedelta(days=1)).isoformat()}"
+        return Message(N_("granted and revoked on {start} (never held)"), start=start)
+    return Message(N_("from {start}, last day {last}"), start=start, last=end - timedelta(days=1))

@@ -11,7 +11,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
 
-from domain.errors import AlreadyExistsError, NotFoundError, RuleError
+from domain.errors import AlreadyExistsError, NotFoundError, RuleError, Term
+from domain.messages import N_
 from domain.record import DecisionRecord
 from domain.values import Decision
 
@@ -41,15 +42,17 @@ class Commitment(DecisionRecord):
     ) -> None:
         years = [p["year"] for p in path if p.get("year") is not None]
         if years != sorted(set(years)):
-            raise RuleError("the path's years must rise, each year once")
+            raise RuleError(N_("the path's years must rise, each year once"))
         if any(p.get("year") is None for p in path[:-1]):
             raise RuleError(
-                "only the path's last step can be an open goal without a year "
-                "(e.g. 100 % as soon as possible after the last dated step)"
+                N_(
+                    "only the path's last step can be an open goal without a year "
+                    "(e.g. 100 % as soon as possible after the last dated step)"
+                )
             )
         shares = [p["share"] for p in path]
         if shares != sorted(shares):
-            raise RuleError("the path's circular shares must not fall over the years")
+            raise RuleError(N_("the path's circular shares must not fall over the years"))
         self.commitment_id = commitment_id
         self.programme_id = programme_id
         self.organisation = organisation
@@ -64,7 +67,11 @@ class Commitment(DecisionRecord):
     @event("CategoryAdopted")
     def adopt_category(self, category: str, decision: Decision) -> None:
         if category in self.categories:
-            raise AlreadyExistsError(f"'{self.organisation}' already adopted '{category}'")
+            raise AlreadyExistsError(
+                N_("'{organisation}' already adopted '{category}'"),
+                organisation=self.organisation,
+                category=Term("category", category),
+            )
         self.categories.append(category)
 
     @event("SpendReported")
@@ -79,13 +86,16 @@ class Commitment(DecisionRecord):
     ) -> None:
         if circular_spend_eur > total_spend_eur:
             raise RuleError(
-                f"circular spend (EUR {circular_spend_eur:,.0f}) cannot exceed total spend "
-                f"(EUR {total_spend_eur:,.0f})"
+                N_("circular spend (EUR {circular}) cannot exceed total spend (EUR {total})"),
+                circular=float(round(circular_spend_eur)),
+                total=float(round(total_spend_eur)),
             )
         if year < self.committed_on.year:
             raise RuleError(
-                f"cannot report spend for {year}: '{self.organisation}' committed in "
-                f"{self.committed_on.year}"
+                N_("cannot report spend for {year}: '{organisation}' committed in {committed}"),
+                year=year,
+                organisation=self.organisation,
+                committed=self.committed_on.year,
             )
         self.reports[f"{year}:{category}"] = {
             "year": year,
@@ -133,10 +143,12 @@ class Community(DecisionRecord):
         strangers = [a for a in attendees if a not in self.members]
         if strangers:
             raise NotFoundError(
-                f"not members of community '{self.community_id}': {', '.join(strangers)}"
+                N_("not members of community '{community}': {strangers}"),
+                community=self.community_id,
+                strangers=strangers,
             )
         if str(meeting) in self.meetings:
-            raise AlreadyExistsError(f"meeting {meeting} is already recorded")
+            raise AlreadyExistsError(N_("meeting {meeting} is already recorded"), meeting=meeting)
         self.meetings[str(meeting)] = {
             "on": decision.effective,
             "attendees": list(attendees),
@@ -155,12 +167,16 @@ class Community(DecisionRecord):
         strangers = [p for p in participants if p not in self.members]
         if strangers:
             raise NotFoundError(
-                f"not members of community '{self.community_id}': {', '.join(strangers)}"
+                N_("not members of community '{community}': {strangers}"),
+                community=self.community_id,
+                strangers=strangers,
             )
         if len(set(participants)) < 2:
-            raise RuleError("a joint procurement trajectory needs at least two participants")
+            raise RuleError(N_("a joint procurement trajectory needs at least two participants"))
         if trajectory in self.trajectories:
-            raise AlreadyExistsError(f"trajectory '{trajectory}' is already started")
+            raise AlreadyExistsError(
+                N_("trajectory '{trajectory}' is already started"), trajectory=trajectory
+            )
         self.trajectories[trajectory] = {
             "category": category,
             "participants": list(participants),

@@ -9,7 +9,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
 
-from domain.errors import AlreadyExistsError, NotFoundError, RuleError
+from domain.errors import AlreadyExistsError, Message, NotFoundError, RuleError, Term
+from domain.messages import N_
 from domain.record import DecisionRecord
 from domain.values import Decision, PhaseStatus
 
@@ -63,9 +64,15 @@ class Programme(DecisionRecord):
         if phase_status == PhaseStatus.STARTED:
             self.check_previous_phase_started(phase)
         elif "started" not in record:
-            raise RuleError(f"cannot record phase {phase} as {phase_status}: it was never started")
+            raise RuleError(
+                N_("cannot record phase {phase} as {status}: it was never started"),
+                phase=phase,
+                status=Term("phase_status", phase_status),
+            )
         if phase_status == PhaseStatus.APPROVED and not approved_by:
-            raise RuleError(f"cannot approve phase {phase}: name who approved it (approved_by)")
+            raise RuleError(
+                N_("cannot approve phase {phase}: name who approved it (approved_by)"), phase=phase
+            )
         record[phase_status] = decision.effective.isoformat()
         if approved_by:
             record["approved_by"] = list(approved_by)
@@ -73,7 +80,11 @@ class Programme(DecisionRecord):
 
     def check_previous_phase_started(self, phase: int) -> None:
         if phase > 1 and "started" not in self.phases.get(str(phase - 1), {}):
-            raise RuleError(f"cannot start phase {phase}: phase {phase - 1} has not started")
+            raise RuleError(
+                N_("cannot start phase {phase}: phase {previous} has not started"),
+                phase=phase,
+                previous=phase - 1,
+            )
 
     @property
     def current_phase(self) -> int | None:
@@ -120,8 +131,13 @@ class Programme(DecisionRecord):
     ) -> None:
         if include_procurement_trajectories and measure != "chains_redesigned":
             raise RuleError(
-                "only a target measured by chains_redesigned can include joint procurement "
-                f"trajectories (this one: {measure or 'measured by the programme'})"
+                N_(
+                    "only a target measured by chains_redesigned can include joint procurement "
+                    "trajectories (this one: {measure})"
+                ),
+                measure=Term("measure", measure)
+                if measure
+                else Message(N_("measured by the programme")),
             )
         self.targets[key] = {
             "description": description,
@@ -140,8 +156,11 @@ class Programme(DecisionRecord):
         self, key: str, value: float, source: str, decision: Decision
     ) -> None:
         if key not in self.targets:
-            known = ", ".join(sorted(self.targets)) or "none set"
-            raise NotFoundError(f"no target '{key}' to measure (targets: {known})")
+            raise NotFoundError(
+                N_("no target '{key}' to measure (targets: {known})"),
+                key=key,
+                known=sorted(self.targets) or Message(N_("none set")),
+            )
         self.targets[key]["measurements"].append([decision.effective, value, source])
 
     @event("ScaleUpCriteriaSet")
@@ -153,23 +172,37 @@ class Programme(DecisionRecord):
         self, stream: str, name: str, parent: str | None, decision: Decision
     ) -> None:
         if stream == ALL_STREAMS:
-            raise RuleError(f"'{ALL_STREAMS}' means every stream in a mandate: choose another id")
+            raise RuleError(
+                N_("'{all}' means every stream in a mandate: choose another id"), all=ALL_STREAMS
+            )
         if stream in self.streams:
-            raise AlreadyExistsError(f"stream '{stream}' is already registered")
+            raise AlreadyExistsError(N_("stream '{stream}' is already registered"), stream=stream)
         if parent is not None and parent not in self.streams:
             raise NotFoundError(
-                f"cannot register sub-stream '{stream}': parent stream '{parent}' is not registered"
+                N_(
+                    "cannot register sub-stream '{stream}': parent stream '{parent}' is not "
+                    "registered"
+                ),
+                stream=stream,
+                parent=parent,
             )
         if parent is not None and self.streams[parent]["parent"] is not None:
             raise RuleError(
-                f"cannot register '{stream}' under '{parent}': '{parent}' is itself a sub-stream"
+                N_(
+                    "cannot register '{stream}' under '{parent}': '{parent}' is itself a sub-stream"
+                ),
+                stream=stream,
+                parent=parent,
             )
         self.streams[stream] = {"name": name, "parent": parent}
 
     def check_stream(self, stream: str) -> None:
         if stream not in self.streams:
-            known = ", ".join(sorted(self.streams)) or "none yet"
-            raise NotFoundError(f"unknown stream '{stream}' (registered: {known})")
+            raise NotFoundError(
+                N_("unknown stream '{stream}' (registered: {known})"),
+                stream=stream,
+                known=sorted(self.streams) or Message(N_("none yet")),
+            )
 
     @event("MandateGranted")
     def grant_mandate(self, broker: str, streams: list[str], decision: Decision) -> None:
@@ -186,12 +219,21 @@ class Programme(DecisionRecord):
         for stream in streams:
             periods = self.mandates.get(broker, {}).get(stream, [])
             if not periods or periods[-1][1] is not None:
-                raise RuleError(f"'{broker}' holds no mandate for stream '{stream}' to revoke")
+                raise RuleError(
+                    N_("'{broker}' holds no mandate for stream '{stream}' to revoke"),
+                    broker=broker,
+                    stream=Term("stream", stream),
+                )
             if decision.effective < periods[-1][0]:
                 raise RuleError(
-                    f"cannot revoke the mandate of '{broker}' for '{stream}' from "
-                    f"{decision.effective.isoformat()}: it was granted from "
-                    f"{periods[-1][0].isoformat()}"
+                    N_(
+                        "cannot revoke the mandate of '{broker}' for '{stream}' from {day}: "
+                        "it was granted from {since}"
+                    ),
+                    broker=broker,
+                    stream=Term("stream", stream),
+                    day=decision.effective,
+                    since=periods[-1][0],
                 )
         for stream in streams:
             self.mandates[broker][stream][-1][1] = decision.effective

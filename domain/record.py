@@ -8,7 +8,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.errors import EffectiveDateError
+from domain.errors import EffectiveDateError, Message
+from domain.messages import N_
 from domain.values import Decision
 
 
@@ -55,9 +56,13 @@ class DecisionRecord(Aggregate):
     def check_effective_order(self, decision: Decision) -> None:
         if self.keeps_effective_order and decision.effective < self.last_effective:
             raise EffectiveDateError(
-                f"a decision on this {self.kind} cannot take effect on "
-                f"{decision.effective.isoformat()}: the previous decision took effect on "
-                f"{self.last_effective.isoformat()}"
+                N_(
+                    "a decision on this {kind} cannot take effect on {day}: the previous "
+                    "decision took effect on {previous}"
+                ),
+                kind=record_word(self.kind),
+                day=decision.effective,
+                previous=self.last_effective,
             )
 
     @property
@@ -73,3 +78,19 @@ class DecisionRecord(Aggregate):
         """The version a command produced, and its content digest, if it was applied here."""
         entry = self.applied_commands.get(command_id)
         return None if entry is None else (int(entry[0]), str(entry[1]))
+
+
+RECORD_WORDS = {
+    "authority": N_("authority"),
+    "programme": N_("programme"),
+    "initiative": N_("initiative"),
+    "commitment": N_("commitment"),
+    "community": N_("community"),
+}
+"""Each kind of record (``DecisionRecord.kind``, a command's group) as a refusal names it."""
+
+
+def record_word(kind: str) -> Message | str:
+    """A kind of record as a message parameter (the kind itself when it has no words)."""
+    found = RECORD_WORDS.get(kind)
+    return kind if found is None else Message(found)

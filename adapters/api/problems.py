@@ -10,6 +10,16 @@ How refusals map to status codes:
 - 503 the store cannot be opened; 400 any other refusal;
 - 413 a request body over the limit (adapters.api.limits), 429 too many failed logins or
   unknown tokens from one address (adapters.api.throttle), with Retry-After.
+
+The language: a problem answers in the language ``Accept-Language`` prefers of Dutch and
+English, Dutch when it names neither (``adapters.i18n.negotiate``), and says which in
+``Content-Language``. ``title`` and ``detail`` are in that language (the English ``detail``
+of a refusal is its own text, word for word as the logs and the CLI have it); what a script reads
+does not depend on it: ``type`` and ``code`` (the refusal's kind), and for a refusal of the
+engine ``message_id``, the English template it was worded from (the catalogue's message
+id, stable across languages and releases). A script that wants the English words asks
+with ``Accept-Language: en``. Text without a message id (a proxy's or the framework's
+words, a validation error's field messages) stays as it is.
 """
 
 from __future__ import annotations
@@ -21,7 +31,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from domain.errors import KringloopError
+from adapters.i18n import negotiate, translator
+from domain.errors import KringloopError, Message, localise
+from domain.messages import N_
 
 MEDIA_TYPE = "application/problem+json"
 STATUS_BY_CODE = {
@@ -42,39 +54,57 @@ STATUS_BY_CODE = {
     "storage": 503,
 }
 TITLES = {
-    400: "Bad request",
-    401: "Not authenticated",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    413: "Content too large",
-    422: "Invalid input",
-    429: "Too many requests",
-    503: "Store unavailable",
+    400: N_("Bad request"),
+    401: N_("Not authenticated"),
+    403: N_("Forbidden"),
+    404: N_("Not found"),
+    405: N_("Method not allowed"),
+    409: N_("Conflict"),
+    413: N_("Content too large"),
+    422: N_("Invalid input"),
+    429: N_("Too many requests"),
+    503: N_("Store unavailable"),
 }
+REFUSED = N_("Refused")
 
 
 def status_for(error: KringloopError) -> int:
     return STATUS_BY_CODE.get(error.code, 400)
 
 
-def problem(status: int, detail: str, code: str, **extra: Any) -> JSONResponse:
+def problem(status: int, detail: str, code: str, lang: str = "en", **extra: Any) -> JSONResponse:
+    """A problem document; ``detail`` already in ``lang``, the title put in it here."""
     body = {
         "type": f"urn:kringloop:problem:{code}",
-        "title": TITLES.get(status, "Refused"),
+        "title": translator(lang).gettext(TITLES.get(status, REFUSED)),
         "status": status,
         "detail": detail,
         "code": code,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(
+        body, status_code=status, media_type=MEDIA_TYPE, headers={"Content-Language": lang}
+    )
+
+
+def language(request: Request) -> str:
+    """The language a problem answers in: Accept-Language's choice, Dutch by default."""
+    return negotiate(request.headers.get("accept-language"))
 
 
 async def _refusal(request: Request, error: Exception) -> JSONResponse:
     if not isinstance(error, KringloopError):
         raise error
-    return problem(status_for(error), str(error), error.code)
+    lang = language(request)
+    return problem(
+        status_for(error), words_of(error, lang), error.code, lang, message_id=error.message_id
+    )
+
+
+def words_of(error: KringloopError, lang: str) -> str:
+    """A refusal in a language; in English, its own words (``str``), as logs and the CLI
+    say it, so the English of scripts and records does not change."""
+    return str(error) if lang == "en" else localise(error, translator(lang))
 
 
 async def _invalid(request: Request, error: Exception) -> JSONResponse:
@@ -84,7 +114,9 @@ async def _invalid(request: Request, error: Exception) -> JSONResponse:
     for item in error.errors():
         where = ".".join(str(part) for part in item.get("loc", ())) or "input"
         problems.append(f"{where}: {item.get('msg', 'invalid')}")
-    return problem(422, "invalid request: " + "; ".join(problems), "invalid")
+    lang = language(request)
+    detail = Message(N_("invalid request: {problems}"), problems="; ".join(problems))
+    return problem(422, localise(detail, translator(lang)), "invalid", lang)
 
 
 async def _http(request: Request, error: Exception) -> JSONResponse:
@@ -99,7 +131,11 @@ async def _http(request: Request, error: Exception) -> JSONResponse:
         413: "too_large",
         429: "throttled",
     }.get(error.status_code, "http")
-    response = problem(error.status_code, str(error.detail), code)
+    lang = language(request)
+    detail = str(error.detail)
+    if detail:  # the framework's words, or ours where a catalogue has them
+        detail = translator(lang).gettext(detail)
+    response = problem(error.status_code, detail, code, lang)
     if error.headers:
         response.headers.update(error.headers)
     return response

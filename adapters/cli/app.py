@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from adapters.bootstrap import bootstrap
@@ -19,10 +18,11 @@ from adapters.cli.context import (
     console,
     emit_json,
     errors,
-    one_line,
     refusals,
     refuse,
+    say_error,
     session,
+    words,
 )
 from adapters.cli.lazy import CatalogueGroup
 from adapters.cli.orchestration import register_orchestration
@@ -33,7 +33,8 @@ from adapters.commanding import ApplyReport, apply_lines, read_json
 from adapters.failures import storage_error
 from adapters.settings import Settings
 from domain.commands.base import Command
-from domain.errors import InvalidCommandError, KringloopError
+from domain.errors import InvalidCommandError, KringloopError, Message, localise
+from domain.messages import N_
 from domain.reading import programme_state
 
 app = typer.Typer(
@@ -214,8 +215,11 @@ def _numbered_commands(path: Path) -> Iterator[tuple[int, Callable[[], Command]]
 
 def _too_long() -> Command:
     raise InvalidCommandError(
-        f"line longer than {MAX_LINE_BYTES} bytes: no command is that large (a reason holds "
-        "at most 2000 characters)"
+        N_(
+            "line longer than {limit} bytes: no command is that large (a reason holds "
+            "at most 2000 characters)"
+        ),
+        limit=MAX_LINE_BYTES,
     )
 
 
@@ -223,10 +227,10 @@ def _parse_line(raw: bytes) -> Command:
     try:
         text = raw.decode("utf-8-sig")  # a BOM, as some editors write
     except UnicodeDecodeError:
-        raise InvalidCommandError("not valid UTF-8") from None
-    payload = read_json(text, "not a JSON object")
+        raise InvalidCommandError(N_("not valid UTF-8")) from None
+    payload = read_json(text, Message(N_("not a JSON object")))
     if not isinstance(payload, dict):
-        raise InvalidCommandError("not a JSON object")
+        raise InvalidCommandError(N_("not a JSON object"))
     from domain.commands.catalogue import parse_command  # builds the catalogue: only when applying
 
     return parse_command(payload)
@@ -278,7 +282,11 @@ def apply(
         "last_notification_id": report.last_notification_id,
     }
     if report.stopped is not None:
-        message = f"{path}:{report.stopped.line}: {report.stopped.message}"
+        why = report.stopped.message
+        wording = words()
+        if report.stopped.error is not None and wording.lang != "en":
+            why = localise(report.stopped.error, wording)
+        message = f"{path}:{report.stopped.line}: {why}"
         if as_json:
             emit_json(
                 {**summary, "error": "refused", "line": report.stopped.line, "message": message}
@@ -352,9 +360,5 @@ def main() -> None:
         failure = error if isinstance(error, KringloopError) else storage_error(error)
         if failure is None:
             raise
-        code = getattr(failure, "code", "refused")
-        if "--json" in sys.argv:
-            emit_json({"error": code, "message": str(failure)})
-        else:
-            errors.print(f"[bold red]refused:[/] {escape(one_line(str(failure)))}", highlight=False)
+        say_error(failure, "--json" in sys.argv)
         sys.exit(1)

@@ -17,7 +17,9 @@ from rich.markup import escape
 
 from adapters.bootstrap import Kringloop
 from adapters.failures import storage_error
-from domain.errors import KringloopError
+from adapters.i18n import Translator, cli_language, translator
+from domain.errors import KringloopError, localise
+from domain.messages import N_
 
 # Stored text (reasons, names) is printed as it is: never read as Rich markup ("[/]" in a
 # reason crashed `initiative show`) or emoji codes. Lines that style say markup=True.
@@ -53,13 +55,41 @@ def one_line(text: str) -> str:
     return _UNPRINTABLE.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 
-def refuse(message: str, code: str = "refused", as_json: bool = False) -> NoReturn:
+def refuse(
+    message: str, code: str = "refused", as_json: bool = False, message_id: str | None = None
+) -> NoReturn:
     """Say why in one line, and exit non-zero."""
-    if as_json:
-        emit_json({"error": code, "message": message})
-    else:
-        errors.print(f"[bold red]refused:[/] {escape(one_line(message))}", highlight=False)
+    say_refused(message, code, as_json, message_id)
     raise typer.Exit(code=1)
+
+
+def say_refused(
+    message: str, code: str = "refused", as_json: bool = False, message_id: str | None = None
+) -> None:
+    """One line on stderr, ``refused: why``, in the CLI's language; with ``--json``, an
+    object on stdout whose ``error``/``code`` (the refusal's kind) and ``message_id`` (the
+    English template it was worded from) do not depend on the language."""
+    if as_json:
+        found: dict[str, str] = {"error": code, "code": code, "message": message}
+        if message_id is not None:
+            found["message_id"] = message_id
+        emit_json(found)
+    else:
+        label = escape(words().gettext(N_("refused:")))
+        errors.print(f"[bold red]{label}[/] {escape(one_line(message))}", highlight=False)
+
+
+def words() -> Translator:
+    """The CLI's language: KRINGLOOP_LANG, else the locale (adapters.i18n.cli_language)."""
+    return translator(cli_language())
+
+
+def say_error(error: KringloopError, as_json: bool = False) -> None:
+    """A refusal of the engine (or a storage failure) as ``say_refused`` says it, in the
+    CLI's language; in English, its own words (``str``), as the logs have them."""
+    wording = words()
+    said = str(error) if wording.lang == "en" else localise(error, wording)
+    say_refused(said, error.code, as_json, error.message_id)
 
 
 @contextmanager
@@ -68,12 +98,14 @@ def refusals(as_json: bool = False) -> Iterator[None]:
     try:
         yield
     except KringloopError as error:
-        refuse(str(error), error.code, as_json)
+        say_error(error, as_json)
+        raise typer.Exit(code=1) from None
     except Exception as error:  # a driver's error: said plainly if it is a storage failure
         failure = storage_error(error)
         if failure is None:
             raise
-        refuse(str(failure), failure.code, as_json)
+        say_error(failure, as_json)
+        raise typer.Exit(code=1) from None
 
 
 def parse_day(value: str, option: str, as_json: bool = False) -> date:

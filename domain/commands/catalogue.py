@@ -11,7 +11,8 @@ from domain.commands import authority, correction, initiative, procurement, prog
 from domain.commands.base import Command, Outcome
 from domain.commands.initiative import InitiativeCommand, ProposeInitiative
 from domain.commands.programme import CreateProgramme, ProgrammeCommand
-from domain.errors import InvalidCommandError
+from domain.errors import InvalidCommandError, Term
+from domain.messages import N_
 
 
 def _concrete(module: Any) -> list[type[Command]]:
@@ -49,7 +50,8 @@ def command_class(name: object) -> type[Command]:
         found = FORMER_NAMES.get(name)
     if found is None:
         raise InvalidCommandError(
-            f"unknown command {name!r}; see `kringloop commands` for the catalogue"
+            N_("unknown command {name}; see `kringloop commands` for the catalogue"),
+            name=repr(name),
         )
     return found
 
@@ -74,10 +76,21 @@ def validate_command(cls: type[Command], fields: dict[str, Any]) -> Command:
     try:
         return cls.model_validate(fields)
     except ValidationError as error:
-        raise InvalidCommandError(describe_validation(cls, error)) from None
+        raise InvalidCommandError(
+            N_("invalid {command}: {problems}"),
+            command=Term("command", cls.command),
+            problems=describe_problems(cls, error),
+        ) from None
 
 
 def describe_validation(cls: type[Command], error: ValidationError) -> str:
+    """The refusal of invalid fields in English words."""
+    return f"invalid {cls.command}: {describe_problems(cls, error)}"
+
+
+def describe_problems(cls: type[Command], error: ValidationError) -> str:
+    """Each invalid field and why (pydantic's words, in English), with the expected shape of
+    a field that takes JSON."""
     problems, shapes = [], {}
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "input"
@@ -86,7 +99,7 @@ def describe_validation(cls: type[Command], error: ValidationError) -> str:
         shape = expected_shape(cls, field)
         if shape:
             shapes[field] = f"{field}: {shape}"
-    return f"invalid {cls.command}: " + "; ".join(problems + list(shapes.values()))
+    return "; ".join(problems + list(shapes.values()))
 
 
 def expected_shape(cls: type[Command], field: str) -> str | None:

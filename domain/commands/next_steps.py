@@ -18,6 +18,6 @@ def next_steps(initiative: Initiative) -> list[OfferedStep]:
             allowed=s.allowed,
             why_not=s.why_not,
             in_stage=s.in_stage,
-        )
+        ).refused_by(s.reason)
         for s in initiative.allowed_steps()
     ]

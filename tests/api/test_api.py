@@ -130,7 +130,7 @@ def test_a_domain_refusal_carries_the_cli_message(api: Api) -> None:
     response = api.client.post(
         "/api/commands/form-consortium",
         json={"initiative_id": "timber-reuse", "reason": "all set"},
-        headers=api.as_("broker-bas"),
+        headers={**api.as_("broker-bas"), "Accept-Language": "en"},  # Dutch by default
     )
     body = assert_problem(response, 409, "preconditions_open")
     assert body["detail"] == (

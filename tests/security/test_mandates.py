@@ -37,7 +37,7 @@ def cees(api: Api) -> dict[str, str]:
     token = add_user(engine, "broker-cees", Role.BROKER)
     grant_roles(api.client.app.state.backend.engine, {"broker-cees": Role.BROKER})  # type: ignore[attr-defined]
     mandate(api, "grant-mandate", GRANTED)
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {token}", "Accept-Language": "en"}  # Dutch by default
 
 
 def propose(api: Api, headers: dict[str, str], effective: str, stream: str = "mattresses"):  # type: ignore[no-untyped-def]
@@ -95,7 +95,7 @@ def test_a_broker_is_refused_from_the_day_the_mandate_is_revoked(
     api: Api, cees: dict[str, str]
 ) -> None:
     before = proposed_then_revoked(api, cees)
-    manager = api.as_("board-secretariat")
+    manager = {**api.as_("board-secretariat"), "Accept-Language": "en"}
     late = {"decided_by": "broker-cees"}  # paperwork of cees, entered by the manager today
     assert_no_mandate(scan(api, manager, REVOKED, **late), api.home, before, REVOKED)
     assert_no_mandate(scan(api, manager, "2024-01-01", **late), api.home, before, "2024-01-01")
