@@ -237,7 +237,10 @@ def test_a_refusal_of_the_record_is_shown_atop_its_form(api: Api) -> None:
     form = response.text.split('data-command="fulfil-precondition"')[1].split("</form>")[0]
     assert 'role="alert"' in start_tag(form, "fulfil-precondition-errors")
     assert "no-such-thing" in words(alert_of(form, "fulfil-precondition"))
-    assert 'value="no-such-thing"' in start_tag(form, "fulfil-precondition-precondition")
+    field = start_tag(form, "fulfil-precondition-precondition")
+    assert 'value="no-such-thing"' in field
+    assert 'aria-invalid="true"' in field  # the refusal names the precondition
+    assert 'href="#fulfil-precondition-precondition"' in alert_of(form, "fulfil-precondition")
     assert 'id="step-fulfil-precondition" open' in response.text
 
 

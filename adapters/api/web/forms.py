@@ -18,6 +18,8 @@ from domain.errors import InvalidCommandError, Message
 from domain.messages import N_
 
 HIDDEN = {"actor", "recorded_by", "command_id", "initiative_id"}
+DECISION = {"reason", "evidence", "effective"}
+"""The fields every decision has: a form shows them after the step's own."""
 
 LABELS: dict[str, str] = {
     "reason": N_("Reason"),
@@ -225,7 +227,7 @@ def form_fields(cls: type[Command]) -> list[FormField]:
                 term=(TERMS.get(enum or "") or FIELD_TERMS.get(name)) if options else None,
             )
         )
-    return fields
+    return sorted(fields, key=lambda f: f.name in DECISION)  # the step's own fields first
 
 
 def _enum_name(prop: dict[str, Any]) -> str | None:
@@ -295,8 +297,9 @@ def _json(f: FormField, raw: str) -> Any:
 
 def field_of(cls: type[Command], error: BaseException) -> str | None:
     """The form field a refusal concerns, when it names one the form shows: a value the
-    form could not read (``FieldError``), or the first field the model's validation
-    refused."""
+    form could not read (``FieldError``), the first field the model's validation refused,
+    or a field the refusal's message names as a parameter (``precondition`` in "cannot
+    fulfil precondition '{precondition}'": the record has no such precondition)."""
     from pydantic import ValidationError
 
     shown = {f.name for f in form_fields(cls)}
@@ -308,4 +311,11 @@ def field_of(cls: type[Command], error: BaseException) -> str | None:
         for item in cause.errors():
             if item["loc"] and str(item["loc"][0]) in shown:
                 return str(item["loc"][0])
+    texts: list[Any] = [error]
+    while texts:  # the refusal's parameters, then those of the texts it holds, in turn
+        params = getattr(texts.pop(0), "params", None) or {}
+        for name, value in params.items():
+            if name in shown:
+                return str(name)
+            texts.append(value)
     return None
