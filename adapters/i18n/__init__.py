@@ -24,8 +24,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Final, Literal
 
+from domain.errors import KringloopError, Message, localise
 from domain.values import PROGRAMME_TZ
 
 if TYPE_CHECKING:
@@ -46,13 +47,6 @@ DOMAIN = "messages"
 # "1 June 2018", the day first, as the Dutch reader expects).
 _BABEL_LOCALE: Final[dict[str, str]] = {"nl": "nl_NL", "en": "en_GB", PSEUDO: "nl_NL"}
 _OPEN, _CLOSE = "⟦", "⟧"
-
-
-class TermParam(Protocol):
-    """A message parameter that is a domain word (``domain.errors.Term``)."""
-
-    kind: str
-    value: str
 
 
 class Translator:
@@ -91,32 +85,12 @@ class Translator:
         return self._mark(word or slug.replace("_", " "))
 
     def message(self, error: BaseException) -> str:
-        """A refusal in this language: its message id translated, its parameters formatted
-        (domain words through the glossary, dates and numbers in this language's way)."""
-        message_id = getattr(error, "message_id", None)
-        if not message_id:
-            return str(error)
-        params = getattr(error, "params", None) or {}
-        rendered = {name: self._param(value) for name, value in params.items()}
-        try:
-            return self.gettext(message_id).format(**rendered)
-        except (KeyError, IndexError, ValueError):  # a translation that names a wrong field
-            return str(message_id).format(**rendered)
-
-    def _param(self, value: Any) -> str:
-        if hasattr(value, "kind") and hasattr(value, "value"):
-            return self.term(value.kind, value.value)
-        if getattr(value, "message_id", None):  # a Message or a refusal: a text of its own
-            return self.message(value)
-        if isinstance(value, datetime):
-            return self.moment(value)
-        if isinstance(value, date):
-            return self.day(value)
-        if isinstance(value, float | Decimal):
-            return self.number(value, digits=2)
-        if isinstance(value, list | tuple | set | frozenset):
-            return ", ".join(self._param(v) for v in value)
-        return str(value)
+        """A refusal (or a ``domain.errors.Message``) in this language: its message id
+        translated, its parameters too (domain words through the glossary, nested messages
+        in turn, dates and numbers in this language's way: ``domain.errors.localise``)."""
+        if isinstance(error, KringloopError | Message) and error.message_id:
+            return localise(error, self)
+        return str(error)
 
     # -- figures -----------------------------------------------------------------------
 

@@ -3,12 +3,13 @@ that marks every translated text, and refusals rendered from their message id.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import pytest
 
 from adapters.i18n import choices, cli_language, negotiate, translator
+from domain.errors import RuleError, Term
+from domain.messages import N_
 
 
 def test_dutch_formats() -> None:
@@ -85,26 +86,19 @@ def test_pseudo_locale_marks_everything_that_passes_through() -> None:
     assert t.day(date(2018, 6, 1)) == "⟦1 juni 2018⟧"
 
 
-@dataclass(frozen=True)
-class _Term:
-    kind: str
-    value: str
-
-
-class _Refusal(Exception):
-    message_id = "cannot {step} at {stage} on {day}"
-
-    def __init__(self) -> None:
-        self.params = {
-            "step": "form",
-            "stage": _Term("stage", "no_such_stage"),
-            "day": date(2024, 3, 1),
-        }
-
-
 def test_a_refusal_is_rendered_from_its_id_and_parameters() -> None:
-    assert translator("en").message(_Refusal()) == "cannot form at no such stage on 1 March 2024"
-    assert translator("nl").message(ValueError("plain")) == "plain"
+    refusal = RuleError(
+        N_("cannot {step} at {stage} on {day}"),
+        step="form",
+        stage=Term("stage", "expert_scan"),
+        day=date(2024, 3, 1),
+    )
+    assert translator("en").message(refusal) == "cannot form at expert scan on 1 March 2024"
+    assert translator("nl").message(refusal) == "cannot form at expertonderzoek on 1 maart 2024"
+    assert translator("qps").message(refusal) == (
+        "⟦cannot form at ⟦expertonderzoek⟧ on ⟦1 maart 2024⟧⟧"
+    )
+    assert translator("nl").message(ValueError("plain {braces}")) == "plain {braces}"
 
 
 def test_the_switch_names_each_language_in_itself() -> None:
