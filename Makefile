@@ -25,8 +25,11 @@ lint: $(STAMP)
 	$(BIN)/mypy domain projections adapters flows
 	$(BIN)/lint-imports
 
+# Both cores: a test file runs whole on one worker (its module fixtures, Redis and ports kept
+# to itself); PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	@$(BIN)/python bench/run.py --size $(BENCH_SIZE) --backend $(BENCH_BACKEND) $(if $(BENCH_EVENTS),--events $(BENCH_EVENTS))
