@@ -6,7 +6,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from adapters.cli.context import console
-from adapters.cli.words import _, term
+from adapters.cli.words import _, said, term
 from domain.policy import mandate_period
 from domain.reading import ProgrammeState
 from projections.queries import DecisionLogEntry, InitiativeDetail
@@ -94,7 +94,10 @@ def print_initiative_detail(detail: InitiativeDetail) -> None:
     for s in detail.next_steps:
         if s.in_stage and not s.allowed:  # steps of other stages go unsaid
             console.print(
-                _("not now: {step}: {why}").format(step=s.command, why=s.why_not), highlight=False
+                _("not now: {step}: {why}").format(
+                    step=s.command, why=said(s.refusal) if s.refusal else s.why_not
+                ),
+                highlight=False,
             )
 
 

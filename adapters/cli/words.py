@@ -15,3 +15,10 @@ def term(kind: str, value: object) -> str:
 def _(message: str) -> str:
     """A text of the CLI's own in its language (the English text is the message id)."""
     return translator(cli_language()).gettext(message)
+
+
+def said(refusal: BaseException) -> str:
+    """A refusal in the CLI's language (its message id and parameters); in English its own
+    text, word for word as the CLI's refusals print it (scripts may match on it)."""
+    lang = cli_language()
+    return str(refusal) if lang == "en" else translator(lang).message(refusal)

@@ -81,3 +81,19 @@ def test_apply_names_a_line_it_cannot_read_in_dutch(home: Path, tmp_path: Path) 
     stopped = kringloop(home, "apply", str(path), "--json", KRINGLOOP_LANG="nl")
     assert stopped.returncode == 1
     assert as_json(stopped)["message"].startswith(f"{path}:1: geen JSON-object (")
+
+
+def test_initiative_show_and_the_pipeline_speak_dutch_with_the_glossary_words(home: Path) -> None:
+    shown = kringloop(home, "initiative", "show", "timber-reuse", KRINGLOOP_LANG="nl")
+    assert shown.returncode == 0, shown.stderr
+    assert "fase randvoorwaarden vervullen sinds" in shown.stdout
+    assert "Randvoorwaarden" in shown.stdout
+    assert "gegarandeerd volume" in shown.stdout
+    # a step the table refuses now says why in Dutch, from the refusal's message id
+    assert "nu niet: form-consortium: het consortium vormen kan niet: " in shown.stdout
+    english = kringloop(home, "initiative", "show", "timber-reuse", LANG="C.UTF-8")
+    assert "stage precondition fulfilment since" in english.stdout
+    assert "not now: form-consortium: cannot form the consortium: 1 precondition" in english.stdout
+    board = kringloop(home, "pipeline", KRINGLOOP_LANG="nl")
+    assert "Pijplijn: actieve initiatieven per stroom en fase" in board.stdout
+    assert "randvoorwaarden vervullen: timber-reuse" in board.stdout
