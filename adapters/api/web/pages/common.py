@@ -6,7 +6,7 @@ remembered choice, else the browser's ``Accept-Language``; Dutch when none of th
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from adapters.api.auth import Principal
 from adapters.api.backend import Backend
 from adapters.api.web.session import csrf_token, set_cookie
 from adapters.i18n import PSEUDO, Translator, choices, chosen, negotiate, translator
+from domain.engine import today_in_programme_tz
 from projections.figures import DEMONSTRATION_NOTE, any_demonstration, share_text
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
@@ -112,29 +113,16 @@ def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
     return _t(context).ngettext(singular, plural, n)
 
 
-@pass_context
-def _day(context: Context, value: Any) -> str:
-    return _t(context).day(value)
+def _figure(method: str) -> Callable[..., str]:
+    """A filter that formats its value with the page's translator: ``{{ x|number }}``,
+    ``{{ d|day }}``, ``{{ pct|percent(1) }}`` (the arguments after the value pass on)."""
 
+    @pass_context
+    def formatted(context: Context, value: Any, *args: Any) -> str:
+        result: str = getattr(_t(context), method)(value, *args)
+        return result
 
-@pass_context
-def _moment(context: Context, value: Any) -> str:
-    return _t(context).moment(value)
-
-
-@pass_context
-def _number(context: Context, value: Any, digits: int = 0) -> str:
-    return _t(context).number(value, digits)
-
-
-@pass_context
-def _money(context: Context, value: Any) -> str:
-    return _t(context).money(value)
-
-
-@pass_context
-def _percent(context: Context, value: Any, digits: int = 0) -> str:
-    return _t(context).percent(value, digits)
+    return formatted
 
 
 @pass_context
@@ -147,6 +135,7 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     _gettext, _ngettext, newstyle=True
 )
 templates.env.filters.update(
-    day=_day, moment=_moment, number=_number, money=_money, percent=_percent, term=_term
+    {name: _figure(name) for name in ("day", "moment", "number", "money", "percent")},
+    term=_term,
 )
-templates.env.globals["today"] = date.today  # the printed page's date line (base.html)
+templates.env.globals["today"] = today_in_programme_tz  # the printed page's date line (base.html)
