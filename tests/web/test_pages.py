@@ -78,3 +78,18 @@ def test_logging_out_ends_the_session(api: Api) -> None:
     csrf = csrf_of(api.client.get("/pipeline").text)
     api.client.post("/logout", data={"csrf_token": csrf})
     assert api.client.get("/pipeline", follow_redirects=False).status_code == 303
+
+
+def test_an_error_page_is_headed_by_what_happened(api: Api) -> None:
+    logged_in(api, "broker-bas")
+    missing = api.client.get("/initiatives/no-such-initiative")
+    assert missing.status_code == 404
+    assert re.search(r"<h1[^>]*>Niet gevonden</h1>", missing.text)
+    english = api.client.get("/initiatives/no-such-initiative?lang=en")
+    assert re.search(r"<h1[^>]*>Not found</h1>", english.text)
+    csrf = csrf_of(api.client.get("/pipeline").text)
+    forbidden = api.client.post(
+        "/programmes/mra-circular/commands/set-target", data={"csrf_token": csrf}
+    )
+    assert forbidden.status_code == 403
+    assert re.search(r"<h1[^>]*>Not allowed</h1>", forbidden.text)  # the choice above

@@ -71,6 +71,7 @@ def render(
         name,
         {
             "who": who,
+            "status": status,
             "csrf": csrf_token(request),
             "lang": "nl" if lang == PSEUDO else lang,
             "t": t,
