@@ -1,7 +1,8 @@
 """A data folder for the procurement pages: tests/api's first-steps scenario with the regional
 demo's procurement added (three commitments with their spend reports and the organisation
 roles of their procurement leads, one community of practice with its meetings and
-trajectories: tests/exports' `add_procurement`), and a login for one procurement lead."""
+trajectories: tests/exports' `add_procurement`), and a login for one procurement lead; the
+helpers the procurement pages' tests share (log in, open a page, take a decision in a form)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,17 @@ import pytest
 from adapters.accounts.users import Role, add_user
 from adapters.settings import Settings
 from adapters.store import open_read_store
-from tests.api.conftest import Api, load_first_steps
+from tests.api.conftest import load_first_steps
 from tests.exports.conftest import add_procurement
+from tests.web.test_browser import Live, log_in
+from tests.web.test_pages import csrf_of, logged_in
+
+__all__ = [
+    "Live",
+    "csrf_of",
+    "log_in",
+    "logged_in",
+]  # the pages' tests' login helpers, for these too
 
 MANAGER = "board-secretariat"
 LEAD = "landsmeer"  # the scenario grants it the role organisation for Gemeente Landsmeer
@@ -37,22 +47,6 @@ def procured(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     return home, tokens
 
 
-def logged_in(api: Api, user: str) -> None:
-    page = api.client.get("/login")
-    response = api.client.post(
-        "/login",
-        data={"token": api.tokens[user], "csrf_token": csrf_of(page.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
 def cells(html: str, table_id: str) -> list[list[str]]:
     """The text of each body row's cells (header cell included) of the table with that id."""
     table = re.search(rf'<table[^>]*id="{re.escape(table_id)}".*?</table>', html, re.S)
@@ -71,11 +65,12 @@ def _text(fragment: str) -> str:
     return " ".join(entities.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
 
 
-def log_in(page: Any, base: str, token: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#token", token)
-    page.click("form[action='/login'] button")
-    page.wait_for_url(f"{base}/pipeline")
+def opened(page: Any, live_server: Live, user: str, path: str) -> str:
+    """Log ``user`` in in the browser and open ``path`` (in Dutch); the server's address."""
+    base, tokens = live_server
+    log_in(page, base, tokens[user])
+    page.goto(f"{base}{path}{'&' if '?' in path else '?'}lang=nl")
+    return base
 
 
 def decide(page: Any, command: str, fields: dict[str, str], checks: tuple[str, ...] = ()) -> None:

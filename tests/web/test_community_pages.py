@@ -14,10 +14,19 @@ from adapters.i18n import translator
 from projections import organisations, procurement
 from tests.api.conftest import Api
 from tests.web.conftest import screenshot
-from tests.web.procured import COMMUNITY, LEAD, MANAGER, cells, decide, log_in, logged_in, procured
+from tests.web.procured import (
+    COMMUNITY,
+    LEAD,
+    MANAGER,
+    Live,
+    cells,
+    decide,
+    logged_in,
+    opened,
+    procured,
+)
 
 NL = translator("nl")
-Live = tuple[str, dict[str, str]]
 
 
 @pytest.fixture(scope="session")
@@ -108,9 +117,7 @@ def test_only_a_manager_gets_the_forms(api: Api) -> None:
 
 
 def test_a_manager_founds_a_community_and_admits_a_member(page: Any, live_server: Live) -> None:
-    base, tokens = live_server
-    log_in(page, base, tokens[MANAGER])
-    page.goto(f"{base}/communities?lang=nl")
+    opened(page, live_server, MANAGER, "/communities")
 
     decide(
         page,
@@ -144,9 +151,7 @@ def test_a_manager_founds_a_community_and_admits_a_member(page: Any, live_server
 
 
 def test_a_manager_holds_a_meeting_and_starts_a_trajectory(page: Any, live_server: Live) -> None:
-    base, tokens = live_server
-    log_in(page, base, tokens[MANAGER])
-    page.goto(f"{base}/communities/{COMMUNITY}?lang=nl")
+    opened(page, live_server, MANAGER, f"/communities/{COMMUNITY}")
     meetings = page.locator("#meetings tbody tr").count()
 
     decide(
@@ -184,9 +189,7 @@ def test_a_manager_holds_a_meeting_and_starts_a_trajectory(page: Any, live_serve
 def test_a_trajectory_of_one_participant_is_refused_with_the_values_kept(
     page: Any, live_server: Live
 ) -> None:
-    base, tokens = live_server
-    log_in(page, base, tokens[MANAGER])
-    page.goto(f"{base}/communities/{COMMUNITY}?lang=nl")
+    opened(page, live_server, MANAGER, f"/communities/{COMMUNITY}")
 
     decide(
         page,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -18,8 +17,9 @@ from domain.commands.catalogue import CATALOGUE
 from domain.values import Stage
 from tests.api.conftest import Api
 from tests.web.conftest import screenshot
-from tests.web.test_browser import Live, log_in
+from tests.web.procured import Live, opened
 from tests.web.test_pages import csrf_of, logged_in
+from tests.web.test_pseudo_locale import untranslated
 
 GRASS = "/initiatives/roadside-grass-insulation"  # scaled up: every part of the page filled
 TIMBER = "/initiatives/timber-reuse"  # broker-bas's, fulfilling its preconditions
@@ -112,46 +112,11 @@ def test_the_page_in_english_on_request(api: Api) -> None:
     assert "33.3%" in element(diaper, "tr", "data-member", "AEB")
 
 
-class _Unmarked(HTMLParser):
-    """The text inside <main> that is neither marked by the pseudo-locale nor record data
-    (inside an element with translate="no")."""
-
-    VOID = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stack: list[tuple[str, bool, bool]] = []  # tag, in main, record data
-        self.found: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.VOID:
-            return
-        main, record = self.stack[-1][1:] if self.stack else (False, False)
-        self.stack.append((tag, main or tag == "main", record or ("translate", "no") in attrs))
-
-    def handle_endtag(self, tag: str) -> None:
-        while self.stack and self.stack.pop()[0] != tag:
-            pass
-
-    def handle_data(self, data: str) -> None:
-        if not self.stack or not self.stack[-1][1] or self.stack[-1][2]:
-            return
-        if self.stack[-1][0] in ("script", "style"):
-            return
-        rest, marked = data, 1
-        while marked:  # innermost first: a formatted figure sits inside a translated text
-            rest, marked = re.subn(r"⟦[^⟦⟧]*⟧", "", rest)
-        if re.search(r"[^\W\d_]", rest):  # a letter that did not pass through a translator
-            self.found.append(rest.strip())
-
-
 @pytest.mark.parametrize("path", [GRASS, TIMBER, f"{TIMBER}?as_of=2017-06-01"])
 def test_every_word_on_the_page_is_translated_or_record_data(api: Api, path: str) -> None:
     logged_in(api, "broker-bas")
     separator = "&" if "?" in path else "?"
-    parser = _Unmarked()
-    parser.feed(api.client.get(f"{path}{separator}lang=qps").text)
-    assert parser.found == []
+    assert untranslated(api.client.get(f"{path}{separator}lang=qps").text) == []
 
 
 def test_a_step_not_possible_now_says_why_in_the_page_language(api: Api) -> None:
@@ -274,9 +239,7 @@ def test_every_field_has_a_label_and_every_choice_a_word() -> None:
 def test_a_broker_takes_a_step_from_its_dutch_form_in_a_browser(
     page: Any, live_server: Live
 ) -> None:
-    base, tokens = live_server
-    log_in(page, base, tokens["broker-bas"])
-    page.goto(f"{base}{TIMBER}?lang=nl")  # the switch; Chromium itself asks for English
+    opened(page, live_server, "broker-bas", TIMBER)  # Chromium itself asks for English
     assert page.locator("html").get_attribute("lang") == "nl"
     page.get_by_text("Randvoorwaarde registreren", exact=True).first.click()  # its summary
     form = page.locator("form[data-command='register-precondition']")

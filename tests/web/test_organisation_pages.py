@@ -21,16 +21,16 @@ from tests.web.procured import (
     OTHER,
     OWN,
     UNCOMMITTED,
+    Live,
     cells,
     csrf_of,
     decide,
-    log_in,
     logged_in,
+    opened,
     procured,
 )
 
 NL = translator("nl")
-Live = tuple[str, dict[str, str]]
 
 
 @pytest.fixture(scope="session")
@@ -200,9 +200,7 @@ def test_an_invalid_form_is_refused_with_its_field_and_the_values_kept(api: Api)
 def test_a_manager_commits_an_organisation_adopts_a_category_and_reports_spend(
     page: Any, live_server: Live
 ) -> None:
-    base, tokens = live_server
-    log_in(page, base, tokens[MANAGER])
-    page.goto(f"{base}/organisations/{UNCOMMITTED}?lang=nl")
+    opened(page, live_server, MANAGER, f"/organisations/{UNCOMMITTED}")
     assert page.locator("form[data-command='report-spend']").count() == 0
 
     decide(
@@ -246,9 +244,7 @@ def test_a_manager_commits_an_organisation_adopts_a_category_and_reports_spend(
 def test_a_procurement_lead_enters_its_own_spend_report_in_the_browser(
     page: Any, live_server: Live
 ) -> None:
-    base, tokens = live_server
-    log_in(page, base, tokens[LEAD])
-    page.goto(f"{base}/organisations/{OTHER}?lang=nl")
+    base = opened(page, live_server, LEAD, f"/organisations/{OTHER}")
     assert page.locator("form[data-command]").count() == 0
     page.goto(f"{base}/organisations/{OWN}?lang=nl")
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -23,8 +22,10 @@ from projections.progress import programme_progress
 from tests.api.conftest import Api
 from tests.security.conftest import event_count
 from tests.web.conftest import screenshot
-from tests.web.test_browser import Live, log_in
+from tests.web.procured import Live, opened
+from tests.web.procured import decide as decide_in_browser
 from tests.web.test_pages import csrf_of, logged_in
+from tests.web.test_pseudo_locale import untranslated
 
 PROGRAMME = "/programmes/mra-circular"
 NL, EN = translator("nl"), translator("en")
@@ -202,39 +203,7 @@ def test_every_word_is_translated_or_record_data(api: Api) -> None:
     csrf = csrf_of(api.client.get("/audit").text)
     api.client.post("/audit/verify", data={"csrf_token": csrf})
     for path in ("/pipeline", PROGRAMME, f"{PROGRAMME}/roadmap", "/audit"):
-        parser = _Unmarked()
-        parser.feed(api.client.get(f"{path}?lang=qps").text)
-        assert parser.found == [], path
-
-
-class _Unmarked(HTMLParser):
-    """Text inside <main> neither marked by the pseudo-locale nor inside translate="no"."""
-
-    VOID = {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stack: list[tuple[str, bool, bool]] = []
-        self.found: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.VOID:
-            return
-        main, record = self.stack[-1][1:] if self.stack else (False, False)
-        self.stack.append((tag, main or tag == "main", record or ("translate", "no") in attrs))
-
-    def handle_endtag(self, tag: str) -> None:
-        while self.stack and self.stack.pop()[0] != tag:
-            pass
-
-    def handle_data(self, data: str) -> None:
-        if not self.stack or not self.stack[-1][1] or self.stack[-1][2]:
-            return
-        rest, marked = data, 1
-        while marked:
-            rest, marked = re.subn(r"⟦[^⟦⟧]*⟧", "", rest)
-        if re.search(r"[^\W\d_]", rest):
-            self.found.append(rest.strip())
+        assert untranslated(api.client.get(f"{path}?lang=qps").text) == [], path
 
 
 # -- programme decisions through the forms --------------------------------------------------
@@ -351,33 +320,35 @@ def test_the_audit_verdict_in_words(api: Api) -> None:
 
 
 def test_a_manager_takes_two_programme_decisions_in_a_browser(page: Any, live_server: Live) -> None:
-    base, tokens = live_server
-    log_in(page, base, tokens["board-secretariat"])
-    page.goto(f"{base}/pipeline?lang=nl")
+    base = opened(page, live_server, "board-secretariat", "/pipeline")
     screenshot(page, "pipeline-nl")
     page.goto(f"{base}{PROGRAMME}")
     assert page.locator("h1").inner_text().startswith("Programma")
 
-    page.click("#step-record-target-measurement summary")
-    form = page.locator("form[data-command='record-target-measurement']")
-    form.locator("[name=key]").select_option("raw-material-imports")
-    form.locator("[name=value]").fill("-7")
-    form.locator("[name=source]").fill("material-flow monitor 2021")
-    form.locator("[name=reason]").fill("the 2021 monitor")
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    decide_in_browser(
+        page,
+        "record-target-measurement",
+        {
+            "key": "raw-material-imports",
+            "value": "-7",
+            "source": "material-flow monitor 2021",
+            "reason": "the 2021 monitor",
+        },
+    )
     assert "Meting van een doelstelling vastleggen" in page.locator("#recorded").inner_text()
     row = page.locator("tr[data-target='raw-material-imports']")
     assert row.locator("td.current").inner_text().strip() == NL.number(-7)
     assert "material-flow monitor 2021" in row.inner_text()
 
-    page.click("#step-grant-mandate summary")
-    form = page.locator("form[data-command='grant-mandate']")
-    form.locator("[name=broker]").fill("broker-bas")
-    form.locator("[name=streams]").fill("biomass")
-    form.locator("[name=reason]").fill("covers biomass while Anna is away")
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    decide_in_browser(
+        page,
+        "grant-mandate",
+        {
+            "broker": "broker-bas",
+            "streams": "biomass",
+            "reason": "covers biomass while Anna is away",
+        },
+    )
     assert "Mandaat verlenen" in page.locator("#recorded").inner_text()
     mandate = page.locator("tr[data-mandate='broker-bas/biomass']")
     assert mandate.is_visible()
