@@ -5,6 +5,7 @@ trajectories with the amounts invested, and the forms a manager takes its decisi
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -17,7 +18,7 @@ from adapters.api.backend import Backend
 from adapters.api.downloads import FormatQuery, download
 from adapters.api.web.pages.common import backend, page_translator, render
 from adapters.api.web.pages.deciding import decide_from_form, figure, role_refusal, submitted
-from adapters.api.web.pages.organisations import programme_ids
+from adapters.api.web.pages.organisations import answered, not_found, programme_ids
 from adapters.api.web.session import WebUser
 from adapters.i18n import glossary
 from domain.commands.catalogue import CATALOGUE
@@ -122,16 +123,16 @@ async def community_command(
     if command == "start-trajectory" and form.get("invested_eur", "").strip():
         fixed["invested_eur"] = figure(form["invested_eur"], page_translator(request, who).lang)
     refusal = await decide_from_form(request, who, command, {"community"}, fixed)
-    if refusal is None:
-        return RedirectResponse(f"/communities/{community_id}?done={command}", status_code=303)
-    context = await run_in_threadpool(community_context, current, who, community_id)
-    if context is None:  # gone meanwhile: no such record
-        return _not_found(request, who, community_id)
-    return render(
-        request, "community.html", who, refusal.status, refusal=refusal, done=None, **context
+    return await answered(
+        request,
+        who,
+        refusal,
+        f"/communities/{community_id}?done={command}",
+        "community.html",
+        partial(community_context, current, who, community_id),
+        partial(_not_found, request, who, community_id),
     )
 
 
 def _not_found(request: Request, who: Principal, community_id: str) -> Response:
-    message = page_translator(request, who).gettext(NOT_FOUND).format(id=community_id)
-    return render(request, "error.html", who, 404, message=message)
+    return not_found(request, who, NOT_FOUND, community_id)

@@ -6,6 +6,8 @@ own page only; the engine checks either way)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -176,20 +178,35 @@ async def organisation_command(
         refusal: Refusal | None = Refusal(command, message, 409, values=values)
     else:
         refusal = await decide_from_form(request, who, command, {"commitment"}, fixed)
-    if refusal is None:
-        return RedirectResponse(f"/organisations/{organisation_id}?done={command}", status_code=303)
-    context = await run_in_threadpool(organisation_context, current, who, organisation_id)
-    if context is None:  # gone meanwhile: no such record
-        return _not_found(request, who, organisation_id)
-    return render(
+    return await answered(
         request,
-        "organisation.html",
         who,
-        refusal.status,
-        refusal=refusal,
-        done=None,
-        **context,
+        refusal,
+        f"/organisations/{organisation_id}?done={command}",
+        "organisation.html",
+        partial(organisation_context, current, who, organisation_id),
+        partial(_not_found, request, who, organisation_id),
     )
+
+
+async def answered(
+    request: Request,
+    who: Principal,
+    refusal: Refusal | None,
+    done: str,
+    template: str,
+    context: Callable[[], dict[str, Any] | None],
+    gone: Callable[[], Response],
+) -> Response:
+    """A record's page after one of its forms: on to ``done`` when the decision was recorded
+    (see other: a reload does not post again), else the page again as the record is now, with
+    the refusal; ``gone`` when the record is gone meanwhile."""
+    if refusal is None:
+        return RedirectResponse(done, status_code=303)
+    found = await run_in_threadpool(context)
+    if found is None:
+        return gone()
+    return render(request, template, who, refusal.status, refusal=refusal, done=None, **found)
 
 
 def _path(form: dict[str, str], lang: str) -> list[dict[str, Any]]:
@@ -206,6 +223,11 @@ def _path(form: dict[str, str], lang: str) -> list[dict[str, Any]]:
 
 
 def _not_found(request: Request, who: Principal, organisation_id: str) -> Response:
-    t = page_translator(request, who)
-    message = t.gettext(NOT_FOUND).format(id=organisation_id)
+    return not_found(request, who, NOT_FOUND, organisation_id)
+
+
+def not_found(request: Request, who: Principal, message_id: str, record_id: str) -> Response:
+    """The error page for a record the address names and the record does not know
+    (``message_id`` with {id})."""
+    message = page_translator(request, who).gettext(message_id).format(id=record_id)
     return render(request, "error.html", who, 404, message=message)
