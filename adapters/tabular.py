@@ -16,8 +16,10 @@ from domain.values import Stage
 
 if TYPE_CHECKING:  # the query shapes only: importing them would load SQLAlchemy
     from adapters.audit.records import HistoryLine
+    from projections.figures import Figure
     from projections.organisations import CommunityDetail, OrganisationDetail, OrganisationSummary
     from projections.procurement import CategoryTotal, CommunityActivity, RoadmapLine
+    from projections.programme import MandateEntry, PhaseEntry, RoleEntry, StreamEntry
     from projections.progress import TargetProgress
     from projections.queries import DecisionLogEntry, Pipeline, PreconditionEntry
 
@@ -435,4 +437,106 @@ def community_members(found: CommunityDetail) -> Table:
         title=f"{found.name}: members",
         columns=(Column("organisation"), Column("kind"), Column("role")),
         rows=[(m.organisation, m.kind, m.role) for m in found.members],
+    )
+
+
+def programme_phases(programme_id: str, phases: Sequence[PhaseEntry]) -> Table:
+    return Table(
+        name=f"phases-{programme_id}",
+        title=f"Programme {programme_id}: phases",
+        columns=(
+            Column("phase", "int"),
+            Column("status"),
+            Column("started", "date"),
+            Column("approved", "date"),
+            Column("approved by"),
+            Column("completed", "date"),
+        ),
+        rows=[
+            (p.phase, p.status, p.started, p.approved, _listed(p.approved_by), p.completed)
+            for p in phases
+        ],
+    )
+
+
+def programme_figures(programme_id: str, figures: Sequence[Figure]) -> Table:
+    """The procurement monitor's headline figures."""
+    return Table(
+        name=f"figures-{programme_id}",
+        title=f"Programme {programme_id}: procurement monitor",
+        columns=(
+            Column("figure"),
+            Column("key"),
+            Column("value", "float"),
+            Column("unit"),
+            Column("source"),
+        ),
+        rows=[(f.label, f.key, f.value, f.unit, f.source) for f in figures],
+    )
+
+
+def programme_mandates(programme_id: str, mandates: Sequence[MandateEntry]) -> Table:
+    """One row per period of a broker's mandate for a stream."""
+    return Table(
+        name=f"mandates-{programme_id}",
+        title=f"Programme {programme_id}: mandates",
+        columns=(
+            Column("broker"),
+            Column("stream"),
+            Column("from", "date"),
+            Column("last day", "date"),
+            Column("holds today"),
+        ),
+        rows=[
+            (m.broker, m.stream, p.start, p.last_day, "yes" if p.holds else "no")
+            for m in mandates
+            for p in m.periods
+        ],
+    )
+
+
+def authority_roles(roles: Sequence[RoleEntry]) -> Table:
+    """One row per period of a person's role in the authority register."""
+    return Table(
+        name="roles",
+        title="Authority register: roles",
+        columns=(
+            Column("identity"),
+            Column("role"),
+            Column("organisation"),
+            Column("from", "date"),
+            Column("last day", "date"),
+            Column("holds today"),
+            Column("granted by decision"),
+        ),
+        rows=[
+            (
+                r.identity,
+                r.role,
+                r.organisation,
+                p.start,
+                p.last_day,
+                "yes" if p.holds else "no",
+                decision,
+            )
+            for r in roles
+            for p, decision in zip(r.periods, r.granted_by, strict=True)
+        ],
+    )
+
+
+def programme_streams(programme_id: str, streams: Sequence[StreamEntry]) -> Table:
+    """One row per stream and one per sub-stream, naming the stream it belongs to."""
+    return Table(
+        name=f"streams-{programme_id}",
+        title=f"Programme {programme_id}: streams",
+        columns=(Column("stream"), Column("name"), Column("sub-stream of")),
+        rows=[
+            row
+            for s in streams
+            for row in [
+                (s.stream, s.name, None),
+                *((k, n, s.stream) for k, n in s.substreams.items()),
+            ]
+        ],
     )

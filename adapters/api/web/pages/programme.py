@@ -24,7 +24,7 @@ from adapters.api.web.session import (
     WebUser,
 )
 from adapters.i18n import glossary
-from adapters.tabular import Column, Table
+from adapters.tabular import Table
 from domain.authority import REGISTER
 from domain.commands.catalogue import CATALOGUE
 from domain.engine import today_in_programme_tz
@@ -209,101 +209,21 @@ ProgrammeTable = Literal[
 def programme_table(current: Backend, programme_id: str, table: ProgrammeTable) -> Table:
     """One of the page's tables, for its CSV and Excel links."""
     reads = current.fresh_reads()
+    today = today_in_programme_tz()
     if table == "progress":
         return tabular.programme_progress(programme_id, programme_progress(reads, programme_id))
     if table == "pipeline":
         return tabular.pipeline(programme_id, queries.pipeline(reads, programme_id))
     if table == "phases":
-        return Table(
-            name=f"phases-{programme_id}",
-            title=f"Programme {programme_id}: phases",
-            columns=(
-                Column("phase", "int"),
-                Column("status"),
-                Column("started", "date"),
-                Column("approved", "date"),
-                Column("approved by"),
-                Column("completed", "date"),
-            ),
-            rows=[
-                (p.phase, p.status, p.started, p.approved, ", ".join(p.approved_by), p.completed)
-                for p in record.phases(reads, programme_id)
-            ],
-        )
+        return tabular.programme_phases(programme_id, record.phases(reads, programme_id))
     if table == "figures":
-        return Table(
-            name=f"figures-{programme_id}",
-            title=f"Programme {programme_id}: procurement monitor",
-            columns=(
-                Column("figure"),
-                Column("key"),
-                Column("value", "float"),
-                Column("unit"),
-                Column("source"),
-            ),
-            rows=[
-                (f.label, f.key, f.value, f.unit, f.source)
-                for f in headline_figures(reads, programme_id)
-            ],
-        )
-    today = today_in_programme_tz()
+        return tabular.programme_figures(programme_id, headline_figures(reads, programme_id))
     if table == "mandates":
-        return Table(
-            name=f"mandates-{programme_id}",
-            title=f"Programme {programme_id}: mandates",
-            columns=(
-                Column("broker"),
-                Column("stream"),
-                Column("from", "date"),
-                Column("last day", "date"),
-                Column("holds today"),
-            ),
-            rows=[
-                (m.broker, m.stream, p.start, p.last_day, "yes" if p.holds else "no")
-                for m in record.mandates(reads, programme_id, today)
-                for p in m.periods
-            ],
-        )
+        mandates = record.mandates(reads, programme_id, today)
+        return tabular.programme_mandates(programme_id, mandates)
     if table == "roles":
-        return Table(
-            name="roles",
-            title="Authority register: roles",
-            columns=(
-                Column("identity"),
-                Column("role"),
-                Column("organisation"),
-                Column("from", "date"),
-                Column("last day", "date"),
-                Column("holds today"),
-                Column("granted by decision"),
-            ),
-            rows=[
-                (
-                    r.identity,
-                    r.role,
-                    r.organisation,
-                    p.start,
-                    p.last_day,
-                    "yes" if p.holds else "no",
-                    decision,
-                )
-                for r in record.roles(current.engine.register(), today)
-                for p, decision in zip(r.periods, r.granted_by, strict=True)
-            ],
-        )
-    return Table(
-        name=f"streams-{programme_id}",
-        title=f"Programme {programme_id}: streams",
-        columns=(Column("stream"), Column("name"), Column("sub-stream of")),
-        rows=[
-            row
-            for s in record.streams(reads, programme_id)
-            for row in [
-                (s.stream, s.name, None),
-                *((k, n, s.stream) for k, n in s.substreams.items()),
-            ]
-        ],
-    )
+        return tabular.authority_roles(record.roles(current.engine.register(), today))
+    return tabular.programme_streams(programme_id, record.streams(reads, programme_id))
 
 
 @router.get("/programmes/{programme_id}")
