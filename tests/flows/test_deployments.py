@@ -28,8 +28,10 @@ def test_a_deployment_loads(spec) -> None:  # type: ignore[no-untyped-def]
     required = {n for n, p in signature.parameters.items() if p.default is inspect.Parameter.empty}
     if required <= set(spec.parameters):
         flow.validate_parameters(spec.parameters)
+    # _sync: Prefect picks its async twin when it finds a run context or a running loop,
+    # which another test in the same worker process may have left behind (pytest-xdist)
     deployment = flow.to_deployment(
-        name=spec.name, schedules=_schedules(spec), parameters=spec.parameters
+        name=spec.name, schedules=_schedules(spec), parameters=spec.parameters, _sync=True
     )
     assert len(deployment.schedules) == len(spec.schedules)
 
