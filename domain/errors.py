@@ -147,6 +147,9 @@ class KringloopError(Exception):
 
 class InvalidCommandError(KringloopError):
     code = "invalid"
+    problems: tuple[Mapping[str, Any], ...] = ()
+    """When the command's model refused its fields: pydantic's errors, each with its
+    ``loc``, ``type``, ``msg`` and ``ctx``, for a door that words each field's problem."""
 
 
 class NotFoundError(KringloopError):

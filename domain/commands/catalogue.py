@@ -76,11 +76,13 @@ def validate_command(cls: type[Command], fields: dict[str, Any]) -> Command:
     try:
         return cls.model_validate(fields)
     except ValidationError as error:
-        raise InvalidCommandError(
+        refusal = InvalidCommandError(
             N_("invalid {command}: {problems}"),
             command=Term("command", cls.command),
             problems=describe_problems(cls, error),
-        ) from None
+        )
+        refusal.problems = tuple(error.errors(include_url=False, include_input=False))
+        raise refusal from None
 
 
 def describe_validation(cls: type[Command], error: ValidationError) -> str:

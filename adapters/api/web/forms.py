@@ -8,6 +8,8 @@ are slugs of an enum; ``term`` names the glossary kind their words come from (``
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -190,7 +192,7 @@ NOT_JSON = N_("{label}: not valid JSON ({why})")
 class FormField:
     name: str
     label: str  # an English message id: show _(label)
-    kind: str  # text, textarea, lines, json, number, date, checkbox, select
+    kind: str  # text, textarea, lines, json, number, integer, date, checkbox, select
     required: bool
     help: str = ""  # an English message id, or ""
     options: list[str] = field(default_factory=list)
@@ -254,7 +256,7 @@ def _kind(schema: dict[str, Any], name: str, prop: dict[str, Any]) -> tuple[str,
     if kind == "boolean":
         return "checkbox", []
     if kind in ("integer", "number"):
-        return "number", []
+        return str(kind), []
     if kind == "string" and prop.get("format") == "date":
         return "date", []
     if kind == "array" and _resolve(schema, prop.get("items", {})).get("type") == "string":
@@ -264,10 +266,13 @@ def _kind(schema: dict[str, Any], name: str, prop: dict[str, Any]) -> tuple[str,
     return "json", []
 
 
-def parse_form(cls: type[Command], form: dict[str, str]) -> dict[str, Any]:
+def parse_form(cls: type[Command], form: dict[str, str], lang: str = "nl") -> dict[str, Any]:
     """The command's fields from the submitted strings; the command model validates them.
-    A field that takes JSON and holds none is refused here, naming the field
-    (``FieldError``)."""
+    A figure is read the page's language's way or the English way (``figure``: "12,5" is
+    12.5 in Dutch), a day as the browser sends it or as a Dutch person types it
+    ("31-12-2027"); what is no figure or day is passed on as typed, for the model to refuse
+    naming its field. A field that takes JSON and holds none is refused here, naming the
+    field (``FieldError``)."""
     values: dict[str, Any] = {}
     for f in form_fields(cls):
         raw = form.get(f.name, "")
@@ -282,9 +287,40 @@ def parse_form(cls: type[Command], form: dict[str, str]) -> dict[str, Any]:
             values[f.name] = [line.strip() for line in raw.splitlines() if line.strip()]
         elif f.kind == "json":
             values[f.name] = _json(f, raw)
+        elif f.kind in ("number", "integer"):
+            values[f.name] = figure(raw, lang)
+        elif f.kind == "date":
+            values[f.name] = _day(raw)
         else:
             values[f.name] = raw
     return values
+
+
+def figure(text: str, lang: str) -> str:
+    """A figure as a person types it, in the page's language's way or plainly: Dutch
+    ``1.500.000,50`` or English ``1,500,000.50``, or ``1500000.5``; returned for the command
+    model to validate (a text that is no figure stays as it was, and is refused there)."""
+    plain = text.strip().replace(" ", "").replace("\u00a0", "").removeprefix("€")
+    thousands, decimal = (".", ",") if lang != "en" else (",", ".")
+    grouped = rf"^-?\d{{1,3}}(\{thousands}\d{{3}})+(\{decimal}\d+)?$"
+    if re.match(grouped, plain):
+        plain = plain.replace(thousands, "")
+    if decimal == "," and plain.count(",") == 1 and "." not in plain:
+        plain = plain.replace(",", ".")
+    return plain
+
+
+_DUTCH_DAY = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")
+
+
+def _day(text: str) -> str:
+    """A day typed day-month-year ("31-12-2027", where the browser offers no date picker)
+    as the model reads it (2027-12-31); anything else as typed."""
+    found = _DUTCH_DAY.fullmatch(text)
+    if found is None:
+        return text
+    day, month, year = found.groups()
+    return f"{year}-{int(month):02d}-{int(day):02d}"
 
 
 def _json(f: FormField, raw: str) -> Any:
@@ -319,3 +355,112 @@ def field_of(cls: type[Command], error: BaseException) -> str | None:
                 return str(name)
             texts.append(value)
     return None
+
+
+FILL_IN = N_("Fill in {field}.")
+TOO_LONG = N_("{field}: use at most {max_length} characters.")
+SLUG = N_("{field}: use lower-case letters, digits and hyphens only, at most 63 characters.")
+NOT_IN_FORM = N_("{field}: not in the expected form.")
+WHOLE_NUMBER = N_("{field}: enter a whole number, for example 12.")
+NUMBER = N_("{field}: enter a number, for example 12.5.")
+GREATER_THAN = N_("{field}: enter a number greater than {limit}.")
+AT_LEAST = N_("{field}: enter a number of at least {limit}.")
+LESS_THAN = N_("{field}: enter a number less than {limit}.")
+AT_MOST = N_("{field}: enter a number of at most {limit}.")
+DATE = N_("{field}: enter a date, for example 31-12-2027.")
+CHOOSE = N_("{field}: choose one of the options.")
+YES_OR_NO = N_("{field}: choose yes or no.")
+TOO_MANY = N_("{field}: at most {max_length} items.")
+NOT_A_FIELD = N_("{field} is not a field of this step.")
+JSON = N_("{field}: not valid JSON.")
+PROBLEM = N_("{field}: {problem}")
+PROBLEM_AT = N_("{field} ({where}): {problem}")
+
+_WORDING: dict[str, str] = {
+    "missing": FILL_IN,
+    "string_too_long": TOO_LONG,
+    "int_parsing": WHOLE_NUMBER,
+    "int_from_float": WHOLE_NUMBER,
+    "int_type": WHOLE_NUMBER,
+    "float_parsing": NUMBER,
+    "float_type": NUMBER,
+    "decimal_parsing": NUMBER,
+    "decimal_type": NUMBER,
+    "finite_number": NUMBER,
+    "greater_than": GREATER_THAN,
+    "greater_than_equal": AT_LEAST,
+    "less_than": LESS_THAN,
+    "less_than_equal": AT_MOST,
+    "date_parsing": DATE,
+    "date_from_datetime_parsing": DATE,
+    "date_from_datetime_inexact": DATE,
+    "date_type": DATE,
+    "enum": CHOOSE,
+    "literal_error": CHOOSE,
+    "bool_parsing": YES_OR_NO,
+    "bool_type": YES_OR_NO,
+    "too_long": TOO_MANY,
+    "extra_forbidden": NOT_A_FIELD,
+    "json_invalid": JSON,
+    "json_type": JSON,
+}
+"""The message id of each kind of problem pydantic finds in a field (its ``type``)."""
+_LIMITS = {
+    "greater_than": "gt",
+    "greater_than_equal": "ge",
+    "less_than": "lt",
+    "less_than_equal": "le",
+}
+
+
+def field_problems(
+    cls: type[Command], error: BaseException
+) -> tuple[dict[str, Message], list[Message]]:
+    """The problems the command's model found in the submitted fields, each worded for a
+    person (a message id with the field's label as a parameter): by the form field it
+    concerns, the first problem of each, and those of no field the form shows (a rule
+    between fields). Empty when the refusal was no validation of the fields."""
+    shown = {f.name: f for f in form_fields(cls)}
+    by_field: dict[str, Message] = {}
+    others: list[Message] = []
+    for item in getattr(error, "problems", ()):
+        loc = tuple(item.get("loc", ()))
+        name = str(loc[0]) if loc else ""
+        f = shown.get(name)
+        if f is None:
+            others.append(Message(PROBLEM, field=Message(N_("The form")), problem=_said(item)))
+        elif name not in by_field:
+            by_field[name] = _worded(f, item, loc[1:])
+    return {n: by_field[n] for n in shown if n in by_field}, others
+
+
+def _worded(f: FormField, item: Mapping[str, Any], where: tuple[Any, ...]) -> Message:
+    label = Message(f.label)
+    kind = str(item.get("type", ""))
+    ctx = item.get("ctx") or {}
+    if where:  # inside a JSON field: a record's field
+        at = ".".join(str(part) for part in where)
+        return Message(PROBLEM_AT, field=label, where=at, problem=_said(item))
+    if kind in ("missing", "string_too_short"):
+        return Message(FILL_IN, field=label)
+    if kind == "string_pattern_mismatch":
+        return Message(
+            SLUG if "a-z0-9" in str(ctx.get("pattern", "")) else NOT_IN_FORM, field=label
+        )
+    if f.kind == "date" and kind not in _WORDING:  # the programme's own check of a day
+        return Message(DATE, field=label)
+    wording = _WORDING.get(kind)
+    if wording is None:
+        return Message(PROBLEM, field=label, problem=_said(item))
+    params: dict[str, Any] = {"field": label}
+    if kind in _LIMITS:
+        limit = ctx.get(_LIMITS[kind])
+        params["limit"] = int(limit) if isinstance(limit, float) and limit.is_integer() else limit
+    if "max_length" in wording:
+        params["max_length"] = ctx.get("max_length")
+    return Message(wording, **params)
+
+
+def _said(item: Mapping[str, Any]) -> str:
+    """Pydantic's (or the model's own) words for a problem, without its "Value error, "."""
+    return str(item.get("msg", "")).removeprefix("Value error, ")

@@ -12,7 +12,6 @@ concerns when it concerns one, the status code, and the values submitted to refi
 from __future__ import annotations
 
 import dataclasses
-import re
 from typing import Any
 
 from fastapi import Request
@@ -23,12 +22,14 @@ from starlette.datastructures import FormData
 from adapters.api.auth import MAY_RUN, Principal, refused
 from adapters.api.commands import run_command
 from adapters.api.problems import status_for
-from adapters.api.web.forms import field_of, parse_form
+from adapters.api.web.forms import field_of, field_problems, parse_form
+from adapters.api.web.forms import figure as figure  # the pages import it from here
 from adapters.api.web.pages.common import backend, page_translator, render
 from adapters.api.web.session import csrf_ok
+from adapters.i18n import Translator
 from domain.commands.base import Command
 from domain.commands.catalogue import CATALOGUE
-from domain.errors import KringloopError
+from domain.errors import KringloopError, localise
 from domain.messages import N_
 
 FORM_EXPIRED = N_("The form has expired: reload the page and try again.")
@@ -43,9 +44,21 @@ class Refusal:
     command: str
     message: str  # in the page's language
     status: int
-    field: str | None = None  # the form field the refusal concerns, when it concerns one
     # the values as submitted, to refill the form
     values: dict[str, str] = dataclasses.field(default_factory=dict)
+    # each form field the refusal concerns, in the form's order, and what is wrong with it
+    # (in the page's language): shown under the field and linked from the form's summary
+    errors: dict[str, str] = dataclasses.field(default_factory=dict)
+    # the problems of no field the form shows (a rule between fields), when ``errors``
+    # holds the rest; otherwise ``message`` says it all
+    others: list[str] = dataclasses.field(default_factory=list)
+    # each text in ``errors`` names its field (the form's summary then adds no label)
+    labelled: bool = False
+
+    @property
+    def field(self) -> str | None:
+        """The first form field the refusal concerns, when it concerns one."""
+        return next(iter(self.errors), None)
 
 
 async def decide_from_form(
@@ -72,17 +85,29 @@ async def decide_from_form(
         )
         return Refusal(command, message, 403, values=values)
     try:
-        fields = {**parse_form(cls, form), **fixed}
+        fields = {**parse_form(cls, form, t.lang), **fixed}
         await run_in_threadpool(run_command, backend(request), who, cls, fields, None)
     except KringloopError as error:
-        return Refusal(
-            command,
-            t.message(error),
-            status_for(error),
-            field=_field_of(cls, error),
-            values=values,
-        )
+        return _refusal(t, cls, error, values)
     return None
+
+
+def _refusal(
+    t: Translator, cls: type[Command], error: KringloopError, values: dict[str, str]
+) -> Refusal:
+    """The refusal for the page: each field's problem in the page's words when the model
+    refused the fields (``forms.field_problems``), else the refusal's message, attached to
+    the field it names (``forms.field_of``) when the form shows it."""
+    by_field, others = field_problems(cls, error)
+    if by_field:
+        errors = {name: localise(problem, t) for name, problem in by_field.items()}
+        rest = [localise(problem, t) for problem in others]
+        message = " ".join([*errors.values(), *rest])
+        return Refusal(cls.command, message, status_for(error), values, errors, rest, True)
+    message = t.message(error)
+    named = _field_of(cls, error)
+    errors = {named: message} if named else {}
+    return Refusal(cls.command, message, status_for(error), values, errors)
 
 
 def submitted(form: FormData) -> dict[str, str]:
@@ -93,20 +118,6 @@ def submitted(form: FormData) -> dict[str, str]:
         if isinstance(value, str):
             values.setdefault(name, []).append(value)
     return {name: "\n".join(found) for name, found in values.items()}
-
-
-def figure(text: str, lang: str) -> str:
-    """A figure as a person types it, in the page's language's way or plainly: Dutch
-    ``1.500.000,50`` or English ``1,500,000.50``, or ``1500000.5``; returned for the command
-    model to validate (a text that is no figure stays as it was, and is refused there)."""
-    plain = text.strip().replace(" ", "").replace("\u00a0", "").removeprefix("€")
-    thousands, decimal = (".", ",") if lang != "en" else (",", ".")
-    grouped = rf"^\d{{1,3}}(\{thousands}\d{{3}})+(\{decimal}\d+)?$"
-    if re.match(grouped, plain):
-        plain = plain.replace(thousands, "")
-    if decimal == "," and plain.count(",") == 1 and "." not in plain:
-        plain = plain.replace(",", ".")
-    return plain
 
 
 def _field_of(cls: type[Command], error: KringloopError) -> str | None:
