@@ -39,7 +39,7 @@ def test_a_broker_advances_an_initiative_and_sees_the_timeline_grow(
 
     fulfil_demolition_volume(page)
 
-    recorded = "Vastgelegd: Randvoorwaarde als vervuld vastleggen"
+    recorded = "Stap vastgelegd: Randvoorwaarde als vervuld vastleggen"
     assert page.locator(".recorded").inner_text() == recorded
     assert page.locator("#timeline > li").count() == before + 1
     last = page.locator("#timeline > li").last.inner_text()

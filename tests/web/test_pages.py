@@ -59,7 +59,7 @@ def test_a_broker_stalls_through_the_form(api: Api) -> None:
         data={"reason": "waiting for the permit", "csrf_token": csrf},
     )
     assert response.status_code == 200
-    assert "Vastgelegd: Als stilgevallen markeren" in response.text
+    assert "Stap vastgelegd: Als stilgevallen markeren" in response.text
 
 
 def test_an_auditor_posting_a_form_is_refused(api: Api) -> None:
