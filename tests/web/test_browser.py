@@ -19,7 +19,7 @@ def log_in(page: Any, base: str, token: str) -> None:
 def fulfil_demolition_volume(page: Any) -> None:
     page.click("#step-fulfil-precondition summary")
     form = page.locator("form[data-command='fulfil-precondition']")
-    form.locator("[name=precondition]").fill("demolition-volume")
+    form.locator("[name=precondition]").select_option("demolition-volume")  # the open one
     form.locator("[name=reason]").fill("demolition contracts signed")
     form.locator("[name=evidence]").fill("contracts-2018.pdf")
     form.locator("[name=effective]").fill("2018-08-01")

@@ -199,3 +199,36 @@ def test_a_refused_form_brings_the_browser_to_its_summary(page: Any, live_server
     assert page.get_by_label("Doelwaarde").input_value() == "12,5"
     assert "Verantwoordelijk: vul dit veld in." in summary.inner_text()
     screenshot(page, "form-errors-summary")
+
+
+def test_a_precondition_and_a_decision_are_chosen_from_the_record(api: Api) -> None:
+    logged_in(api, "broker-bas")
+    page = api.client.get(TIMBER).text
+    for command in ("fulfil-precondition", "waive-precondition", "fail-precondition"):
+        form = form_of(page, command)
+        select = form.split(f'id="{command}-precondition"')[1].split("</select>")[0]
+        options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+        assert options == [
+            ("", "(kies)"),  # nothing chosen beforehand
+            ("demolition-volume", "demolition-volume: Demolition contracts deliver timber"),
+        ]  # the open one only: the failed precondition is not offered again
+    form = form_of(page, "correct-decision")
+    select = form.split('id="correct-decision-corrects"')[1].split("</select>")[0]
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+    assert options[0] == ("", "(kies)")
+    assert options[1] == (
+        "first-steps-089",
+        "1 maart 2018, Randvoorwaarde registreren (first-steps-089)",
+    )  # the newest decision first
+    assert options[-1][1].endswith(", Initiatief voorstellen (" + options[-1][0] + ")")
+    assert not any(value == "" for value, _ in options[1:])
+
+    done = post(
+        api,
+        "fulfil-precondition",
+        {"precondition": "demolition-volume", "reason": "getekend", "evidence": "contract.pdf"},
+    )
+    assert done.status_code == 303, done.text
+    page = api.client.get(TIMBER).text
+    assert not re.search(r'<form [^>]*data-command="fulfil-precondition"', page)  # none open
+    assert '<li class="ams-unordered-list__item" data-command="fulfil-precondition">' in page

@@ -206,7 +206,7 @@ def test_a_refusal_of_the_record_is_shown_atop_its_form(api: Api) -> None:
     assert 'role="alert"' in start_tag(form, "fulfil-precondition-errors")
     assert "no-such-thing" in words(alert_of(form, "fulfil-precondition"))
     field = start_tag(form, "fulfil-precondition-precondition")
-    assert 'value="no-such-thing"' in field
+    assert '<option value="no-such-thing" selected translate="no">no-such-thing</option>' in form
     assert 'aria-invalid="true"' in field  # the refusal names the precondition
     assert 'href="#fulfil-precondition-precondition"' in alert_of(form, "fulfil-precondition")
     assert 'id="step-fulfil-precondition" open' in response.text
@@ -221,7 +221,7 @@ def test_no_new_arrangement_through_the_form(api: Api) -> None:
     )
     assert response.status_code == 200
     page = response.text
-    assert "Vastgelegd: Vastleggen: geen nieuw financieel arrangement nodig" in words(page)
+    assert "Stap vastgelegd: Vastleggen: geen nieuw financieel arrangement nodig" in words(page)
     assert "Financieel arrangement: er is geen nieuw arrangement nodig." in words(page)
 
 
@@ -254,7 +254,7 @@ def test_a_broker_takes_a_step_from_its_dutch_form_in_a_browser(
     form.get_by_label("Gaat in op").fill("2018-04-01")
     form.get_by_role("button", name="Randvoorwaarde registreren").click()
     page.wait_for_url(re.compile(r".*\?done=register-precondition(#.*)?$"))
-    assert page.locator(".recorded").inner_text() == "Vastgelegd: Randvoorwaarde registreren"
+    assert page.locator(".recorded").inner_text() == "Stap vastgelegd: Randvoorwaarde registreren"
     row = page.locator("tr.pc-open", has_text="sawmill-permit")
     assert "vergunning" in row.inner_text()
     assert "1 oktober 2018" in row.inner_text()

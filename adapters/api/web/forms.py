@@ -197,6 +197,9 @@ class FormField:
     help: str = ""  # an English message id, or ""
     options: list[str] = field(default_factory=list)
     term: str | None = None  # the glossary kind of the options' words, for a select
+    # the words of each option that is a record's (a precondition, a decision), by its id:
+    # record data, shown as it is; the page fills them in (a select of this record's)
+    names: dict[str, str] = field(default_factory=dict)
 
 
 class FieldError(InvalidCommandError):

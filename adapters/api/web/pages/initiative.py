@@ -4,6 +4,7 @@ each step it cannot take now with why not, in the page's language."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -15,7 +16,7 @@ from adapters.api.auth import Principal
 from adapters.api.backend import Backend
 from adapters.api.downloads import FormatQuery, download
 from adapters.api.problems import status_for
-from adapters.api.web.forms import form_fields
+from adapters.api.web.forms import FormField, form_fields
 from adapters.api.web.pages.common import backend, page_translator, render
 from adapters.api.web.pages.deciding import decide_from_form
 from adapters.api.web.session import WebUser
@@ -58,8 +59,9 @@ def initiative_context(
         else initiative_parts(state, stream_name=registered, programme_name=programme.name)
     )
     offered = [s for s in next_steps(aggregate) if who.may_run(CATALOGUE[s.command])]
+    choices = _record_choices(aggregate, decisions, t)
     forms = [
-        {"command": s.command, "fields": form_fields(CATALOGUE[s.command])}
+        {"command": s.command, "fields": _with_choices(s.command, choices)}
         for s in offered
         if s.allowed
     ]
@@ -80,6 +82,50 @@ def initiative_context(
         "known": frozenset(glossary().get("stream", {})),
         "names": {aggregate.stream: registered} if registered else {},
     }
+
+
+RESOLVES = ("fulfil-precondition", "waive-precondition", "fail-precondition")
+"""The steps that resolve an open precondition, named in their field ``precondition``."""
+CORRECTS = "correct-decision"
+"""The step that corrects a decision, named in its field ``corrects``."""
+
+
+def _record_choices(
+    aggregate: Initiative, decisions: list[Any], t: Translator
+) -> dict[str, dict[str, str]]:
+    """What a field names that is one of this initiative's records, by field: its open
+    preconditions (id and description) and its decisions a correction may correct (newest
+    first: the day, the step and the id; a correction is corrected again at its original)."""
+    preconditions = {
+        name: f"{name}: {record.get('description') or record.get('kind', '')}"
+        for name, record in aggregate.preconditions.items()
+        if record.get("status") == "open"
+    }
+    correctable = {}
+    for d in reversed(decisions):
+        if d.event == "DecisionCorrected":
+            continue
+        step = command_of_event(d.event)
+        what = t.term("command", step) if step else d.step
+        correctable[d.command_id] = f"{t.day(d.effective)}, {what} ({d.command_id})"
+    return {"precondition": preconditions, "corrects": correctable}
+
+
+def _with_choices(command: str, choices: dict[str, dict[str, str]]) -> list[FormField]:
+    """A step's form fields, a field that names one of the initiative's records (the
+    precondition to resolve, the decision to correct) a select of them (empty when there
+    is none: none is open)."""
+    fields = form_fields(CATALOGUE[command])
+    if command not in (*RESOLVES, CORRECTS):
+        return fields
+    named = "precondition" if command in RESOLVES else "corrects"
+    found = choices[named]
+    return [
+        dataclasses.replace(f, kind="select", options=list(found), names=found, help="")
+        if f.name == named
+        else f
+        for f in fields
+    ]
 
 
 def _why_not(aggregate: Initiative, step: str, words: str, t: Translator) -> str:
