@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from domain.messages import N_
 
@@ -138,11 +138,18 @@ class KringloopError(Exception):
     """A refused command. The message is meant for the person who issued it."""
 
     code = "refused"
+    field: str | None = None
+    """The command's field the refusal concerns, when it concerns one (a form marks it)."""
 
     def __init__(self, message_id: str, /, **params: Any) -> None:
         super().__init__(english(message_id, params))
         self.message_id = message_id
         self.params: dict[str, Any] = params
+
+    def concerning(self, field: str) -> Self:
+        """This refusal, marked as concerning the command's ``field``."""
+        self.field = field
+        return self
 
 
 class InvalidCommandError(KringloopError):

@@ -71,8 +71,8 @@ class Programme(DecisionRecord):
             )
         if phase_status == PhaseStatus.APPROVED and not approved_by:
             raise RuleError(
-                N_("cannot approve phase {phase}: name who approved it (approved_by)"), phase=phase
-            )
+                N_("cannot approve phase {phase}: name who approved it (approved by)"), phase=phase
+            ).concerning("approved_by")
         record[phase_status] = decision.effective.isoformat()
         if approved_by:
             record["approved_by"] = list(approved_by)

@@ -268,11 +268,6 @@ def test_the_scale_up_criteria_set(
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an unticked box of a field whose default is true is not sent, so the model's "
-    "default (true) is recorded: forms.parse_form",
-)
 def test_the_scale_up_criteria_without_the_open_risks_rule(
     programme: Any, server: tuple[str, Path, dict[str, str]]
 ) -> None:
@@ -301,16 +296,8 @@ def test_the_scale_up_criteria_without_the_open_risks_rule(
 # -- each form, refused -------------------------------------------------------------------
 
 REFUSED: list[Any] = [
-    pytest.param(  # phase 2 approved without naming who approved it
-        "record-phase-change",
-        {"phase": "2", "phase_status": "approved"},
-        "approved_by",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="the refusal links to the phase, the parameter of its message, not to "
-            "'approved by', the field it asks for (forms.field_of)",
-        ),
-    ),
+    # phase 2 approved without naming who approved it: the refusal concerns 'approved by'
+    ("record-phase-change", {"phase": "2", "phase_status": "approved"}, "approved_by"),
     # a key that is not a slug
     (
         "set-target",

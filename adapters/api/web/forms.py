@@ -279,9 +279,8 @@ def parse_form(cls: type[Command], form: dict[str, str], lang: str = "nl") -> di
     values: dict[str, Any] = {}
     for f in form_fields(cls):
         raw = form.get(f.name, "")
-        if f.kind == "checkbox":
-            if raw or f.required:
-                values[f.name] = bool(raw)
+        if f.kind == "checkbox":  # shown, so an unticked box says no (the browser sends none)
+            values[f.name] = bool(raw)
             continue
         raw = raw.strip()
         if not raw:
