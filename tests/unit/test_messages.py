@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
@@ -31,9 +29,8 @@ from domain.errors import (
 )
 from domain.initiative import LATE_ENTRIES, LIFECYCLE
 from domain.messages import N_
-from tests.conftest import TODAY, runner
-from tests.lifecycle import STATES, bring, state_id
-from tests.scenario import programme
+from tests.lifecycle import STATES, state_id
+from tests.unit.test_lifecycle_table import every_state  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = ROOT / "domain"
@@ -210,19 +207,9 @@ def test_dates_and_numbers_of_a_refusal_read_in_each_language() -> None:
     assert "(€ 1.250.000)" in localise(spend, translator("nl"))
 
 
-@pytest.fixture(scope="module")
-def every_state() -> Iterator[Engine]:
-    """One engine holding an initiative in each reachable state, named by its state."""
-    engine = Engine(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=lambda: TODAY)
-    run = runner(engine)
-    programme(run)
-    for stage, status in STATES:
-        bring(run, stage, status, initiative_id=state_id(stage, status))
-    yield engine
-    engine.close()
-
-
-def test_why_not_of_every_step_in_every_state_reads_in_dutch(every_state: Engine) -> None:
+def test_why_not_of_every_step_in_every_state_reads_in_dutch(
+    every_state: Engine,  # noqa: F811  (the fixture imported above)
+) -> None:
     """What the doors offer (next_steps): each step not allowed carries its refusal, whose
     English words are ``why_not`` and whose Dutch words hold none of the English ones."""
     dutch, english = translator("nl"), translator("en")
