@@ -161,6 +161,18 @@ def _mandate(programme: Programme, stream: str, who: str, day: date) -> str:
     return found
 
 
+def mandate_refusal(
+    programme: Programme, stream: str, who: str, day: date
+) -> NoMandateError | None:
+    """Why ``who`` may not decide on ``stream`` on ``day`` for want of a mandate, or None
+    when a mandate covers it: a door offers no form the engine would refuse for it."""
+    try:
+        _mandate(programme, stream, who, day)
+    except NoMandateError as refusal:
+        return refusal
+    return None
+
+
 def _semicolons(items: list[Message]) -> Message:
     """Items as one parameter, "a; b; c"; "none, ever" when there are none."""
     if not items:

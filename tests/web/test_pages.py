@@ -93,3 +93,23 @@ def test_an_error_page_is_headed_by_what_happened(api: Api) -> None:
     )
     assert forbidden.status_code == 403
     assert re.search(r"<h1[^>]*>Not allowed</h1>", forbidden.text)  # the choice above
+
+
+def test_a_broker_is_offered_no_step_on_a_stream_outside_their_mandate(api: Api) -> None:
+    """broker-bas holds mandates for textiles and construction, not for diapers: the diaper
+    initiative's page says why he takes no steps there, and offers no form to be refused."""
+    logged_in(api, "broker-bas")
+    outside = api.client.get("/initiatives/diaper-recycling?lang=nl")
+    assert outside.status_code == 200
+    assert 'id="unmandated"' in outside.text
+    assert "U zet geen stappen in dit initiatief: " in outside.text
+    assert "geen mandaat" in outside.text
+    assert 'action="/initiatives/diaper-recycling/commands/' not in outside.text
+    inside = api.client.get("/initiatives/timber-reuse?lang=nl")
+    assert 'id="unmandated"' not in inside.text
+    assert 'action="/initiatives/timber-reuse/commands/' in inside.text
+    logged_in(api, "board-secretariat")  # a manager enters paperwork for brokers: forms stay
+    assert (
+        'action="/initiatives/diaper-recycling/commands/'
+        in api.client.get("/initiatives/diaper-recycling").text
+    )

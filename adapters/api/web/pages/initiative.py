@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from adapters import tabular
+from adapters.accounts.users import Role
 from adapters.api.auth import Principal
 from adapters.api.backend import Backend
 from adapters.api.downloads import FormatQuery, download
@@ -29,6 +30,7 @@ from domain.engine import today_in_programme_tz
 from domain.errors import KringloopError, NotFoundError
 from domain.initiative import Initiative
 from domain.messages import N_
+from domain.policy import mandate_refusal
 from domain.reading import InitiativeState, initiative_state
 from projections import queries
 from projections.initiative_page import command_of_event, initiative_parts
@@ -58,7 +60,15 @@ def initiative_context(
         if state is None
         else initiative_parts(state, stream_name=registered, programme_name=programme.name)
     )
-    offered = [s for s in next_steps(aggregate) if who.may_run(CATALOGUE[s.command])]
+    # a broker decides on a stream only under a mandate: without one, no form is offered
+    unmandated = (
+        mandate_refusal(programme, aggregate.stream, who.name, today_in_programme_tz())
+        if who.role is Role.BROKER and as_of is None
+        else None
+    )
+    offered = [
+        s for s in next_steps(aggregate) if who.may_run(CATALOGUE[s.command]) and unmandated is None
+    ]
     choices = _record_choices(aggregate, decisions, t)
     forms = [
         {"command": s.command, "fields": _with_choices(s.command, choices)}
@@ -79,6 +89,7 @@ def initiative_context(
         "as_of": as_of,
         "forms": forms if as_of is None else [],
         "not_now": not_now if as_of is None else [],
+        "unmandated": t.message(unmandated) if unmandated else None,
         "known": frozenset(glossary().get("stream", {})),
         "names": {aggregate.stream: registered} if registered else {},
     }
