@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from domain.errors import InvalidCommandError
 from domain.lifecycle import OfferedStep
+from domain.messages import N_
 from domain.scale_up import Phase3Figures, open_risks
 from domain.values import Stage, Status
 from projections.store import ReadStore
@@ -422,7 +423,9 @@ def check_filters(**filters: str | None) -> None:
     """Refuse a filter longer than `MAX_FILTER`, naming it (the doors check first)."""
     for name, value in filters.items():
         if value is not None and len(value) > MAX_FILTER:
-            raise InvalidCommandError(f"{name}: at most {MAX_FILTER} characters")
+            raise InvalidCommandError(
+                N_("{name}: at most {limit} characters"), name=name, limit=MAX_FILTER
+            )
 
 
 def decision_log(

@@ -20,6 +20,7 @@ from adapters.api.downloads import TABLE_RESPONSES, FormatQuery, download, wante
 from adapters.audit import records
 from domain.commands.base import Day
 from domain.errors import InvalidCommandError, KringloopError
+from domain.messages import N_
 from domain.reading import InitiativeState
 
 router = APIRouter(prefix="/api/audit", dependencies=[Depends(principal)], tags=["audit"])
@@ -76,7 +77,7 @@ def as_of(
     """The initiative as it stood on a date (by effective or recorded time) or at a version;
     null if it did not exist yet."""
     if (at is None) == (version is None):
-        raise InvalidCommandError("give either at=YYYY-MM-DD or version=N")
+        raise InvalidCommandError(N_("give either at=YYYY-MM-DD or version=N"))
     current = backend(request)
     return records.as_of(
         current.engine, current.fresh_reads(), initiative_id, at=at, by=by, version=version
@@ -116,7 +117,7 @@ def export_bundle(current: Backend, initiative_id: str | None) -> tuple[bytes, s
         current.engine.recorder, current.settings.home, mapper=current.engine.mapper
     )
     if not report.ok:
-        raise TamperedError("the store fails verification: run `kringloop audit verify`")
+        raise TamperedError(N_("the store fails verification: run `kringloop audit verify`"))
     seal(current.settings.home, heads, report.names, report.position)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "export.jsonl"

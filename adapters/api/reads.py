@@ -15,6 +15,7 @@ from domain.commands.base import Day
 from domain.commands.next_steps import next_steps
 from domain.engine import today_in_programme_tz
 from domain.errors import NotFoundError
+from domain.messages import N_
 from domain.values import Stage, Status
 from projections import procurement, queries
 from projections.progress import TargetProgress, programme_progress
@@ -73,7 +74,7 @@ def initiative_detail(
     own answer, domain.initiative.LIFECYCLE)."""
     detail = queries.initiative_detail(reads, initiative_id, today_in_programme_tz())
     if detail is None:
-        raise NotFoundError(f"no initiative '{initiative_id}'")
+        raise NotFoundError(N_("no initiative '{initiative}'"), initiative=initiative_id)
     detail.next_steps = next_steps(backend(request).engine.initiative(initiative_id))
     return detail
 

@@ -12,6 +12,7 @@ from domain.commands.base import Command
 from domain.engine import Engine
 from domain.errors import KringloopError, NotFoundError
 from domain.initiative import Initiative
+from domain.messages import N_
 from domain.programme import Programme
 from domain.reading import InitiativeState, decision_entry, initiative_state
 from domain.replay import redecide
@@ -146,7 +147,11 @@ def as_of(
             return None
     current = engine.initiative(initiative_id)
     if not 1 <= version <= current.version:
-        raise NotFoundError(f"initiative '{initiative_id}' has versions 1 to {current.version}")
+        raise NotFoundError(
+            N_("initiative '{initiative}' has versions 1 to {version}"),
+            initiative=initiative_id,
+            version=current.version,
+        )
     return initiative_state(engine.initiative(initiative_id, version=version))
 
 
@@ -205,7 +210,9 @@ def what_if(
             "(version 1 is the proposal itself)"
         )
     if replacement is not None and replacement.subject_id != initiative_id:
-        raise KringloopError(f"the replacement must decide on '{initiative_id}'")
+        raise KringloopError(
+            N_("the replacement must decide on '{initiative}'"), initiative=initiative_id
+        )
     report = WhatIf(initiative_id, from_version)
     sandbox = Engine(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, clock=engine.clock)
     later = _copy_record(engine, sandbox, live.id, from_version)
