@@ -98,7 +98,8 @@ def to_xlsx(table: Table) -> bytes:
     from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(_sheet_title(table.title))
+    book.properties.title = table.title
+    sheet = book.create_sheet(_sheet_title(table.sheet or table.title))
     for index in range(1, len(table.columns) + 1):
         sheet.column_dimensions[get_column_letter(index)].width = _width(table, index - 1)
     sheet.freeze_panes = "A2"
@@ -138,8 +139,13 @@ def _xlsx_value(value: Cell, column: Column, illegal: object) -> Cell:
 
 
 def _sheet_title(title: str) -> str:
-    cleaned = "".join(" " if c in "[]:*?/\\" else c for c in title).strip()
-    return cleaned[:31] or "Sheet"
+    """What Excel accepts as a sheet's name: none of []:*?/\\, at most 31 characters (cut
+    at a word where one ends in time), single spaces."""
+    cleaned = " ".join("".join(" " if c in "[]:*?/\\" else c for c in title).split())
+    if len(cleaned) > 31:
+        cut = cleaned[:32].rsplit(" ", 1)[0] if " " in cleaned[:32] else cleaned[:31]
+        cleaned = cut[:31].rstrip()
+    return cleaned or "Sheet"
 
 
 def _width(table: Table, index: int) -> float:

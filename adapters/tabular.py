@@ -1,21 +1,26 @@
 """Every table view as columns and typed rows, for the exports: one small function per
 view, fed the very result the JSON and the pages show. The headers live here only.
 
+Headers, titles and sheet names are English message ids (``N_``): a door gives the table
+to ``localised`` with its translator before writing it, so a Dutch page downloads Dutch
+headings; the cells (slugs, ids, figures) are the same in every language.
+
 Percent columns hold percentage points (37.5 means 37.5 %), as the read side reports them;
 money is in euros; dates are dates, so a spreadsheet can sort and add them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal
 
-from domain.values import Stage
+from domain.messages import N_
 
 if TYPE_CHECKING:  # the query shapes only: importing them would load SQLAlchemy
     from adapters.audit.records import HistoryLine
+    from adapters.i18n import Translator
     from projections.figures import Figure
     from projections.organisations import CommunityDetail, OrganisationDetail, OrganisationSummary
     from projections.procurement import CategoryTotal, CommunityActivity, RoadmapLine
@@ -29,16 +34,34 @@ Cell = str | int | float | date | datetime | None
 
 @dataclass(frozen=True)
 class Column:
-    header: str
+    header: str  # a message id; with `term`, a slug the glossary has a word for
     kind: Kind = "text"
+    term: str | None = None  # the glossary kind of a slug header ("stage")
 
 
 @dataclass(frozen=True)
 class Table:
     name: str  # the download's file name, before the date: "pipeline", "history-timber-reuse"
-    title: str
+    title: str  # a message id, its {fields} filled from title_args
     columns: tuple[Column, ...]
     rows: list[tuple[Cell, ...]]
+    sheet: str = ""  # the workbook's sheet: a short message id (at most 31 characters)
+    title_args: Mapping[str, str] = field(default_factory=dict)
+
+
+def localised(table: Table, t: Translator) -> Table:
+    """The table with its headers, title and sheet name in the translator's language; the
+    file name and the cells unchanged."""
+    return replace(
+        table,
+        title=t.gettext(table.title).format(**table.title_args),
+        title_args={},
+        sheet=t.gettext(table.sheet) if table.sheet else "",
+        columns=tuple(
+            Column(t.term(c.term, c.header) if c.term else t.gettext(c.header), c.kind)
+            for c in table.columns
+        ),
+    )
 
 
 def _listed(values: Sequence[str]) -> str:
@@ -48,22 +71,23 @@ def _listed(values: Sequence[str]) -> str:
 def precondition_register(entries: Sequence[PreconditionEntry]) -> Table:
     return Table(
         name="preconditions",
-        title="Precondition register",
+        title=N_("Precondition register"),
+        sheet=N_("Preconditions"),
         columns=(
-            Column("initiative"),
-            Column("precondition"),
-            Column("kind"),
-            Column("description"),
-            Column("responsible"),
-            Column("due", "date"),
-            Column("target value", "float"),
-            Column("target unit"),
-            Column("status"),
-            Column("overdue"),
-            Column("registered", "date"),
-            Column("resolved", "date"),
-            Column("resolution"),
-            Column("evidence"),
+            Column(N_("initiative")),
+            Column(N_("precondition")),
+            Column(N_("kind")),
+            Column(N_("description")),
+            Column(N_("responsible")),
+            Column(N_("due"), "date"),
+            Column(N_("target value"), "float"),
+            Column(N_("target unit")),
+            Column(N_("status")),
+            Column(N_("overdue")),
+            Column(N_("registered"), "date"),
+            Column(N_("resolved"), "date"),
+            Column(N_("resolution")),
+            Column(N_("evidence")),
         ),
         rows=[
             (
@@ -90,21 +114,22 @@ def precondition_register(entries: Sequence[PreconditionEntry]) -> Table:
 def decision_log(entries: Sequence[DecisionLogEntry]) -> Table:
     return Table(
         name="decisions",
-        title="Decision log",
+        title=N_("Decision log"),
+        sheet=N_("Decisions"),
         columns=(
-            Column("effective", "date"),
-            Column("subject kind"),
-            Column("subject"),
-            Column("programme"),
-            Column("version", "int"),
-            Column("step"),
-            Column("decided by"),
-            Column("recorded by"),
-            Column("authority"),
-            Column("reason"),
-            Column("evidence"),
-            Column("recorded (UTC)", "datetime"),
-            Column("command id"),
+            Column(N_("effective"), "date"),
+            Column(N_("subject kind")),
+            Column(N_("subject")),
+            Column(N_("programme")),
+            Column(N_("version"), "int"),
+            Column(N_("step")),
+            Column(N_("decided by")),
+            Column(N_("recorded by")),
+            Column(N_("authority")),
+            Column(N_("reason")),
+            Column(N_("evidence")),
+            Column(N_("recorded (UTC)"), "datetime"),
+            Column(N_("command id")),
         ),
         rows=[
             (
@@ -130,19 +155,21 @@ def decision_log(entries: Sequence[DecisionLogEntry]) -> Table:
 def audit_history(initiative_id: str, lines: Sequence[HistoryLine]) -> Table:
     return Table(
         name=f"history-{initiative_id}",
-        title=f"Decisions on {initiative_id}",
+        title=N_("Decisions on {initiative}"),
+        title_args={"initiative": initiative_id},
+        sheet=N_("History"),
         columns=(
-            Column("version", "int"),
-            Column("recorded (UTC)", "datetime"),
-            Column("effective", "date"),
-            Column("step"),
-            Column("decided by"),
-            Column("recorded by"),
-            Column("authority"),
-            Column("reason"),
-            Column("evidence"),
-            Column("command id"),
-            Column("note"),
+            Column(N_("version"), "int"),
+            Column(N_("recorded (UTC)"), "datetime"),
+            Column(N_("effective"), "date"),
+            Column(N_("step")),
+            Column(N_("decided by")),
+            Column(N_("recorded by")),
+            Column(N_("authority")),
+            Column(N_("reason")),
+            Column(N_("evidence")),
+            Column(N_("command id")),
+            Column(N_("note")),
         ),
         rows=[
             (
@@ -166,14 +193,14 @@ def audit_history(initiative_id: str, lines: Sequence[HistoryLine]) -> Table:
 def procurement_categories(programme_id: str, totals: Sequence[CategoryTotal]) -> Table:
     return Table(
         name=f"categories-{programme_id}",
-        title="Spend per category",
+        title=N_("Spend per category"),
         columns=(
-            Column("category"),
-            Column("organisations", "int"),
-            Column("total spend (EUR)", "money"),
-            Column("circular spend (EUR)", "money"),
-            Column("investment (EUR)", "money"),
-            Column("circular share (%)", "percent"),
+            Column(N_("category")),
+            Column(N_("organisations"), "int"),
+            Column(N_("total spend (EUR)"), "money"),
+            Column(N_("circular spend (EUR)"), "money"),
+            Column(N_("investment (EUR)"), "money"),
+            Column(N_("circular share (%)"), "percent"),
         ),
         rows=[
             (
@@ -192,15 +219,16 @@ def procurement_categories(programme_id: str, totals: Sequence[CategoryTotal]) -
 def procurement_communities(programme_id: str, found: Sequence[CommunityActivity]) -> Table:
     return Table(
         name=f"communities-{programme_id}",
-        title="Communities of practice",
+        title=N_("Communities of practice"),
+        sheet=N_("Communities"),
         columns=(
-            Column("community"),
-            Column("name"),
-            Column("members", "int"),
-            Column("meetings", "int"),
-            Column("average attendance", "float"),
-            Column("joint trajectories", "int"),
-            Column("invested (EUR)", "money"),
+            Column(N_("community")),
+            Column(N_("name")),
+            Column(N_("members"), "int"),
+            Column(N_("meetings"), "int"),
+            Column(N_("average attendance"), "float"),
+            Column(N_("joint trajectories"), "int"),
+            Column(N_("invested (EUR)"), "money"),
         ),
         rows=[
             (
@@ -222,17 +250,18 @@ def pipeline(programme_id: str | None, found: Pipeline) -> Table:
     the stalled and abandoned ones apart, as the read side counts them."""
     return Table(
         name=f"pipeline-{programme_id}" if programme_id else "pipeline",
-        title="Pipeline: initiatives per stream and stage",
+        title=N_("Pipeline: initiatives per stream and stage"),
+        sheet=N_("Pipeline"),
         columns=(
-            Column("stream"),
-            Column("name"),
-            Column("sub-streams"),
-            *(Column(Stage(stage).label, "int") for stage in found.stages),
-            Column("stalled", "int"),
-            Column("abandoned", "int"),
-            Column("active initiatives"),
-            Column("stalled initiatives"),
-            Column("abandoned initiatives"),
+            Column(N_("stream")),
+            Column(N_("name")),
+            Column(N_("sub-streams")),
+            *(Column(stage, "int", term="stage") for stage in found.stages),
+            Column(N_("stalled"), "int"),
+            Column(N_("abandoned"), "int"),
+            Column(N_("active initiatives")),
+            Column(N_("stalled initiatives")),
+            Column(N_("abandoned initiatives")),
         ),
         rows=[
             (
@@ -254,22 +283,24 @@ def pipeline(programme_id: str | None, found: Pipeline) -> Table:
 def programme_progress(programme_id: str, targets: Sequence[TargetProgress]) -> Table:
     return Table(
         name=f"progress-{programme_id}",
-        title=f"Programme {programme_id}: targets",
+        title=N_("Programme {programme}: targets"),
+        title_args={"programme": programme_id},
+        sheet=N_("Targets"),
         columns=(
-            Column("target"),
-            Column("key"),
-            Column("unit"),
-            Column("baseline", "float"),
-            Column("current", "float"),
-            Column("target value", "float"),
-            Column("deadline", "date"),
-            Column("share reached (%)", "percent"),
-            Column("counts"),
-            Column("source kind"),
-            Column("measured by"),
-            Column("measured on", "date"),
-            Column("source"),
-            Column("contributors"),
+            Column(N_("target")),
+            Column(N_("key")),
+            Column(N_("unit")),
+            Column(N_("baseline"), "float"),
+            Column(N_("current"), "float"),
+            Column(N_("target value"), "float"),
+            Column(N_("deadline"), "date"),
+            Column(N_("share reached (%)"), "percent"),
+            Column(N_("counts")),
+            Column(N_("source kind")),
+            Column(N_("measured by")),
+            Column(N_("measured on"), "date"),
+            Column(N_("source")),
+            Column(N_("contributors")),
         ),
         rows=[
             (
@@ -297,16 +328,17 @@ def procurement_roadmap(programme_id: str, lines: Sequence[RoadmapLine]) -> Tabl
     """One row per organisation and year: its circular share against its milestones."""
     return Table(
         name=f"roadmap-{programme_id}",
-        title="Circular procurement roadmap",
+        title=N_("Circular procurement roadmap"),
+        sheet=N_("Roadmap"),
         columns=(
-            Column("organisation"),
-            Column("kind"),
-            Column("year", "int"),
-            Column("circular share (%)", "percent"),
-            Column("milestone (%)", "percent"),
-            Column("trend (%)", "percent"),
-            Column("status"),
-            Column("latest status"),
+            Column(N_("organisation")),
+            Column(N_("kind")),
+            Column(N_("year"), "int"),
+            Column(N_("circular share (%)"), "percent"),
+            Column(N_("milestone (%)"), "percent"),
+            Column(N_("trend (%)"), "percent"),
+            Column(N_("status")),
+            Column(N_("latest status")),
         ),
         rows=[
             (
@@ -328,14 +360,14 @@ def procurement_roadmap(programme_id: str, lines: Sequence[RoadmapLine]) -> Tabl
 def organisations(found: Sequence[OrganisationSummary]) -> Table:
     return Table(
         name="organisations",
-        title="Organisations",
+        title=N_("Organisations"),
         columns=(
-            Column("organisation"),
-            Column("kind"),
-            Column("commitments", "int"),
-            Column("latest status"),
-            Column("communities", "int"),
-            Column("consortia", "int"),
+            Column(N_("organisation")),
+            Column(N_("kind")),
+            Column(N_("commitments"), "int"),
+            Column(N_("latest status")),
+            Column(N_("communities"), "int"),
+            Column(N_("consortia"), "int"),
         ),
         rows=[
             (o.name, o.kind, o.commitments, o.latest_status, o.communities, o.consortia)
@@ -348,17 +380,19 @@ def organisation_spend(found: OrganisationDetail) -> Table:
     """One row per spend report: a year and a category, against the year's milestone."""
     return Table(
         name=f"spend-{found.organisation_id}",
-        title=f"{found.name}: spend per year and category",
+        title=N_("{organisation}: spend per year and category"),
+        title_args={"organisation": found.name},
+        sheet=N_("Spend"),
         columns=(
-            Column("commitment"),
-            Column("year", "int"),
-            Column("category"),
-            Column("total spend (EUR)", "money"),
-            Column("circular spend (EUR)", "money"),
-            Column("investment (EUR)", "money"),
-            Column("circular share (%)", "percent"),
-            Column("milestone (%)", "percent"),
-            Column("reported", "date"),
+            Column(N_("commitment")),
+            Column(N_("year"), "int"),
+            Column(N_("category")),
+            Column(N_("total spend (EUR)"), "money"),
+            Column(N_("circular spend (EUR)"), "money"),
+            Column(N_("investment (EUR)"), "money"),
+            Column(N_("circular share (%)"), "percent"),
+            Column(N_("milestone (%)"), "percent"),
+            Column(N_("reported"), "date"),
         ),
         rows=[
             (
@@ -382,14 +416,16 @@ def organisation_years(found: OrganisationDetail) -> Table:
     """One row per year of each commitment: the roadmap's line for the organisation."""
     return Table(
         name=f"years-{found.organisation_id}",
-        title=f"{found.name}: circular share per year",
+        title=N_("{organisation}: circular share per year"),
+        title_args={"organisation": found.name},
+        sheet=N_("Circular share per year"),
         columns=(
-            Column("commitment"),
-            Column("year", "int"),
-            Column("circular share (%)", "percent"),
-            Column("milestone (%)", "percent"),
-            Column("trend (%)", "percent"),
-            Column("status"),
+            Column(N_("commitment")),
+            Column(N_("year"), "int"),
+            Column(N_("circular share (%)"), "percent"),
+            Column(N_("milestone (%)"), "percent"),
+            Column(N_("trend (%)"), "percent"),
+            Column(N_("status")),
         ),
         rows=[
             (c.commitment_id, y.year, y.share, y.milestone, y.trend, y.status)
@@ -402,12 +438,14 @@ def organisation_years(found: OrganisationDetail) -> Table:
 def community_meetings(found: CommunityDetail) -> Table:
     return Table(
         name=f"meetings-{found.community_id}",
-        title=f"{found.name}: meetings",
+        title=N_("{community}: meetings"),
+        title_args={"community": found.name},
+        sheet=N_("Meetings"),
         columns=(
-            Column("meeting", "int"),
-            Column("held on", "date"),
-            Column("attendees", "int"),
-            Column("topic"),
+            Column(N_("meeting"), "int"),
+            Column(N_("held on"), "date"),
+            Column(N_("attendees"), "int"),
+            Column(N_("topic")),
         ),
         rows=[(m.meeting, m.held_on, m.attendees, m.topic) for m in found.meetings],
     )
@@ -416,13 +454,15 @@ def community_meetings(found: CommunityDetail) -> Table:
 def community_trajectories(found: CommunityDetail) -> Table:
     return Table(
         name=f"trajectories-{found.community_id}",
-        title=f"{found.name}: joint procurement trajectories",
+        title=N_("{community}: joint procurement trajectories"),
+        title_args={"community": found.name},
+        sheet=N_("Trajectories"),
         columns=(
-            Column("trajectory"),
-            Column("category"),
-            Column("participants", "int"),
-            Column("invested (EUR)", "money"),
-            Column("started on", "date"),
+            Column(N_("trajectory")),
+            Column(N_("category")),
+            Column(N_("participants"), "int"),
+            Column(N_("invested (EUR)"), "money"),
+            Column(N_("started on"), "date"),
         ),
         rows=[
             (t.trajectory, t.category, t.participants, t.invested_eur, t.started_on)
@@ -434,8 +474,10 @@ def community_trajectories(found: CommunityDetail) -> Table:
 def community_members(found: CommunityDetail) -> Table:
     return Table(
         name=f"members-{found.community_id}",
-        title=f"{found.name}: members",
-        columns=(Column("organisation"), Column("kind"), Column("role")),
+        title=N_("{community}: members"),
+        title_args={"community": found.name},
+        sheet=N_("Members"),
+        columns=(Column(N_("organisation")), Column(N_("kind")), Column(N_("role"))),
         rows=[(m.organisation, m.kind, m.role) for m in found.members],
     )
 
@@ -443,14 +485,16 @@ def community_members(found: CommunityDetail) -> Table:
 def programme_phases(programme_id: str, phases: Sequence[PhaseEntry]) -> Table:
     return Table(
         name=f"phases-{programme_id}",
-        title=f"Programme {programme_id}: phases",
+        title=N_("Programme {programme}: phases"),
+        title_args={"programme": programme_id},
+        sheet=N_("Phases"),
         columns=(
-            Column("phase", "int"),
-            Column("status"),
-            Column("started", "date"),
-            Column("approved", "date"),
-            Column("approved by"),
-            Column("completed", "date"),
+            Column(N_("phase"), "int"),
+            Column(N_("status")),
+            Column(N_("started"), "date"),
+            Column(N_("approved"), "date"),
+            Column(N_("approved by")),
+            Column(N_("completed"), "date"),
         ),
         rows=[
             (p.phase, p.status, p.started, p.approved, _listed(p.approved_by), p.completed)
@@ -463,13 +507,15 @@ def programme_figures(programme_id: str, figures: Sequence[Figure]) -> Table:
     """The procurement monitor's headline figures."""
     return Table(
         name=f"figures-{programme_id}",
-        title=f"Programme {programme_id}: procurement monitor",
+        title=N_("Programme {programme}: procurement monitor"),
+        title_args={"programme": programme_id},
+        sheet=N_("Procurement monitor"),
         columns=(
-            Column("figure"),
-            Column("key"),
-            Column("value", "float"),
-            Column("unit"),
-            Column("source"),
+            Column(N_("figure")),
+            Column(N_("key")),
+            Column(N_("value"), "float"),
+            Column(N_("unit")),
+            Column(N_("source")),
         ),
         rows=[(f.label, f.key, f.value, f.unit, f.source) for f in figures],
     )
@@ -479,13 +525,15 @@ def programme_mandates(programme_id: str, mandates: Sequence[MandateEntry]) -> T
     """One row per period of a broker's mandate for a stream."""
     return Table(
         name=f"mandates-{programme_id}",
-        title=f"Programme {programme_id}: mandates",
+        title=N_("Programme {programme}: mandates"),
+        title_args={"programme": programme_id},
+        sheet=N_("Mandates"),
         columns=(
-            Column("broker"),
-            Column("stream"),
-            Column("from", "date"),
-            Column("last day", "date"),
-            Column("holds today"),
+            Column(N_("broker")),
+            Column(N_("stream")),
+            Column(N_("from"), "date"),
+            Column(N_("last day"), "date"),
+            Column(N_("holds today")),
         ),
         rows=[
             (m.broker, m.stream, p.start, p.last_day, "yes" if p.holds else "no")
@@ -499,15 +547,16 @@ def authority_roles(roles: Sequence[RoleEntry]) -> Table:
     """One row per period of a person's role in the authority register."""
     return Table(
         name="roles",
-        title="Authority register: roles",
+        title=N_("Authority register: roles"),
+        sheet=N_("Roles"),
         columns=(
-            Column("identity"),
-            Column("role"),
-            Column("organisation"),
-            Column("from", "date"),
-            Column("last day", "date"),
-            Column("holds today"),
-            Column("granted by decision"),
+            Column(N_("identity")),
+            Column(N_("role")),
+            Column(N_("organisation")),
+            Column(N_("from"), "date"),
+            Column(N_("last day"), "date"),
+            Column(N_("holds today")),
+            Column(N_("granted by decision")),
         ),
         rows=[
             (
@@ -529,8 +578,10 @@ def programme_streams(programme_id: str, streams: Sequence[StreamEntry]) -> Tabl
     """One row per stream and one per sub-stream, naming the stream it belongs to."""
     return Table(
         name=f"streams-{programme_id}",
-        title=f"Programme {programme_id}: streams",
-        columns=(Column("stream"), Column("name"), Column("sub-stream of")),
+        title=N_("Programme {programme}: streams"),
+        title_args={"programme": programme_id},
+        sheet=N_("Streams"),
+        columns=(Column(N_("stream")), Column(N_("name")), Column(N_("sub-stream of"))),
         rows=[
             row
             for s in streams

@@ -1,5 +1,9 @@
 """A table view downloaded over HTTP: asked for by `?format=csv|xlsx` or by the Accept
-header (JSON stays the default), answered as an attachment with a dated file name."""
+header (JSON stays the default), answered as an attachment with a dated file name.
+
+Headings, title and sheet name speak the door's language: a page passes its own; the API
+answers in the `Accept-Language` language when the request names one, in English when it
+sends none (a script). The file name stays English, as the API's paths are."""
 
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from adapters.exports import (
     file_name,
     render,
 )
-from adapters.tabular import Table
+from adapters.i18n import negotiate, translator
+from adapters.tabular import Table, localised
 from domain.engine import today_in_programme_tz
 
 FormatQuery = Annotated[
@@ -55,13 +60,27 @@ def wanted(request: Request, asked: ExportFormat | None) -> ExportFormat | None:
     return None
 
 
-def download(request: Request, table: Table, export_format: ExportFormat) -> Response:
+def api_language(request: Request) -> str:
+    """The API's language for a download: Accept-Language's when sent, else English."""
+    asked = request.headers.get("accept-language")
+    return negotiate(asked) if asked else "en"
+
+
+def download(
+    request: Request, table: Table, export_format: ExportFormat, lang: str | None = None
+) -> Response:
+    """The table as an attachment; `lang` is the page's language (None: the API's rule)."""
     settings = request.app.state.backend.settings
-    body = render(table, export_format, delimiter_of(settings.csv_delimiter))
+    language = lang or api_language(request)
+    shown = localised(table, translator(language))
+    body = render(shown, export_format, delimiter_of(settings.csv_delimiter))
     name = file_name(table, export_format, today_in_programme_tz())
     media_type = MEDIA_TYPES[export_format]
     return Response(
         body,
         media_type=f"{media_type}; charset=utf-8" if export_format == "csv" else media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Language": language,
+        },
     )

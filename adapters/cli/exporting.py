@@ -89,8 +89,11 @@ def export_asked(
 def write_export(export: Export, table: Table) -> None:
     """Write the table to --out (saying where, on stderr) or, as CSV, to stdout."""
     from adapters.exports import render
+    from adapters.i18n import cli_language, translator
+    from adapters.tabular import localised
 
-    body = render(table, export.format.value, export.delimiter)
+    shown = localised(table, translator(cli_language()))  # headings in the CLI's language
+    body = render(shown, export.format.value, export.delimiter)
     if export.out is None:
         sys.stdout.buffer.write(body)
         sys.stdout.flush()

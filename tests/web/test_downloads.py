@@ -1,4 +1,5 @@
-"""A download in the browser: the pipeline page's Excel link saves a workbook of real cells.
+"""A download in the browser: the pipeline page's Excel link saves a workbook of real cells,
+headed in the page's language.
 
 Here, beside the other browser tests, so one Chromium serves them all: a second session-wide
 browser started from another folder keeps its own event loop running, which the next
@@ -9,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from adapters.i18n import translator
 from domain.engine import today_in_programme_tz
 from tests.exports.sheets import xlsx_rows
 from tests.web.test_browser import log_in
@@ -28,4 +30,7 @@ def test_a_browser_downloads_the_pipeline_workbook(
     assert saved.name == f"pipeline-{today_in_programme_tz()}.xlsx"
     rows = xlsx_rows(saved.read_bytes())
     assert rows
-    assert all(isinstance(row["scaled up"], int) for row in rows)
+    # headed in the page's language (the browser's Accept-Language chose it)
+    lang = page.evaluate("document.documentElement.lang")
+    scaled_up = translator(lang).term("stage", "scaled_up")
+    assert all(isinstance(row[scaled_up], int) for row in rows)

@@ -361,12 +361,12 @@ def test_a_manager_takes_two_programme_decisions_in_a_browser(page: Any, live_se
 
 @pytest.mark.parametrize(
     ("table", "header"),
-    [
-        ("phases", "phase"),
-        ("mandates", "broker"),
-        ("roles", "identity"),
-        ("streams", "stream"),
-        ("figures", "figure"),
+    [  # the page's language, Dutch: the first heading of each table
+        ("phases", "fase"),
+        ("mandates", "transitiemakelaar"),
+        ("roles", "identiteit"),
+        ("streams", "stroom"),
+        ("figures", "kengetal"),
     ],
 )
 def test_every_table_of_the_programme_page_downloads(api: Api, table: str, header: str) -> None:

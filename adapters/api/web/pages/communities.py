@@ -16,7 +16,7 @@ from adapters import tabular
 from adapters.api.auth import Principal
 from adapters.api.backend import Backend
 from adapters.api.downloads import FormatQuery, download
-from adapters.api.web.pages.common import backend, page_translator, render
+from adapters.api.web.pages.common import backend, page_language, page_translator, render
 from adapters.api.web.pages.deciding import decide_from_form, figure, role_refusal, submitted
 from adapters.api.web.pages.organisations import answered, not_found, programme_ids
 from adapters.api.web.session import WebUser
@@ -49,7 +49,7 @@ def communities_page(
     context = communities_context(backend(request), who)
     if export_format:
         table = tabular.procurement_communities("all", context["communities"])
-        return download(request, table, export_format)
+        return download(request, table, export_format, page_language(request, who))
     done = done if done == FOUND else None
     return render(request, "communities.html", who, done=done, refusal=None, **context)
 
@@ -104,7 +104,9 @@ def community_page(
             "meetings": tabular.community_meetings,
             "trajectories": tabular.community_trajectories,
         }
-        return download(request, exports[table](context["c"]), export_format)
+        return download(
+            request, exports[table](context["c"]), export_format, page_language(request, who)
+        )
     done = done if done in (FOUND, *COMMANDS) else None
     return render(request, "community.html", who, done=done, refusal=None, **context)
 

@@ -18,7 +18,7 @@ from adapters.api.backend import Backend
 from adapters.api.downloads import FormatQuery, download
 from adapters.api.problems import status_for
 from adapters.api.web.forms import FormField, form_fields
-from adapters.api.web.pages.common import backend, page_translator, render
+from adapters.api.web.pages.common import backend, page_language, page_translator, render
 from adapters.api.web.pages.deciding import decide_from_form
 from adapters.api.web.session import WebUser
 from adapters.audit import records
@@ -161,7 +161,12 @@ def initiative_page(
             lines = records.history(backend(request).engine, initiative_id)
         except KringloopError as error:
             return render(request, "error.html", who, status_for(error), message=t.message(error))
-        return download(request, tabular.audit_history(initiative_id, lines), export_format)
+        return download(
+            request,
+            tabular.audit_history(initiative_id, lines),
+            export_format,
+            page_language(request, who),
+        )
     try:
         context = initiative_context(backend(request), who, initiative_id, as_of, t)
     except KringloopError as error:

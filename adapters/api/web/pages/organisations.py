@@ -20,7 +20,7 @@ from adapters.accounts.users import Role
 from adapters.api.auth import Principal
 from adapters.api.backend import Backend
 from adapters.api.downloads import FormatQuery, download
-from adapters.api.web.pages.common import backend, page_translator, render
+from adapters.api.web.pages.common import backend, page_language, page_translator, render
 from adapters.api.web.pages.deciding import (
     Refusal,
     decide_from_form,
@@ -82,7 +82,9 @@ def organisations_page(
     current = backend(request)
     found = organisations.organisations(current.fresh_reads(), members(current))
     if export_format:
-        return download(request, tabular.organisations(found), export_format)
+        return download(
+            request, tabular.organisations(found), export_format, page_language(request, who)
+        )
     kinds: dict[str, list[Any]] = {}
     for summary in found:
         kinds.setdefault(summary.kind, []).append(summary)
@@ -129,7 +131,7 @@ def organisation_page(
             if table == "spend"
             else tabular.organisation_years(detail)
         )
-        return download(request, export, export_format)
+        return download(request, export, export_format, page_language(request, who))
     return render(
         request,
         "organisation.html",

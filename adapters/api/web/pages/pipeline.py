@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from adapters import tabular
 from adapters.api.downloads import FormatQuery, download
-from adapters.api.web.pages.common import backend, render
+from adapters.api.web.pages.common import backend, page_language, render
 from adapters.api.web.session import (
     WebUser,
 )
@@ -43,7 +43,12 @@ def pipeline_page(
 ) -> Response:
     reads = backend(request).fresh_reads()
     if export_format:
-        return download(request, tabular.pipeline(None, queries.pipeline(reads)), export_format)
+        return download(
+            request,
+            tabular.pipeline(None, queries.pipeline(reads)),
+            export_format,
+            page_language(request, who),
+        )
     board = queries.pipeline(reads)
     rows = [r for r in board.rows if stream in (None, r.stream)]
     cards = {c.id: c for c in queries.list_initiatives(reads, today_in_programme_tz())}

@@ -17,7 +17,7 @@ from adapters.api.auth import Principal
 from adapters.api.backend import Backend
 from adapters.api.downloads import FormatQuery, download
 from adapters.api.web.forms import FormField, form_fields
-from adapters.api.web.pages.common import backend, page_translator, render
+from adapters.api.web.pages.common import backend, page_language, page_translator, render
 from adapters.api.web.pages.deciding import decide_from_form, role_refusal
 from adapters.api.web.pages.pipeline import named_streams
 from adapters.api.web.session import (
@@ -237,7 +237,12 @@ def programme_page(
 ) -> Response:
     current = backend(request)
     if export_format:
-        return download(request, programme_table(current, programme_id, table), export_format)
+        return download(
+            request,
+            programme_table(current, programme_id, table),
+            export_format,
+            page_language(request, who),
+        )
     context = programme_context(request, who, programme_id)
     if context["programme"] is None:
         t = page_translator(request, who)
@@ -288,11 +293,19 @@ def roadmap_page(
     if export_format and table == "categories":
         totals = procurement.category_totals(reads, programme_id)
         return download(
-            request, tabular.procurement_categories(programme_id, totals), export_format
+            request,
+            tabular.procurement_categories(programme_id, totals),
+            export_format,
+            page_language(request, who),
         )
     lines = procurement.roadmap(reads, programme_id, until)
     if export_format:
-        return download(request, tabular.procurement_roadmap(programme_id, lines), export_format)
+        return download(
+            request,
+            tabular.procurement_roadmap(programme_id, lines),
+            export_format,
+            page_language(request, who),
+        )
     years = sorted({y.year for line in lines for y in line.years})
     return render(
         request,
