@@ -125,7 +125,7 @@ def decision_log(entries: Sequence[DecisionLogEntry]) -> Table:
             Column(N_("step")),
             Column(N_("decided by")),
             Column(N_("recorded by")),
-            Column(N_("authority")),
+            Column("authority", term="heading"),  # the basis, not the register
             Column(N_("reason")),
             Column(N_("evidence")),
             Column(N_("recorded (UTC)"), "datetime"),
@@ -165,7 +165,7 @@ def audit_history(initiative_id: str, lines: Sequence[HistoryLine]) -> Table:
             Column(N_("step")),
             Column(N_("decided by")),
             Column(N_("recorded by")),
-            Column(N_("authority")),
+            Column("authority", term="heading"),  # the basis, not the register
             Column(N_("reason")),
             Column(N_("evidence")),
             Column(N_("command id")),
