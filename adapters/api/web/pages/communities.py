@@ -16,8 +16,8 @@ from adapters import tabular
 from adapters.api.auth import Principal
 from adapters.api.backend import Backend
 from adapters.api.downloads import FormatQuery, download
-from adapters.api.web.pages.common import backend, page_language, page_translator, render
-from adapters.api.web.pages.deciding import decide_from_form, figure, role_refusal, submitted
+from adapters.api.web.pages.common import backend, page_language, render
+from adapters.api.web.pages.deciding import decide_from_form, role_refusal, submitted
 from adapters.api.web.pages.organisations import answered, not_found, programme_ids
 from adapters.api.web.session import WebUser
 from adapters.i18n import glossary
@@ -120,10 +120,7 @@ async def community_command(
     current = backend(request)
     if await run_in_threadpool(community_context, current, who, community_id) is None:
         return _not_found(request, who, community_id)
-    form = submitted(await request.form())
     fixed: dict[str, Any] = {"community_id": community_id}
-    if command == "start-trajectory" and form.get("invested_eur", "").strip():
-        fixed["invested_eur"] = figure(form["invested_eur"], page_translator(request, who).lang)
     refusal = await decide_from_form(request, who, command, {"community"}, fixed)
     return await answered(
         request,

@@ -23,7 +23,6 @@ from adapters.api.auth import MAY_RUN, Principal, refused
 from adapters.api.commands import run_command
 from adapters.api.problems import status_for
 from adapters.api.web.forms import field_of, field_problems, parse_form
-from adapters.api.web.forms import figure as figure  # the pages import it from here
 from adapters.api.web.pages.common import backend, page_translator, render
 from adapters.api.web.session import csrf_ok
 from adapters.i18n import Translator

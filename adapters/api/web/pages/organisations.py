@@ -20,11 +20,11 @@ from adapters.accounts.users import Role
 from adapters.api.auth import Principal
 from adapters.api.backend import Backend
 from adapters.api.downloads import FormatQuery, download
+from adapters.api.web.forms import figure
 from adapters.api.web.pages.common import backend, page_language, page_translator, render
 from adapters.api.web.pages.deciding import (
     Refusal,
     decide_from_form,
-    figure,
     role_refusal,
     submitted,
 )
@@ -169,9 +169,6 @@ async def organisation_command(
         own = [c.commitment_id for c in detail.commitments]
         chosen = form.get("commitment_id")
         fixed["commitment_id"] = chosen if chosen in own else own[0]
-        for name in ("total_spend_eur", "circular_spend_eur", "investment_eur"):
-            if form.get(name, "").strip():
-                fixed[name] = figure(form[name], lang)
     programme = fixed.get("programme_id") or form.get("programme_id")
     if command == "commit" and programme in {c.programme_id for c in detail.commitments}:
         # sent from a page opened before it committed: one commitment per programme
