@@ -22,7 +22,7 @@ from adapters.api.backend import Backend
 from adapters.api.web.session import csrf_token, set_cookie
 from adapters.i18n import PSEUDO, Translator, choices, chosen, negotiate, translator
 from domain.engine import today_in_programme_tz
-from projections.figures import DEMONSTRATION_NOTE, any_demonstration, share_text
+from projections.figures import DEMONSTRATION_NOTE, any_demonstration
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 LANGUAGE_COOKIE = "kringloop_lang"
@@ -76,8 +76,6 @@ def render(
             "lang": "nl" if lang == PSEUDO else lang,
             "t": t,
             "languages": choices(lang),
-            "stage_label": _label,
-            "share_text": share_text,
             "demonstration_note": (
                 t.gettext(DEMONSTRATION_NOTE)
                 if who and any_demonstration(backend(request).read_store)
@@ -90,10 +88,6 @@ def render(
     response.headers["Content-Language"] = "nl" if lang == PSEUDO else lang
     response.headers["Vary"] = "Accept-Language, Cookie"
     return response
-
-
-def _label(value: str) -> str:
-    return value.replace("_", " ")
 
 
 # -- the templates' words and figures, in the page's language ----------------------------
