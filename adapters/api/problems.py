@@ -97,14 +97,12 @@ async def _refusal(request: Request, error: Exception) -> JSONResponse:
         raise error
     lang = language(request)
     return problem(
-        status_for(error), words_of(error, lang), error.code, lang, message_id=error.message_id
+        status_for(error),
+        translator(lang).refusal(error),
+        error.code,
+        lang,
+        message_id=error.message_id,
     )
-
-
-def words_of(error: KringloopError, lang: str) -> str:
-    """A refusal in a language; in English, its own words (``str``), as logs and the CLI
-    say it, so the English of scripts and records does not change."""
-    return str(error) if lang == "en" else localise(error, translator(lang))
 
 
 async def _invalid(request: Request, error: Exception) -> JSONResponse:

@@ -22,13 +22,13 @@ from adapters.cli.context import (
     refuse,
     say_error,
     session,
-    words,
 )
 from adapters.cli.lazy import CatalogueGroup
 from adapters.cli.orchestration import register_orchestration
 from adapters.cli.procurement import register_procurement
 from adapters.cli.reads import register_reads
 from adapters.cli.show import print_programme
+from adapters.cli.words import words
 from adapters.commanding import ApplyReport, apply_lines, read_json
 from adapters.failures import storage_error
 from adapters.settings import Settings

@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from adapters.bootstrap import Kringloop
+from adapters.cli.words import said, words
 from adapters.failures import storage_error
-from adapters.i18n import Translator, cli_language, translator
-from domain.errors import KringloopError, localise
+from domain.errors import KringloopError
 from domain.messages import N_
 
 # Stored text (reasons, names) is printed as it is: never read as Rich markup ("[/]" in a
@@ -79,17 +79,10 @@ def say_refused(
         errors.print(f"[bold red]{label}[/] {escape(one_line(message))}", highlight=False)
 
 
-def words() -> Translator:
-    """The CLI's language: KRINGLOOP_LANG, else the locale (adapters.i18n.cli_language)."""
-    return translator(cli_language())
-
-
 def say_error(error: KringloopError, as_json: bool = False) -> None:
     """A refusal of the engine (or a storage failure) as ``say_refused`` says it, in the
     CLI's language; in English, its own words (``str``), as the logs have them."""
-    wording = words()
-    said = str(error) if wording.lang == "en" else localise(error, wording)
-    say_refused(said, error.code, as_json, error.message_id)
+    say_refused(said(error), error.code, as_json, error.message_id)
 
 
 @contextmanager

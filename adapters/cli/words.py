@@ -3,22 +3,26 @@
 
 from __future__ import annotations
 
-from adapters.i18n import cli_language, translator
+from adapters.i18n import Translator, cli_language, translator
+
+
+def words() -> Translator:
+    """The CLI's language: KRINGLOOP_LANG, else the locale (adapters.i18n.cli_language)."""
+    return translator(cli_language())
 
 
 def term(kind: str, value: object) -> str:
     """The agreed word for a slug: ``term("stage", "expert_scan")`` is "expertonderzoek" in
     Dutch, "expert scan" in English."""
-    return translator(cli_language()).term(kind, value)
+    return words().term(kind, value)
 
 
 def _(message: str) -> str:
     """A text of the CLI's own in its language (the English text is the message id)."""
-    return translator(cli_language()).gettext(message)
+    return words().gettext(message)
 
 
 def said(refusal: BaseException) -> str:
     """A refusal in the CLI's language (its message id and parameters); in English its own
     text, word for word as the CLI's refusals print it (scripts may match on it)."""
-    lang = cli_language()
-    return str(refusal) if lang == "en" else translator(lang).message(refusal)
+    return words().refusal(refusal)

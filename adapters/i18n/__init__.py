@@ -92,6 +92,11 @@ class Translator:
             return localise(error, self)
         return str(error)
 
+    def refusal(self, error: BaseException) -> str:
+        """A refusal as a door says it: in English its own text word for word (what logs,
+        scripts and the CLI have always said), in another language from its message id."""
+        return str(error) if self.lang == "en" else self.message(error)
+
     # -- figures -----------------------------------------------------------------------
 
     def day(self, value: date | str | None) -> str:
