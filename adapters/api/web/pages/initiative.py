@@ -76,7 +76,7 @@ def initiative_context(
         if s.allowed
     ]
     not_now = [
-        {"command": s.command, "why_not": _why_not(aggregate, s.step, s.why_not, t)}
+        {"command": s.command, "why_not": t.message(s.refusal) if s.refusal else s.why_not}
         for s in offered
         if s.in_stage and not s.allowed
     ]
@@ -137,13 +137,6 @@ def _with_choices(command: str, choices: dict[str, dict[str, str]]) -> list[Form
         else f
         for f in fields
     ]
-
-
-def _why_not(aggregate: Initiative, step: str, words: str, t: Translator) -> str:
-    """Why a step may not be taken now, in the page's language: the refusal the initiative
-    gives for it (a message id and its parameters), else the words the step came with."""
-    refusal = aggregate.refusal(step)
-    return t.message(refusal) if refusal is not None else words
 
 
 @router.get("/initiatives/{initiative_id}")
