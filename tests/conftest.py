@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 import pytest
+import structlog
 
 from adapters.store import chained
 from domain.commands.catalogue import Outcome, parse_command
@@ -19,6 +20,22 @@ from domain.engine import Engine
 TODAY = date(2024, 6, 3)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN = os.environ.get("KRINGLOOP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loggers_not_cached() -> Iterator[None]:
+    """Loggers stay uncached in the tests. ``configure_logging`` caches each logger at first
+    use, which fixes it to that configuration for the rest of the process: a later test's
+    ``structlog.testing.capture_logs`` in the same pytest worker would then capture nothing,
+    depending on which files that worker ran before it."""
+    configure = structlog.configure
+
+    def uncached(*args: Any, **kwargs: Any) -> None:
+        configure(*args, **{**kwargs, "cache_logger_on_first_use": False})
+
+    structlog.configure = uncached  # type: ignore[assignment]
+    yield
+    structlog.configure = configure
 
 
 def missing_part(reason: str) -> None:
