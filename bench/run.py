@@ -1,7 +1,12 @@
 """Run Kringloop's benchmarks and print one JSON object per figure on stdout, one a line.
 
-Usage: ``.venv/bin/python bench/run.py --size small|large [--backend sqlite|postgres|both]
-[--events N] [--only NAME ...] [--profile]``
+Usage: ``.venv/bin/python bench/run.py --size quick|small|large [--backend
+sqlite|postgres|both] [--events N] [--only NAME ...] [--profile]``
+
+``--size quick`` (``make bench BENCH_SIZE=quick``) runs only the figures issue 16 set goals
+for (``QUICK``: engine commands, apply, cold start, the phase-3 flow, as-of and audit, the
+API), each at a size that keeps the whole run within about three minutes on two cores; a
+benchmark outside ``QUICK`` asked for with ``--only`` runs at its small size.
 
 Each line is ``{"name", "value", "unit", "baseline", "ratio"}``. ``baseline`` is the same
 work done by the bare library (or a bare Python process) in the same run. Convention: the
@@ -105,12 +110,15 @@ STORE_BOUND: dict[str, Callable[[str, Backend, int | None], Rows]] = {
 ONCE: dict[str, Callable[[str], Rows]] = {
     "cold_start": cold_start.run,
     "flows": prefect_flows.run,  # not bench/flows.py: that would shadow the flows package
-    "api": lambda size: api_load.run(seconds=5.0 if size == "small" else 20.0),
+    "api": lambda size: api_load.run(seconds={"quick": 3.0, "small": 5.0}.get(size, 20.0)),
     "messaging": prefect_messaging.run,  # the slowest: waits for the server to record
 }
 ORDER = ["engine_commands", "apply_load", "cold_start", "catch_up", "flows", "audit", "api"]
 ORDER += ["follow", "scale_out", "messaging"]
 BENCHMARKS = set(ORDER)
+QUICK = ["engine_commands", "apply_load", "cold_start", "flows", "audit", "api"]
+"""What ``--size quick`` runs (the figures issue 16 set goals for), each at a size that keeps
+the whole run within about three minutes on two cores."""
 
 
 def count(text: str) -> int:
@@ -121,7 +129,7 @@ def count(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=["small", "large"], default="small")
+    parser.add_argument("--size", choices=["quick", "small", "large"], default="small")
     parser.add_argument(
         "--backend",
         choices=["sqlite", "postgres", "both"],
@@ -165,20 +173,19 @@ def main(argv: list[str] | None = None) -> int:
                 backends[name] = stack.enter_context(backend(name))  # type: ignore[arg-type]
             return backends[name]
 
-        for name in args.only or ORDER:
+        for name in args.only or (QUICK if args.size == "quick" else ORDER):
             runs: list[tuple[str, Callable[[], Rows]]]
+            size = args.size if args.size != "quick" or name in QUICK else "small"
             if name in STORE_BOUND:
                 work = STORE_BOUND[name]
                 runs = [
-                    (f"{name} on {b}", lambda b=b, work=work: work(args.size, on(b), args.events))
+                    (f"{name} on {b}", lambda b=b, w=work, s=size: w(s, on(b), args.events))
                     for b in names
                 ]
             else:
-                runs = [(name, lambda name=name: ONCE[name](args.size))]
+                runs = [(name, lambda name=name, size=size: ONCE[name](size))]
             for label, work_once in runs:
-                figure.note(
-                    f"{label} ({args.size}{f', {args.events:,} events' if args.events else ''})"
-                )
+                figure.note(f"{label} ({size}{f', {args.events:,} events' if args.events else ''})")
                 begun = time.perf_counter()
                 try:
                     rows = work_once()
