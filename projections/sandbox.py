@@ -6,10 +6,12 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from domain.engine import Engine
+from projections.checkpoints import Checkpoints
 from projections.runner import apply_events
 from projections.store import LIVE_TABLES, ReadStore
 
@@ -43,3 +45,49 @@ def project_all(
                 apply_events(conn, LIVE_TABLES, kept)
             projected += len(kept)
     return projected
+
+
+class InEffect:
+    """The read models as the decisions had taken effect by a date, one date after another.
+
+    With the live read models (``reads``) as the index by effective date, each date is
+    reached from a month-end checkpoint (``projections.checkpoints``), kept in ``folder``
+    (by default beside an SQLite read store; for one use only, in a temporary folder,
+    otherwise); without them, every event is decoded and those in effect are projected."""
+
+    def __init__(self, engine: Engine, reads: ReadStore | None, folder: Path | None) -> None:
+        self.engine = engine
+        self.reads = reads
+        self.folder = folder if folder is not None else checkpoints_folder(reads)
+        self._temporary: tempfile.TemporaryDirectory[str] | None = None
+        self._checkpoints: Checkpoints | None = None
+
+    def __enter__(self) -> InEffect:
+        if self.reads is not None and self.folder is None:
+            self._temporary = tempfile.TemporaryDirectory(prefix="kringloop-checkpoints-")
+            self.folder = Path(self._temporary.name)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._temporary is not None:
+            self._temporary.cleanup()
+
+    @contextmanager
+    def by(self, at: date) -> Iterator[ReadStore]:
+        if self.reads is None or self.folder is None:
+            with sandbox_store() as store:
+                project_all(self.engine, store, keep=lambda e: e.decision.effective <= at)
+                yield store
+            return
+        if self._checkpoints is None:
+            self._checkpoints = Checkpoints(self.engine, self.reads, self.folder)
+        with self._checkpoints.as_of(at) as store:
+            yield store
+
+
+def checkpoints_folder(reads: ReadStore | None) -> Path | None:
+    """Where an SQLite read store's checkpoints are kept: ``checkpoints`` beside its file."""
+    if reads is None or not reads.url.startswith("sqlite:///"):
+        return None
+    database = reads.url.removeprefix("sqlite:///")
+    return Path(database).parent / "checkpoints" if database not in ("", ":memory:") else None

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
 from domain import policy
+from domain.applied import recorded_commands
 from domain.commands.base import Command
 from domain.engine import Engine
 from domain.errors import KringloopError, NotFoundError
@@ -18,7 +20,7 @@ from domain.reading import InitiativeState, decision_entry, initiative_state
 from domain.replay import redecide
 from projections import queries
 from projections.progress import TargetProgress, programme_progress
-from projections.sandbox import project_all, sandbox_store
+from projections.sandbox import InEffect, project_all, sandbox_store
 from projections.store import ReadStore
 
 
@@ -171,11 +173,33 @@ def _in_effect(engine: Engine, initiative_id: str, at: date) -> InitiativeState 
     return initiative_state(aggregate)
 
 
-def progress_as_of(engine: Engine, programme_id: str, at: date) -> list[TargetProgress]:
-    """Programme progress from the decisions that had taken effect by ``at``."""
-    with sandbox_store() as store:
-        project_all(engine, store, keep=lambda e: e.decision.effective <= at)
-        return programme_progress(store, programme_id)
+def progress_as_of(
+    engine: Engine,
+    programme_id: str,
+    at: date,
+    reads: ReadStore | None = None,
+    folder: Path | None = None,
+) -> list[TargetProgress]:
+    """Programme progress from the decisions that had taken effect by ``at``. Given the live
+    read models, from the month-end checkpoints (kept in ``folder``, by default beside an
+    SQLite read store) and the remainder; without them, from every event."""
+    return progress_by_date(engine, programme_id, [at], reads, folder)[at]
+
+
+def progress_by_date(
+    engine: Engine,
+    programme_id: str,
+    days: list[date],
+    reads: ReadStore | None = None,
+    folder: Path | None = None,
+) -> dict[date, list[TargetProgress]]:
+    """Programme progress as of each of ``days`` (see ``progress_as_of``)."""
+    found = {}
+    with InEffect(engine, reads, folder) as in_effect:
+        for day in days:
+            with in_effect.by(day) as store:
+                found[day] = programme_progress(store, programme_id)
+    return found
 
 
 # -- what if ------------------------------------------------------------------------------
@@ -232,7 +256,8 @@ def what_if(
             decided = event.decision  # the decider's authority then, as it was decided
             subject = policy.Subject("initiative", programme=programme, stream=forked.stream)
             policy.authorise(subject, sandbox.register(), decided, decided.effective)
-            redecide(forked, event)
+            with recorded_commands(sandbox.applied_command):  # a correction names one
+                redecide(forked, event)
             report.replayed.append(Replayed(event.originator_version, type(event).__name__, "kept"))
         except KringloopError as error:
             report.replayed.append(

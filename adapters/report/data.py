@@ -67,12 +67,13 @@ def gather(
     today: date | None = None,
 ) -> ReportData:
     """Every figure of the report, read once, so the charts and tables show the same."""
-    from adapters.audit.records import progress_as_of
+    from adapters.audit.records import progress_by_date
 
     row = _programme(reads, programme_id)
     first = first_year if first_year is not None else row.founded.year
     years = list(range(first, last_year + 1))
-    by_year = {y: _by_key(progress_as_of(engine, programme_id, date(y, 12, 31))) for y in years}
+    ends = progress_by_date(engine, programme_id, [date(y, 12, 31) for y in years], reads)
+    by_year = {y: _by_key(ends[date(y, 12, 31)]) for y in years}
     targets = [
         TargetHistory(now=t, years={y: by_year[y].get(t.key) for y in years})
         for t in programme_progress(reads, programme_id)
