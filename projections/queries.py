@@ -1,23 +1,26 @@
-"""Read-side queries: the read models as pydantic shapes; the CLI and API only format them."""
+"""Read-side queries: the read models as pydantic shapes; the CLI and API only format them.
+
+The queries a command line reads with (lists, an initiative, the pipeline, the register) are
+plain SQL on any ``Rows`` (projections.rows): the read store, or the SQLite file opened
+read-only without SQLAlchemy; the others build their SQL with SQLModel, imported when run."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, or_
-from sqlmodel import Session, col, select
 
 from domain.errors import InvalidCommandError
 from domain.lifecycle import OfferedStep
 from domain.messages import N_
 from domain.scale_up import Phase3Figures, open_risks
 from domain.values import Stage, Status
-from projections.store import ReadStore
-from projections.tables import DecisionRow, ImpactRow, InitiativeRow, PreconditionRow, StreamRow
+from projections.rows import Row, Rows, day, listed, moment
+
+if TYPE_CHECKING:  # SQLAlchemy only where a query still builds its SQL with it
+    from projections.store import ReadStore
 
 SortKey = Literal["id", "stage", "stage_since", "last_effective", "stream"]
 
@@ -144,39 +147,50 @@ class Pipeline(BaseModel):
     abandoned: int
 
 
-def _summary(row: InitiativeRow, today: date) -> InitiativeSummary:
-    return InitiativeSummary(
-        id=row.initiative_id,
-        programme_id=row.programme_id,
-        stream=row.stream,
-        parent_stream=row.parent_stream,
-        title=row.title,
-        stage=row.stage,
-        stage_since=row.stage_since,
-        days_in_stage=(today - row.stage_since).days,
-        status=row.status,
-        status_since=row.status_since,
-        status_reason=row.status_reason,
-        broker=row.broker,
-        lead=row.lead,
-        open_preconditions=row.open_preconditions,
-        failed_preconditions=row.failed_preconditions,
-        members=json.loads(row.members),
-        arrangement_type=row.arrangement_type,
-        consortium_formed_on=row.consortium_formed_on,
-        scale_level=row.scale_level,
-        last_assessment_on=row.last_assessment_on,
-        ready_to_scale=row.last_assessment_ready,
-        at_risk=row.at_risk,
-        escalations=row.escalations,
-        last_escalated_on=row.last_escalated_on,
-        version=row.version,
-        last_effective=row.last_effective,
+def _summary(row: Row, today: date) -> InitiativeSummary:
+    summary = InitiativeSummary(
+        id=row["initiative_id"],
+        programme_id=row["programme_id"],
+        stream=row["stream"],
+        parent_stream=row["parent_stream"],
+        title=row["title"],
+        stage=row["stage"],
+        stage_since=row["stage_since"],
+        days_in_stage=0,
+        status=row["status"],
+        status_since=row["status_since"],
+        status_reason=row["status_reason"],
+        broker=row["broker"],
+        lead=row["lead"],
+        open_preconditions=row["open_preconditions"],
+        failed_preconditions=row["failed_preconditions"],
+        members=listed(row["members"]),
+        arrangement_type=row["arrangement_type"],
+        consortium_formed_on=row["consortium_formed_on"],
+        scale_level=row["scale_level"],
+        last_assessment_on=row["last_assessment_on"],
+        ready_to_scale=row["last_assessment_ready"],
+        at_risk=row["at_risk"],
+        escalations=row["escalations"],
+        last_escalated_on=row["last_escalated_on"],
+        version=row["version"],
+        last_effective=row["last_effective"],
     )
+    summary.days_in_stage = (today - summary.stage_since).days
+    return summary
+
+
+SORTED_BY: dict[str, str] = {
+    "id": "initiative_id",
+    "stage": "stage",
+    "stage_since": "stage_since",
+    "last_effective": "last_effective",
+    "stream": "stream",
+}
 
 
 def list_initiatives(
-    store: ReadStore,
+    store: Rows,
     today: date,
     *,
     stage: str | None = None,
@@ -191,86 +205,80 @@ def list_initiatives(
     """Initiatives by stage, stream (with its sub-streams), sub-stream, broker (anyone who
     decided on it), status, or stalled for more than N days."""
     check_filters(stream=stream, sub_stream=sub_stream, broker=broker)
-    query = select(InitiativeRow)
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if stage:
-        query = query.where(InitiativeRow.stage == stage)
+        where.append("stage = :stage")
+        params["stage"] = stage
     if stream:
-        query = query.where(
-            or_(col(InitiativeRow.stream) == stream, col(InitiativeRow.parent_stream) == stream)
-        )
+        where.append("(stream = :stream OR parent_stream = :stream)")
+        params["stream"] = stream
     if sub_stream:
-        query = query.where(InitiativeRow.stream == sub_stream)
+        where.append("stream = :sub_stream")
+        params["sub_stream"] = sub_stream
     if status:
-        query = query.where(InitiativeRow.status == status)
+        where.append("status = :status")
+        params["status"] = status
     if stalled_days is not None:
-        query = query.where(
-            InitiativeRow.status == "stalled",
-            col(InitiativeRow.status_since) < today - timedelta(days=stalled_days),
-        )
+        where.append("status = 'stalled' AND status_since < :stalled_before")
+        params["stalled_before"] = today - timedelta(days=stalled_days)
     if flagged == "ready":
-        query = query.where(col(InitiativeRow.last_assessment_ready).is_(True))
+        where.append("last_assessment_ready = :yes")
+        params["yes"] = True
     elif flagged == "at_risk":
-        query = query.where(col(InitiativeRow.at_risk).is_(True))
+        where.append("at_risk = :yes")
+        params["yes"] = True
     elif flagged == "escalated":
-        query = query.where(InitiativeRow.escalations > 0)
+        where.append("escalations > 0")
     if broker:
-        decided = select(DecisionRow.subject_id).where(
-            DecisionRow.actor == broker, DecisionRow.subject_kind == "initiative"
+        where.append(
+            "initiative_id IN (SELECT subject_id FROM decisions"
+            " WHERE actor = :broker AND subject_kind = 'initiative')"
         )
-        query = query.where(col(InitiativeRow.initiative_id).in_(decided))
-    order = {
-        "id": col(InitiativeRow.initiative_id),
-        "stage": col(InitiativeRow.stage),
-        "stage_since": col(InitiativeRow.stage_since),
-        "last_effective": col(InitiativeRow.last_effective),
-        "stream": col(InitiativeRow.stream),
-    }[sort]
-    with Session(store.engine) as session:
-        rows = session.exec(query.order_by(order, col(InitiativeRow.initiative_id))).all()
-        summaries = [_summary(r, today) for r in rows]
+        params["broker"] = broker
+    sql = "SELECT * FROM initiatives"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY {SORTED_BY[sort]}, initiative_id"
+    summaries = [_summary(r, today) for r in store.rows(sql, params)]
     if sort == "stage":
         summaries.sort(key=lambda s: (Stage(s.stage).rank, s.id))
     return summaries
 
 
-def initiative_detail(store: ReadStore, initiative_id: str, today: date) -> InitiativeDetail | None:
-    with Session(store.engine) as session:
-        row = session.get(InitiativeRow, initiative_id)
-        if row is None:
-            return None
-        impact_rows = session.exec(
-            select(ImpactRow).where(ImpactRow.initiative_id == initiative_id)
-        ).all()
-        decisions = session.exec(
-            select(DecisionRow)
-            .where(
-                DecisionRow.subject_kind == "initiative", DecisionRow.subject_id == initiative_id
-            )
-            .order_by(col(DecisionRow.version))
-        ).all()
-        timeline = _timeline([_decision(d) for d in decisions], decisions)
-        return InitiativeDetail(
-            initiative=_summary(row, today),
-            options=json.loads(row.options),
-            chosen_options=json.loads(row.chosen_options),
-            respondents=json.loads(row.respondents),
-            preconditions=register(store, today, initiative_id=initiative_id, session=session),
-            impact={
-                r.period: {
-                    k: v
-                    for k, v in r.model_dump().items()
-                    if k not in ("initiative_id", "period", "programme_id", "reported_on")
-                    and v is not None
-                }
-                for r in impact_rows
-            },
-            decisions=timeline,
-        )
+def initiative_detail(store: Rows, initiative_id: str, today: date) -> InitiativeDetail | None:
+    found = store.rows("SELECT * FROM initiatives WHERE initiative_id = :id", {"id": initiative_id})
+    if not found:
+        return None
+    row = found[0]
+    impact_rows = store.rows(
+        "SELECT * FROM impact_reports WHERE initiative_id = :id", {"id": initiative_id}
+    )
+    decisions = store.rows(
+        "SELECT * FROM decisions WHERE subject_kind = 'initiative' AND subject_id = :id"
+        " ORDER BY version",
+        {"id": initiative_id},
+    )
+    return InitiativeDetail(
+        initiative=_summary(row, today),
+        options=listed(row["options"]),
+        chosen_options=listed(row["chosen_options"]),
+        respondents=listed(row["respondents"]),
+        preconditions=register(store, today, initiative_id=initiative_id),
+        impact={
+            r["period"]: {
+                k: v
+                for k, v in r.items()
+                if k not in ("initiative_id", "period", "programme_id", "reported_on")
+                and v is not None
+            }
+            for r in impact_rows
+        },
+        decisions=_timeline([_decision(d) for d in decisions], decisions),
+    )
 
 
-def _timeline(
-    entries: list[DecisionLogEntry], rows: Sequence[DecisionRow]
-) -> list[DecisionLogEntry]:
+def _timeline(entries: list[DecisionLogEntry], rows: Sequence[Row]) -> list[DecisionLogEntry]:
     """One subject's decisions in effective order (a late entry at its place), each late
     entry marked, each corrected one showing its correction."""
     latest: date | None = None
@@ -281,16 +289,16 @@ def _timeline(
     return sorted(entries, key=lambda e: (e.effective, e.version))
 
 
-def corrected(entries: list[DecisionLogEntry], corrections: Sequence[DecisionRow]) -> None:
+def corrected(entries: list[DecisionLogEntry], corrections: Sequence[Row]) -> None:
     """Show the corrected reason and evidence on each corrected entry, marked, with what was
-    recorded kept beside them; ``corrections`` holds the DecisionCorrected rows (and may
-    hold others, which are passed over)."""
+    recorded kept beside them; ``corrections`` holds the DecisionCorrected rows of the
+    decision log (and may hold others, which are passed over)."""
     by_command = {(e.subject_id, e.command_id): e for e in entries}
-    for row in sorted(corrections, key=lambda r: r.notification_id):
-        if row.event != "DecisionCorrected":
+    for row in sorted(corrections, key=lambda r: int(r["notification_id"])):
+        if row["event"] != "DecisionCorrected":
             continue
-        details = json.loads(row.details)
-        entry = by_command.get((row.subject_id, details["corrects"]))
+        details = listed(row["details"])
+        entry = by_command.get((row["subject_id"], details["corrects"]))
         if entry is None:
             continue
         changes = details["changes"]
@@ -300,24 +308,28 @@ def corrected(entries: list[DecisionLogEntry], corrections: Sequence[DecisionRow
         entry.evidence = list(changes.get("evidence", entry.evidence))
         entry.corrected_by.append(
             Correction(
-                command_id=row.command_id,
-                effective=row.effective,
-                actor=row.actor,
-                why=row.reason,
+                command_id=row["command_id"],
+                effective=row["effective"],
+                actor=row["actor"],
+                why=row["reason"],
                 changes=changes,
             )
         )
 
 
-def _decision(row: DecisionRow) -> DecisionLogEntry:
-    data = row.model_dump()
-    data["evidence"] = json.loads(row.evidence)
-    data["details"] = json.loads(row.details)
-    return DecisionLogEntry(**data)
+def _decision(row: Row) -> DecisionLogEntry:
+    return DecisionLogEntry(
+        **{
+            **row,
+            "recorded_at": moment(row["recorded_at"]),
+            "evidence": listed(row["evidence"]),
+            "details": listed(row["details"]),
+        }
+    )
 
 
 def register(
-    store: ReadStore,
+    store: Rows,
     today: date,
     *,
     initiative_id: str | None = None,
@@ -325,55 +337,61 @@ def register(
     status: str | None = None,
     overdue: bool = False,
     due_before: date | None = None,
-    session: Session | None = None,
 ) -> list[PreconditionEntry]:
     """The precondition register: every precondition, with overdue ones marked."""
     check_filters(initiative_id=initiative_id, responsible=responsible, status=status)
-    query = select(PreconditionRow)
+    where: list[str] = []
+    params: dict[str, Any] = {}
     if initiative_id:
-        query = query.where(PreconditionRow.initiative_id == initiative_id)
+        where.append("initiative_id = :initiative_id")
+        params["initiative_id"] = initiative_id
     if responsible:
-        query = query.where(PreconditionRow.responsible == responsible)
+        where.append("responsible = :responsible")
+        params["responsible"] = responsible
     if status:
-        query = query.where(PreconditionRow.status == status)
+        where.append("status = :status")
+        params["status"] = status
     if overdue:
-        query = query.where(PreconditionRow.status == "open", col(PreconditionRow.due) < today)
+        where.append("status = 'open' AND due < :today")
+        params["today"] = today
     if due_before:
-        query = query.where(col(PreconditionRow.due) < due_before)
-    query = query.order_by(col(PreconditionRow.initiative_id), col(PreconditionRow.registered_on))
-
-    def run(s: Session) -> list[PreconditionEntry]:
-        return [
+        where.append("due < :due_before")
+        params["due_before"] = due_before
+    sql = "SELECT * FROM preconditions"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY initiative_id, registered_on"
+    entries = []
+    for r in store.rows(sql, params):
+        due = day(r["due"])
+        entries.append(
             PreconditionEntry(
                 **{
-                    **r.model_dump(exclude={"aggregate_id", "programme_id"}),
-                    "evidence": json.loads(r.evidence),
-                    "overdue": r.status == "open" and r.due is not None and r.due < today,
+                    **{k: v for k, v in r.items() if k not in ("aggregate_id", "programme_id")},
+                    "evidence": listed(r["evidence"]),
+                    "overdue": r["status"] == "open" and due is not None and due < today,
                 }
             )
-            for r in s.exec(query).all()
-        ]
-
-    if session is not None:
-        return run(session)
-    with Session(store.engine) as own:
-        return run(own)
+        )
+    return entries
 
 
-def pipeline(store: ReadStore, programme_id: str | None = None) -> Pipeline:
+def pipeline(store: Rows, programme_id: str | None = None) -> Pipeline:
     """The programme's streams by stage: how many active initiatives stand where, and which;
     a sub-stream's initiatives count in its stream ("which of the nine streams has a
     consortium"); stalled and abandoned initiatives are listed apart."""
-    query = select(
-        InitiativeRow.stream, InitiativeRow.stage, InitiativeRow.status, InitiativeRow.initiative_id
-    )
-    streams_query = select(StreamRow.stream, StreamRow.name, StreamRow.parent)
+    query = "SELECT stream, stage, status, initiative_id FROM initiatives"
+    streams_query = "SELECT stream, name, parent FROM streams"
+    params: dict[str, Any] = {}
     if programme_id:
-        query = query.where(InitiativeRow.programme_id == programme_id)
-        streams_query = streams_query.where(StreamRow.programme_id == programme_id)
-    with Session(store.engine) as session:
-        registered = {s: (name, parent) for s, name, parent in session.exec(streams_query)}
-        found = session.exec(query.order_by(col(InitiativeRow.initiative_id))).all()
+        query += " WHERE programme_id = :programme_id"
+        streams_query += " WHERE programme_id = :programme_id"
+        params["programme_id"] = programme_id
+    registered = {s["stream"]: (s["name"], s["parent"]) for s in store.rows(streams_query, params)}
+    found = [
+        (r["stream"], r["stage"], r["status"], r["initiative_id"])
+        for r in store.rows(query + " ORDER BY initiative_id", params)
+    ]
     top = {s: _top_stream(s, registered) for s in registered}
     rows: dict[str, PipelineRow] = {}
     for stream in sorted(set(top.values()) | {_top_stream(s, registered) for s, *_ in found}):
@@ -441,6 +459,11 @@ def decision_log(
 ) -> list[DecisionLogEntry]:
     """The flattened decision log, searchable by actor, step, subject, effective dates and
     words in the reasons."""
+    from sqlalchemy import func, or_
+    from sqlmodel import Session, col, select
+
+    from projections.tables import DecisionRow
+
     check_filters(actor=actor, step=step, subject=subject, text=text)
     query = select(DecisionRow)
     if actor:
@@ -462,7 +485,7 @@ def decision_log(
     )
     with Session(store.engine) as session:
         rows = session.exec(query).all()
-        entries = [_decision(d) for d in rows]
+        entries = [_decision(d.model_dump()) for d in rows]
         subjects = {e.subject_id for e in entries}
         if subjects:
             corrections = session.exec(
@@ -471,7 +494,7 @@ def decision_log(
                     col(DecisionRow.subject_id).in_(subjects),
                 )
             ).all()
-            corrected(entries, corrections)
+            corrected(entries, [c.model_dump() for c in corrections])
     return entries
 
 
@@ -481,6 +504,11 @@ def version_as_of(
     """The last version of an initiative or programme as the record stood at the end of
     ``at`` (``recorded``), or as its decisions had taken effect by then (``effective``).
     An initiative's decisions take effect in version order, so both are a prefix."""
+    from sqlalchemy import func
+    from sqlmodel import Session, col, select
+
+    from projections.tables import DecisionRow
+
     if by == "recorded":
         end_of_day = datetime.combine(at + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
         condition = col(DecisionRow.recorded_at) < end_of_day
@@ -499,11 +527,13 @@ def phase3_candidates(
 ) -> tuple[dict[str, Any], list[Phase3Figures]]:
     """The programme's phase-3 criteria, and the figures of its initiatives after board
     withdrawal (not abandoned), in id order from ``after``, a page at a time."""
-    from projections.tables import ProgrammeRow
+    from sqlmodel import Session, col, select
+
+    from projections.tables import ImpactRow, InitiativeRow, ProgrammeRow
 
     with Session(store.engine) as session:
         programme = session.get(ProgrammeRow, programme_id)
-        criteria = json.loads(programme.scale_up_criteria) if programme else {}
+        criteria = listed(programme.scale_up_criteria) if programme else {}
         rows = session.exec(
             select(InitiativeRow)
             .where(
@@ -553,9 +583,7 @@ def _months(since: date, today: date) -> int:
     return (today.year - since.year) * 12 + today.month - since.month - (today.day < since.day)
 
 
-def deadline_concerns(
-    store: ReadStore, today: date, stalled_days: int
-) -> list[tuple[str, str, str]]:
+def deadline_concerns(store: Rows, today: date, stalled_days: int) -> list[tuple[str, str, str]]:
     """(initiative, concern, subject) for every open precondition past its due date and
     every initiative stalled longer than ``stalled_days``."""
     concerns = [

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, MetaData, Table, create_engine, event, inspect, text
 from sqlmodel import SQLModel
 
+from projections.rows import Row, schema_mark, sqlite_params
 from projections.tables import READ_MODELS
 
 LIVE_TABLES: dict[str, Table] = {m.__table__.name: m.__table__ for m in READ_MODELS}  # type: ignore[attr-defined]
@@ -40,6 +41,13 @@ class ReadStore:
                 for name in LIVE_TABLES:
                     conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
         SQLModel.metadata.create_all(self.engine, tables=list(LIVE_TABLES.values()))
+        if self.dialect == "sqlite":  # current now: a lean reader may trust the file
+            mark = schema_mark()
+            with self.engine.connect() as conn:
+                marked = conn.exec_driver_sql("PRAGMA user_version").scalar() == mark
+            if not marked:
+                with self.engine.begin() as conn:
+                    conn.exec_driver_sql(f"PRAGMA user_version = {mark}")
 
     def outdated_tables(self) -> list[str]:
         """Live tables that lack a column this version of the read models writes."""
@@ -81,6 +89,13 @@ class ReadStore:
             for name, copy in copies.items():
                 conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
                 conn.execute(text(f'ALTER TABLE "{copy.name}" RENAME TO "{name}"'))
+
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """One plain-SQL query's rows (projections.rows.Rows), on this store's engine."""
+        if self.dialect == "sqlite":
+            params = sqlite_params(params)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(text(sql), dict(params or {}))]
 
     def close(self) -> None:
         self.engine.dispose()

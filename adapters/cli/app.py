@@ -6,15 +6,14 @@ import functools
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from adapters.bootstrap import bootstrap
 from adapters.cli.api import register_api
 from adapters.cli.backup import register_backup
 from adapters.cli.context import (
+    Door,
     console,
     emit_json,
     errors,
@@ -27,15 +26,12 @@ from adapters.cli.lazy import CatalogueGroup
 from adapters.cli.orchestration import register_orchestration
 from adapters.cli.procurement import register_procurement
 from adapters.cli.reads import register_reads
-from adapters.cli.show import print_programme
-from adapters.cli.words import words
-from adapters.commanding import ApplyReport, apply_lines, read_json
-from adapters.failures import storage_error
-from adapters.settings import Settings
-from domain.commands.base import Command
-from domain.errors import InvalidCommandError, KringloopError, Message, localise
+from domain.errors import InvalidCommandError, KringloopError, Message
 from domain.messages import N_
-from domain.reading import programme_state
+
+if TYPE_CHECKING:  # imported by the commands that use them: `--help` and reads stay lean
+    from adapters.commanding import ApplyReport
+    from domain.commands.base import Command
 
 app = typer.Typer(
     name="kringloop",
@@ -107,7 +103,9 @@ def root(
         overrides["database_url"] = database_url
     if log_level is not None:
         overrides["log_level"] = log_level
-    ctx.obj = bootstrap(Settings(**overrides))
+    from adapters.settings import Settings
+
+    ctx.obj = Door(Settings(**overrides))
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -118,6 +116,9 @@ def programme_show(
     as_json: JsonFlag = False,
 ) -> None:
     """Show a programme: phases, targets, streams and mandates."""
+    from adapters.cli.show import print_programme
+    from domain.reading import programme_state
+
     with refusals(as_json):
         state = programme_state(session(ctx).engine.programme(programme_id))
     if as_json:
@@ -228,6 +229,8 @@ def _parse_line(raw: bytes) -> Command:
         text = raw.decode("utf-8-sig")  # a BOM, as some editors write
     except UnicodeDecodeError:
         raise InvalidCommandError(N_("not valid UTF-8")) from None
+    from adapters.commanding import read_json
+
     payload = read_json(text, Message(N_("not a JSON object")))
     if not isinstance(payload, dict):
         raise InvalidCommandError(N_("not a JSON object"))
@@ -237,6 +240,10 @@ def _parse_line(raw: bytes) -> Command:
 
 
 def apply_file(ctx: typer.Context, path: Path, show_progress: bool) -> ApplyReport:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from adapters.commanding import apply_lines
+
     total = sum(1 for _ in _numbered_commands(path))
     with Progress(
         TextColumn("applying"),
@@ -282,6 +289,9 @@ def apply(
         "last_notification_id": report.last_notification_id,
     }
     if report.stopped is not None:
+        from adapters.cli.words import words
+        from domain.errors import localise
+
         why = report.stopped.message
         wording = words()
         if report.stopped.error is not None and wording.lang != "en":
@@ -357,6 +367,8 @@ def main() -> None:
     try:
         app()
     except Exception as error:
+        from adapters.failures import storage_error
+
         failure = error if isinstance(error, KringloopError) else storage_error(error)
         if failure is None:
             raise

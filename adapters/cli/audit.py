@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from adapters.cli.context import (
@@ -30,7 +29,6 @@ from adapters.cli.exporting import (
     export_asked,
     write_export,
 )
-from adapters.commanding import read_json
 from domain.errors import InvalidCommandError
 
 audit_app = typer.Typer(
@@ -173,6 +171,8 @@ def as_of(
 
 
 def _verify_with_progress(current: Any) -> tuple[Any, Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     from adapters.audit.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
     from adapters.audit.verify import verify_store
 
@@ -340,6 +340,7 @@ def what_if(
     """Fork the history in a sandbox from a decision, replace or remove it, decide the later
     ones again through today's rules, and show what would differ. Nothing live changes."""
     from adapters.audit.records import what_if as fork
+    from adapters.commanding import read_json
     from domain.commands.catalogue import parse_command
 
     if (replace_with is None) == (not remove):

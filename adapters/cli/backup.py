@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from adapters.cli.context import console, emit_json, errors, refusals, session
 
@@ -20,6 +19,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")
 @contextmanager
 def _bar(label: str, show: bool) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
     """A progress bar on stderr (on a terminal, without --json): set its total, advance it."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     with Progress(
         TextColumn(label),
         BarColumn(),

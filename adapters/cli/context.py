@@ -1,4 +1,8 @@
-"""What every CLI command shares: settings, a lazily opened engine, output and refusals."""
+"""What every CLI command shares: settings, a lazily opened engine, output and refusals.
+
+Nothing heavy is imported here: `kringloop --help` and the reads that the read models answer
+(adapters.cli.reading) never load the engine, SQLAlchemy or the recorders; a command that
+decides gets them with its first ``session(ctx)``."""
 
 from __future__ import annotations
 
@@ -8,18 +12,19 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 
-from adapters.bootstrap import Kringloop
 from adapters.cli.words import said, words
-from adapters.failures import storage_error
 from domain.errors import KringloopError
 from domain.messages import N_
+
+if TYPE_CHECKING:
+    from adapters.bootstrap import Kringloop
+    from adapters.settings import Settings
 
 # Stored text (reasons, names) is printed as it is: never read as Rich markup ("[/]" in a
 # reason crashed `initiative show`) or emoji codes. Lines that style say markup=True.
@@ -31,16 +36,44 @@ _BREAKS = re.compile(r"[ \t]*[\r\n\t]+[ \t]*")
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def session(ctx: typer.Context) -> Kringloop:
-    """This command's Kringloop, as the root callback wired it (adapters.bootstrap)."""
+class Door:
+    """What the root callback sets up for a command: its settings, and its Kringloop
+    (adapters.bootstrap: logging, engine, read store), wired on the first ``session``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._kringloop: Kringloop | None = None
+
+    @property
+    def kringloop(self) -> Kringloop:
+        if self._kringloop is None:
+            from adapters.bootstrap import bootstrap
+
+            self._kringloop = bootstrap(self.settings)
+        return self._kringloop
+
+    def close(self) -> None:
+        if self._kringloop is not None:
+            self._kringloop.close()
+
+
+def door(ctx: typer.Context) -> Door:
+    """This command's door, as the root callback set it up."""
     obj = ctx.find_root().obj
-    if not isinstance(obj, Kringloop):
+    if not isinstance(obj, Door):
         raise TypeError("not wired: the root callback sets it up")
     return obj
 
 
+def session(ctx: typer.Context) -> Kringloop:
+    """This command's Kringloop, wired on first use (adapters.bootstrap)."""
+    return door(ctx).kringloop
+
+
 def emit_json(data: Any) -> None:
     """Print JSON for scripts: pydantic models, lists of them, or plain data."""
+    from pydantic import BaseModel
+
     if isinstance(data, BaseModel):
         data = data.model_dump(mode="json")
     elif isinstance(data, list):
@@ -94,6 +127,8 @@ def refusals(as_json: bool = False) -> Iterator[None]:
         say_error(error, as_json)
         raise typer.Exit(code=1) from None
     except Exception as error:  # a driver's error: said plainly if it is a storage failure
+        from adapters.failures import storage_error
+
         failure = storage_error(error)
         if failure is None:
             raise

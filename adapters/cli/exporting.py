@@ -7,12 +7,14 @@ import sys
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from adapters.cli.context import errors, refuse, session
-from adapters.tabular import Table
+from adapters.cli.context import door, errors, refuse
+
+if TYPE_CHECKING:
+    from adapters.tabular import Table
 
 
 class ExportFormat(StrEnum):
@@ -63,8 +65,6 @@ def export_asked(
     as_json: bool,
 ) -> Export | None:
     """The export asked for, checked before any reading; None prints the table as before."""
-    from adapters.exports import delimiter_of
-
     if chosen is None and out is not None:
         suffix = out.suffix.lower().lstrip(".")
         if suffix not in ("csv", "xlsx"):
@@ -79,8 +79,10 @@ def export_asked(
             "an xlsx workbook is not for a terminal: give --out FILE.xlsx (or --format csv)",
             "invalid",
         )
+    from adapters.exports import delimiter_of
+
     try:
-        separator = delimiter_of(delimiter or session(ctx).settings.csv_delimiter)
+        separator = delimiter_of(delimiter or door(ctx).settings.csv_delimiter)
     except ValueError as error:
         refuse(str(error), "invalid")
     return Export(chosen, out, separator)

@@ -3,11 +3,13 @@ such as `kringloop initiative show` never pays for building thirty decision comm
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import click
 import typer
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:
+    import click
 
 
 class CatalogueGroup(TyperGroup):

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from adapters import tabular
 from adapters.cli.context import console, emit_json, session
 from adapters.cli.exporting import (
     DelimiterOption,
@@ -20,10 +19,17 @@ from adapters.cli.exporting import (
 )
 
 if TYPE_CHECKING:
+    from adapters import tabular
     from projections.procurement import YearShare
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 Programme = Annotated[str, typer.Option("--programme", help="the programme")]
+
+
+def _tabular() -> Any:
+    from adapters import tabular  # the export's sheets: only when exporting
+
+    return tabular
 
 
 def roadmap(
@@ -55,7 +61,7 @@ def roadmap(
     if status:
         lines = [line for line in lines if line.latest_status == status]
     if _exported_or_json(
-        export, as_json, lines, lambda: tabular.procurement_roadmap(programme, lines)
+        export, as_json, lines, lambda: _tabular().procurement_roadmap(programme, lines)
     ):
         return
     years = list(range(min((y.year for line in lines for y in line.years), default=last), last + 1))
@@ -105,7 +111,7 @@ def categories(
     export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     found = category_totals(session(ctx).fresh_reads(), programme)
     if _exported_or_json(
-        export, as_json, found, lambda: tabular.procurement_categories(programme, found)
+        export, as_json, found, lambda: _tabular().procurement_categories(programme, found)
     ):
         return
     _print_table(
@@ -138,7 +144,7 @@ def communities(
     export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     found = community_activity(session(ctx).fresh_reads(), programme)
     if _exported_or_json(
-        export, as_json, found, lambda: tabular.procurement_communities(programme, found)
+        export, as_json, found, lambda: _tabular().procurement_communities(programme, found)
     ):
         return
     _print_table(

@@ -4,14 +4,11 @@ register, programme progress, the decision log, and the projections themselves."
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
-from adapters import tabular
 from adapters.cli.context import console, emit_json, errors, parse_day, refuse, session
 from adapters.cli.exporting import (
     DelimiterOption,
@@ -20,19 +17,25 @@ from adapters.cli.exporting import (
     export_asked,
     write_export,
 )
-from adapters.cli.show import print_initiative_detail
+from adapters.cli.reading import fresh_rows
 from adapters.cli.words import _, term
-from domain.engine import today_in_programme_tz
-from domain.values import Stage, Status
-from projections import queries
-from projections.figures import DEMONSTRATION_NOTE, is_demonstration, share_text
-from projections.progress import programme_progress
+from domain.values import PROGRAMME_TZ, Stage, Status
+
+# The rooms below (queries, tables, the engine) are imported by the command that runs:
+# `kringloop --help` lists every command without them.
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
 
+def today_in_programme_tz() -> date:
+    """Today in the programme's time zone (as domain.engine's clock, without the engine)."""
+    return datetime.now(tz=PROGRAMME_TZ).date()
+
+
 def _filter(value: str | None) -> str | None:
     """A free-text filter option: at most `queries.MAX_FILTER` characters (usage error)."""
+    from projections import queries
+
     if value is not None and len(value) > queries.MAX_FILTER:
         raise typer.BadParameter(f"at most {queries.MAX_FILTER} characters")
     return value
@@ -68,6 +71,10 @@ def initiative_list(
     as_json: JsonFlag = False,
 ) -> None:
     """List initiatives, filtered and sorted."""
+    from rich.table import Table
+
+    from projections import queries
+
     if flagged not in (None, "ready", "at_risk", "escalated"):
         refuse(f"--flagged {flagged!r}: use ready, at_risk or escalated", as_json=as_json)
     if sort not in ("id", "stage", "stage_since", "last_effective", "stream"):
@@ -76,7 +83,7 @@ def initiative_list(
             as_json=as_json,
         )
     found = queries.list_initiatives(
-        session(ctx).fresh_reads(),
+        fresh_rows(ctx),
         today_in_programme_tz(),
         stage=stage.value if stage else None,
         stream=stream,
@@ -133,15 +140,14 @@ def initiative_show(
 ) -> None:
     """Show an initiative's state, preconditions, impact, every decision taken on it, and
     its next steps: what can be done now, and why not the rest."""
+    from adapters.cli.show import print_initiative_detail
     from domain.commands.next_steps import next_steps
+    from projections import queries
 
-    kringloop = session(ctx)
-    detail = queries.initiative_detail(
-        kringloop.fresh_reads(), initiative_id, today_in_programme_tz()
-    )
+    detail = queries.initiative_detail(fresh_rows(ctx), initiative_id, today_in_programme_tz())
     if detail is None:
         refuse(f"no initiative '{initiative_id}'", "not_found", as_json)
-    detail.next_steps = next_steps(kringloop.engine.initiative(initiative_id))
+    detail.next_steps = next_steps(session(ctx).engine.initiative(initiative_id))
     if as_json:
         emit_json(detail)
     else:
@@ -158,9 +164,15 @@ def pipeline(
 ) -> None:
     """The programme's streams by stage, sub-streams folded into their stream: how many
     active initiatives stand where, and which; stalled and abandoned ones apart."""
+    from rich.table import Table
+
+    from projections import queries
+
     export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
-    found = queries.pipeline(session(ctx).fresh_reads(), programme)
+    found = queries.pipeline(fresh_rows(ctx), programme)
     if export:
+        from adapters import tabular
+
         write_export(export, tabular.pipeline(programme, found))
         return
     if as_json:
@@ -214,9 +226,14 @@ def preconditions(
 ) -> None:
     """The register of every precondition: open, overdue, fulfilled (with evidence), waived,
     failed."""
+    from rich.table import Table
+
+    from adapters import tabular
+    from projections import queries
+
     export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     found = queries.register(
-        session(ctx).fresh_reads(),
+        fresh_rows(ctx),
         today_in_programme_tz(),
         initiative_id=initiative,
         responsible=responsible,
@@ -272,6 +289,12 @@ def progress(
     csv_delimiter: DelimiterOption = None,
 ) -> None:
     """Every target: baseline, current value, target, share reached, and what feeds it."""
+    from rich.table import Table
+
+    from adapters import tabular
+    from projections.figures import DEMONSTRATION_NOTE, is_demonstration, share_text
+    from projections.progress import programme_progress
+
     export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     day = _date(as_of, "--as-of", as_json)
     if day is not None:
@@ -336,6 +359,11 @@ def decisions(
     csv_delimiter: DelimiterOption = None,
 ) -> None:
     """The decision log: who decided what, when and why, searchable."""
+    from rich.table import Table
+
+    from adapters import tabular
+    from projections import queries
+
     export = export_asked(ctx, export_format, out, csv_delimiter, as_json)
     found = queries.decision_log(
         session(ctx).fresh_reads(),
@@ -385,6 +413,8 @@ def projections_status(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 
 def _with_progress(total: int, work: str, job: typer.Context, rebuild: bool) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     runner = session(job).runner
     with Progress(
         TextColumn(work),

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
 from rich.table import Table
 
 from adapters.cli.context import console
 from adapters.cli.words import _, said, term
-from domain.policy import mandate_period
-from domain.reading import ProgrammeState
-from projections.queries import DecisionLogEntry, InitiativeDetail
+
+if TYPE_CHECKING:
+    from domain.reading import ProgrammeState
+    from projections.queries import DecisionLogEntry, InitiativeDetail
 
 
 def print_initiative_detail(detail: InitiativeDetail) -> None:
@@ -123,6 +126,8 @@ def decision_note(d: DecisionLogEntry) -> str:
 
 
 def print_programme(state: ProgrammeState) -> None:
+    from domain.policy import mandate_period
+
     console.print(
         f"[bold]{state.id}[/]: {escape(state.name)} ({escape(state.region)}), "
         f"since {state.founded}",

@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
-from adapters.i18n import Translator, cli_language, translator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from adapters.i18n import Translator
 
 
 def words() -> Translator:
     """The CLI's language: KRINGLOOP_LANG, else the locale (adapters.i18n.cli_language)."""
+    from adapters.i18n import cli_language, translator  # when a command speaks, not at --help
+
     return translator(cli_language())
 
 
