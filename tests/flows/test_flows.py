@@ -80,17 +80,45 @@ def test_the_scale_up_check_does_not_call_ready_on_stale_evidence(scheduled: Run
 
 
 def test_the_scale_up_check_run_twice_on_one_day_records_one_set(
-    scheduled: Run, engine: Engine
+    scheduled: Run, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    withdrawn(scheduled, "grass", tonnes=50_000, jobs=25)
+    withdrawn(scheduled, "small", tonnes=2_000, jobs=1)
+    first = scale_up_check(programme_id=PROGRAMME, today=TODAY, page_size=1)
+    assert (first["recorded"], first["already_recorded"], first["skipped"]) == (2, 0, 0)
+    before = engine.recorder.max_notification_id()
+    decided: list[Any] = []
+    monkeypatch.setattr(engine, "execute_batch", lambda commands: decided.append(commands))
+    again = scale_up_check(programme_id=PROGRAMME, today=TODAY, page_size=1)
+    assert (again["candidates"], again["recorded"], again["already_recorded"]) == (2, 0, 2)
+    assert again["skipped"] == 2, "the read models show both assessed today by the check"
+    assert decided == [], "nothing loaded or decided again"
+    assert engine.recorder.max_notification_id() == before
+    monkeypatch.undo()
+    engine.clock = lambda: date(2024, 6, 10)
+    next_week = scale_up_check(programme_id=PROGRAMME, today=date(2024, 6, 10))
+    assert (next_week["recorded"], next_week["skipped"]) == (2, 0)
+
+
+def test_the_scale_up_check_assesses_what_came_after_its_last_run_the_same_day(
+    scheduled: Run,
 ) -> None:
     withdrawn(scheduled, "grass", tonnes=50_000, jobs=25)
     scale_up_check(programme_id=PROGRAMME, today=TODAY)
-    before = engine.recorder.max_notification_id()
+    withdrawn(scheduled, "small", tonnes=2_000, jobs=1)
+    scheduled(  # a broker's own assessment today is not the check's
+        "assess-scale-up",
+        initiative_id="small",
+        ready=False,
+        criteria="a first look",
+        effective=TODAY.isoformat(),
+    )
     again = scale_up_check(programme_id=PROGRAMME, today=TODAY)
-    assert (again["recorded"], again["already_recorded"]) == (0, 1)
-    assert engine.recorder.max_notification_id() == before
-    engine.clock = lambda: date(2024, 6, 10)
-    next_week = scale_up_check(programme_id=PROGRAMME, today=date(2024, 6, 10))
-    assert next_week["recorded"] == 1
+    assert (again["recorded"], again["skipped"], again["already_recorded"]) == (1, 1, 1)
+    (decision,) = queries.decision_log(
+        runtime.read_store(), subject="small", step="scale up assessed", actor=runtime.SCHEDULER
+    )
+    assert decision.command_id == f"phase-3:small:{TODAY.isoformat()}"
 
 
 def test_the_scale_up_check_refuses_to_guess_missing_criteria(run: Run) -> None:
