@@ -171,6 +171,7 @@ class Stores:
     settings: Settings
     _engine: Engine | None = field(default=None, repr=False)
     _reads: ReadStore | None = field(default=None, repr=False)
+    _runner: Runner | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
@@ -197,9 +198,13 @@ class Stores:
 
     @property
     def runner(self) -> Runner:
-        from projections.runner import Runner
+        """The one runner of these stores (it holds nothing a second thread could spoil:
+        each catch-up claims its batches in the read store)."""
+        if self._runner is None:
+            from projections.runner import Runner
 
-        return Runner(self.engine, self.read_store)
+            self._runner = Runner(self.engine, self.read_store)
+        return self._runner
 
     def fresh_reads(self) -> ReadStore:
         """The read store, caught up with every event recorded so far."""
@@ -209,6 +214,7 @@ class Stores:
         return self.read_store
 
     def close(self) -> None:
+        self._runner = None
         if self._engine is not None:
             self._engine.close()
             self._engine = None

@@ -29,16 +29,18 @@ class Wakeup(Protocol):
 
 
 class Polling:
-    """Nothing tells us about new events: look every ``interval`` seconds (at once on stop)."""
+    """Nothing tells us about new events: look every ``interval`` seconds, or at once when
+    ``look`` is set (on stop, or woken by a writer in the same process)."""
 
     mode = "polling"
 
-    def __init__(self, stop: threading.Event, interval: float) -> None:
-        self.stop = stop
+    def __init__(self, look: threading.Event, interval: float) -> None:
+        self.look = look
         self.interval = interval
 
     def wait(self) -> None:
-        self.stop.wait(self.interval)
+        self.look.wait(self.interval)
+        self.look.clear()
 
 
 class Listening:
@@ -91,6 +93,7 @@ class Follower:
         self.on_ready = on_ready
         self.stopping = threading.Event()
         self.ready = threading.Event()
+        self._look = threading.Event()  # polling: look now rather than at the next interval
 
     @property
     def mode(self) -> str:
@@ -98,6 +101,12 @@ class Follower:
 
     def stop(self) -> None:
         self.stopping.set()
+        self._look.set()
+
+    def wake(self) -> None:
+        """Look for new events now: a writer in this process just recorded some. (On
+        PostgreSQL the recorder's NOTIFY wakes the follower anyway.)"""
+        self._look.set()
 
     def run(self) -> int:
         """Follow until stopped; return how many events this follower applied."""
@@ -118,7 +127,7 @@ class Follower:
     def _wakeup(self) -> Iterator[Wakeup]:
         recorder: Any = self.runner.engine.recorder
         if not listens(self.runner):
-            yield Polling(self.stopping, self.poll_interval)
+            yield Polling(self._look, self.poll_interval)
             return
         from psycopg.sql import SQL, Identifier
 

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
-from adapters.api import audit, problems, reads
+from adapters.api import audit, conditional, problems, reads
 from adapters.api.backend import Backend
 from adapters.api.commands import command_router
 from adapters.api.headers import SecurityHeaders, mount_docs
@@ -30,8 +31,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        backend.close()
+        # the read models caught up before the first request, then kept current meanwhile
+        await run_in_threadpool(backend.read_side.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(backend.read_side.stop)
+            backend.close()
 
     app = FastAPI(
         title="Kringloop",
@@ -46,15 +52,16 @@ def create_app(
     app.state.throttle = LoginThrottle(clock)
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    conditional.install(app)  # inside the session cookies and security headers added below
 
     @app.get("/api/health", tags=["health"])
     def health() -> dict[str, str]:
         """Answers without a token: the server is up."""
         return {"status": "ok"}
 
-    app.include_router(command_router())
-    app.include_router(reads.router)
+    app.include_router(reads.router)  # the reads first: a GET is matched in fewer steps
     app.include_router(audit.router)
+    app.include_router(command_router())
     from adapters.api.web import mount_web
 
     mount_web(app, backend)

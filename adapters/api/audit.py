@@ -16,6 +16,7 @@ from adapters import tabular
 from adapters.accounts.users import Role
 from adapters.api.auth import Principal, principal, refused
 from adapters.api.backend import Backend
+from adapters.api.conditional import api_read
 from adapters.api.downloads import TABLE_RESPONSES, FormatQuery, download, wanted
 from adapters.audit import records
 from domain.commands.base import Day
@@ -23,7 +24,9 @@ from domain.errors import InvalidCommandError, KringloopError
 from domain.messages import N_
 from domain.reading import InitiativeState
 
-router = APIRouter(prefix="/api/audit", dependencies=[Depends(principal)], tags=["audit"])
+router = APIRouter(
+    prefix="/api/audit", dependencies=[Depends(principal), Depends(api_read)], tags=["audit"]
+)
 PAGE = 20_000
 
 
@@ -80,7 +83,7 @@ def as_of(
         raise InvalidCommandError(N_("give either at=YYYY-MM-DD or version=N"))
     current = backend(request)
     return records.as_of(
-        current.engine, current.fresh_reads(), initiative_id, at=at, by=by, version=version
+        current.engine, current.current_reads(), initiative_id, at=at, by=by, version=version
     )
 
 

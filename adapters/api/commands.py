@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from adapters.api.auth import Principal, bearer, principal, require_may_run
 from adapters.api.backend import Backend
+from adapters.api.conditional import POSITION_HEADER
 from adapters.commanding import execute
 from domain.commands.base import Command, Name, Outcome
 from domain.commands.catalogue import CATALOGUE, command_class, validate_command
@@ -32,6 +33,14 @@ IdempotencyKey = Annotated[
 
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "headers": {
+            POSITION_HEADER: {
+                "description": "the decision's position: send it back on a read to see it",
+                "schema": {"type": "integer"},
+            }
+        }
+    },
     401: {"description": "no or unknown token"},
     403: {"description": "the role may not run it, or no mandate"},
     404: {"description": "not found"},
@@ -65,8 +74,11 @@ def body_model(cls: type[Command]) -> type[BaseModel]:
 
 def run_command(
     backend: Backend, who: Principal, cls: type[Command], fields: dict[str, Any], key: str | None
-) -> Outcome:
-    """Validate, execute as the principal, and wait until the read models include it."""
+) -> tuple[Outcome, int]:
+    """Validate, execute as the principal, and wait until the read models include it (the
+    app's follower applies it, woken now); return the outcome and the decision's position,
+    for the ``Kringloop-Position`` header (a replay: the latest position, which includes
+    the first time)."""
     decided_by = fields.pop("decided_by", None)
     payload = {**fields, "actor": decided_by or who.name}
     if decided_by and decided_by != who.name:
@@ -75,11 +87,14 @@ def run_command(
         payload["command_id"] = key
     command = validate_command(cls, payload)
     outcome = execute(backend.engine, command)
-    backend.runner.wait_for(outcome.notification_id)
+    position = outcome.notification_id
+    if position is None:
+        position = backend.runner.head()
+    backend.read_side.wait_for(position)
     from adapters.audit.sealing import auto_seal
 
     auto_seal(backend.engine, backend.settings)
-    return outcome
+    return outcome, position
 
 
 def _permitted(cls: type[Command]) -> Any:
@@ -111,14 +126,21 @@ class CommandRoute(APIRoute):
 
 
 def _endpoint(cls: type[Command], body: type[BaseModel]) -> Any:
-    def endpoint(request: Request, who: Principal, payload: BaseModel, key: str | None) -> Outcome:
+    def endpoint(
+        request: Request, response: Response, who: Principal, payload: BaseModel, key: str | None
+    ) -> Outcome:
         fields = payload.model_dump(exclude_unset=True)
-        return run_command(request.app.state.backend, who, cls, fields, key)
+        outcome, position = run_command(request.app.state.backend, who, cls, fields, key)
+        response.headers[POSITION_HEADER] = str(position)
+        return outcome
 
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
             inspect.Parameter(
                 "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
+            ),
+            inspect.Parameter(
+                "response", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Response
             ),
             inspect.Parameter(
                 "who",

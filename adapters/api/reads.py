@@ -1,4 +1,6 @@
-"""GET endpoints for every read-side query: served from the read models, caught up first."""
+"""GET endpoints for every read-side query: served from the read models as the app's
+follower keeps them (``adapters.api.read_side``), conditionally and from the answers kept at
+the read models' position (``adapters.api.conditional``)."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from adapters import tabular
 from adapters.api.auth import principal
 from adapters.api.backend import Backend
+from adapters.api.conditional import api_read
 from adapters.api.downloads import TABLE_RESPONSES, FormatQuery, download, wanted
 from domain.commands.base import Day
 from domain.commands.next_steps import next_steps
@@ -21,7 +25,9 @@ from projections import procurement, queries
 from projections.progress import TargetProgress, programme_progress
 from projections.store import ReadStore
 
-router = APIRouter(prefix="/api", dependencies=[Depends(principal)], tags=["reads"])
+router = APIRouter(
+    prefix="/api", dependencies=[Depends(principal), Depends(api_read)], tags=["reads"]
+)
 Flag = Literal["ready", "at_risk", "escalated"]
 Limit = Annotated[int, Query(ge=1, le=10_000)]
 Filter = Annotated[str | None, Query(max_length=queries.MAX_FILTER)]  # free text: 422 above
@@ -32,11 +38,16 @@ def backend(request: Request) -> Backend:
     return result
 
 
-def fresh(request: Request) -> ReadStore:
-    return backend(request).fresh_reads()
+async def current(request: Request) -> ReadStore:
+    """The read models as the follower keeps them (async: no turn in the thread pool);
+    without a follower, caught up first in the pool."""
+    found = backend(request)
+    if found.read_side.following:
+        return found.read_store
+    return await run_in_threadpool(found.current_reads)
 
 
-Reads = Annotated[ReadStore, Depends(fresh)]
+Reads = Annotated[ReadStore, Depends(current)]
 
 
 @router.get("/initiatives", response_model=list[queries.InitiativeSummary])

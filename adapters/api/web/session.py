@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.accounts import sessions
 from adapters.accounts.users import UserRow, active_user, credential_id
-from adapters.api.auth import Principal, principal_of
+from adapters.api.auth import Principal, request_principal
 from adapters.logs import get_logger
 
 log = get_logger("kringloop.web")
@@ -161,7 +161,7 @@ def web_principal(request: Request) -> Principal:
         if session_id:
             forget_cookie(request, COOKIE)
         raise LoginRequired
-    return principal_of(user, request.app.state.backend.engine)
+    return request_principal(request, user)
 
 
 WebUser = Annotated[Principal, Depends(web_principal)]

@@ -4,7 +4,7 @@ catalogue commands. Each module has its own router; this one includes them all."
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from adapters.api.web.pages import (
     audit,
@@ -16,13 +16,13 @@ from adapters.api.web.pages import (
     programme,
     statement,
 )
-from adapters.api.web.pages.common import render
+from adapters.api.web.pages.common import page_read, render
 
 router = APIRouter(include_in_schema=False)
-for module in (login, pipeline, initiative, programme, audit):
-    router.include_router(module.router)
+router.include_router(login.router)
 router.include_router(statement.router)  # the accessibility statement, open to all
-for pages in (organisations, communities):  # procurement: organisations, communities
-    router.include_router(pages.router)
+# the record's pages answer conditionally, from answers kept at the read models' position
+for module in (pipeline, initiative, programme, audit, organisations, communities):
+    router.include_router(module.router, dependencies=[Depends(page_read)])
 
 __all__ = ["render", "router"]

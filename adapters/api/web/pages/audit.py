@@ -51,7 +51,7 @@ def _moment(value: Any) -> datetime | None:
 
 @router.get("/audit")
 def audit_page(request: Request, who: WebUser) -> HTMLResponse:
-    reads = backend(request).fresh_reads()
+    reads = backend(request).current_reads()
     initiatives = queries.list_initiatives(reads, today_in_programme_tz())
     last = backend(request).last_verify
     return render(

@@ -19,7 +19,8 @@ from jinja2.runtime import Context
 from adapters.accounts import preferences
 from adapters.api.auth import Principal
 from adapters.api.backend import Backend
-from adapters.api.web.session import csrf_token, set_cookie
+from adapters.api.conditional import conditional, read_position
+from adapters.api.web.session import WebUser, csrf_token, set_cookie
 from adapters.i18n import PSEUDO, Translator, choices, chosen, negotiate, translator
 from domain.engine import today_in_programme_tz
 from projections.figures import DEMONSTRATION_NOTE, any_demonstration
@@ -33,6 +34,24 @@ _YEAR = 365 * 24 * 3600
 def backend(request: Request) -> Backend:
     result: Backend = request.app.state.backend
     return result
+
+
+def page_read(request: Request, who: WebUser) -> None:
+    """A dependency of the pages: a GET answers conditionally (``adapters.api.conditional``),
+    per user, role, session (its forms carry the session's CSRF token) and language; the
+    audit page also shows the last verify."""
+    if request.method != "GET":
+        return
+    last = backend(request).last_verify
+    conditional(
+        request,
+        read_position(request),
+        who.name,
+        who.role.value,
+        csrf_token(request),
+        page_language(request, who),
+        last.get("checked_at") if last else None,
+    )
 
 
 def page_language(request: Request, who: Principal | None = None) -> str:

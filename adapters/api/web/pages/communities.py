@@ -36,7 +36,7 @@ NOT_FOUND = N_("No community of practice {id} is known.")
 
 def communities_context(current: Backend, who: Principal) -> dict[str, Any]:
     return {
-        "communities": organisations.communities(current.fresh_reads()),
+        "communities": organisations.communities(current.current_reads()),
         "programmes": programme_ids(current),
         "forms": [FOUND] if who.may_run(CATALOGUE[FOUND]) else [],
     }
@@ -70,7 +70,7 @@ async def found_community(request: Request, who: WebUser) -> Response:
 
 
 def community_context(current: Backend, who: Principal, community_id: str) -> dict[str, Any] | None:
-    detail = organisations.community(current.fresh_reads(), community_id)
+    detail = organisations.community(current.current_reads(), community_id)
     if detail is None:
         return None
     kinds: dict[str, list[Any]] = {}

@@ -41,7 +41,7 @@ router = APIRouter(include_in_schema=False)
 def initiative_context(
     current: Backend, who: Principal, initiative_id: str, as_of: Day | None, t: Translator
 ) -> dict[str, Any]:
-    reads = current.fresh_reads()
+    reads = current.current_reads()
     detail = queries.initiative_detail(reads, initiative_id, today_in_programme_tz())
     if detail is None:
         raise NotFoundError(N_("no initiative '{initiative}'"), initiative=initiative_id)

@@ -46,7 +46,7 @@ PATH_STEPS = 3  # dated milestones on the commit form; a last share without a ye
 
 
 def programme_ids(current: Backend) -> list[str]:
-    with Session(current.fresh_reads().engine) as db:
+    with Session(current.current_reads().engine) as db:
         return list(
             db.exec(select(ProgrammeRow.programme_id).order_by(col(ProgrammeRow.programme_id)))
         )
@@ -80,7 +80,7 @@ def organisations_page(
     request: Request, who: WebUser, export_format: FormatQuery = None
 ) -> Response:
     current = backend(request)
-    found = organisations.organisations(current.fresh_reads(), members(current))
+    found = organisations.organisations(current.current_reads(), members(current))
     if export_format:
         return download(
             request, tabular.organisations(found), export_format, page_language(request, who)
@@ -94,7 +94,7 @@ def organisations_page(
 def organisation_context(
     current: Backend, who: Principal, organisation_id: str
 ) -> dict[str, Any] | None:
-    detail = organisations.organisation(current.fresh_reads(), organisation_id, members(current))
+    detail = organisations.organisation(current.current_reads(), organisation_id, members(current))
     if detail is None:
         return None
     may_decide = speaks_for(current, who, detail.name)

@@ -41,7 +41,7 @@ def pipeline_page(
     stream: Annotated[str | None, Query(max_length=queries.MAX_FILTER)] = None,
     export_format: FormatQuery = None,
 ) -> Response:
-    reads = backend(request).fresh_reads()
+    reads = backend(request).current_reads()
     if export_format:
         return download(
             request,

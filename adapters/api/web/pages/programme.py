@@ -119,7 +119,7 @@ class DecisionForm:
 
 
 def _programmes(current: Backend) -> list[ProgrammeRow]:
-    with Session(current.fresh_reads().engine) as db:
+    with Session(current.current_reads().engine) as db:
         return list(db.exec(select(ProgrammeRow).order_by(col(ProgrammeRow.programme_id))).all())
 
 
@@ -165,7 +165,7 @@ def decision_forms(who: Principal, choices: Choices) -> dict[str, list[DecisionF
 def programme_context(request: Request, who: Principal, programme_id: str) -> dict[str, Any]:
     """Everything the programme page shows, read fresh."""
     current = backend(request)
-    reads = current.fresh_reads()
+    reads = current.current_reads()
     today = today_in_programme_tz()
     with Session(reads.engine) as db:
         row = db.get(ProgrammeRow, programme_id)
@@ -208,7 +208,7 @@ ProgrammeTable = Literal[
 
 def programme_table(current: Backend, programme_id: str, table: ProgrammeTable) -> Table:
     """One of the page's tables, for its CSV and Excel links."""
-    reads = current.fresh_reads()
+    reads = current.current_reads()
     today = today_in_programme_tz()
     if table == "progress":
         return tabular.programme_progress(programme_id, programme_progress(reads, programme_id))
@@ -288,7 +288,7 @@ def roadmap_page(
     export_format: FormatQuery = None,
     table: Literal["roadmap", "categories"] = "roadmap",
 ) -> Response:
-    reads = backend(request).fresh_reads()
+    reads = backend(request).current_reads()
     until = procurement.this_year() - 1
     if export_format and table == "categories":
         totals = procurement.category_totals(reads, programme_id)
