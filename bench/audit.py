@@ -13,7 +13,23 @@
   (large): under 60 s. Baseline: a bare pass that only reads and decodes the same events
   (``select_notifications`` in pages of 5,000 and ``mapper.to_domain_event``).
 
-The as-of figure does not grow with the store and runs on SQLite only.
+* ``progress_as_of_s`` and ``progress_as_of_repeat_s`` (``_postgres`` appended on
+  PostgreSQL): ``adapters.audit.records.progress_as_of`` of the workload's programme at a
+  day in the store's last month of decisions (the latest effective date less 15 days: the
+  month-end checkpoint plus half a month's remainder), given the live read models (caught
+  up, not timed) as ``programme progress --as-of`` gives them: the first call (no
+  checkpoints yet: it builds them, one per month end) and the same call again. Goal: under
+  2 s at 1,000,000 events (the repeated call). Baseline: the bare sandbox pass (today's path
+  without the read models: every event decoded, those in effect projected into a fresh
+  SQLite sandbox), at the same day.
+* ``report_yearly_series_s``: ``progress_by_date`` at 31 December of every year from the
+  programme's founding to the last year with decisions (what ``kringloop report`` draws),
+  after the as-of calls (the checkpoints up to that day exist; the call builds the last
+  month's). Goal: under 10 s at 1,000,000 events. Baseline: the bare sandbox pass for each
+  of those days, summed.
+
+These use the catch-up store (``--size quick``: ``QUICK_EVENTS``). The as-of figure does not
+grow with the store and runs on SQLite only.
 """
 
 from __future__ import annotations
@@ -32,6 +48,7 @@ from domain.commands.catalogue import parse_command
 from domain.engine import Engine
 
 CLOCK = date(2030, 1, 1)
+QUICK_EVENTS = 100_000  # the store of --size quick
 INITIATIVE = "initiative-000000"  # the first of workload.interleaved
 
 
@@ -100,7 +117,7 @@ def as_of_figure(backend: Backend) -> dict[str, Any]:
 def verify_figures(backend: Backend, size: str, events: int | None) -> list[dict[str, Any]]:
     from adapters.audit.verify import verify_store
 
-    env, count = generated(backend, events or EVENTS[size])
+    env, count = generated(backend, events or store_size(size))
     engine = Engine(env=env, clock=lambda: CLOCK)
     home = backend.folder / "verify"
     home.mkdir(exist_ok=True)
@@ -127,6 +144,61 @@ def verify_figures(backend: Backend, size: str, events: int | None) -> list[dict
     ]
 
 
+def in_effect_figures(backend: Backend, size: str, events: int | None) -> list[dict[str, Any]]:
+    from sqlmodel import Session, func, select
+    from workload import FOUNDED, PROGRAMME
+
+    from adapters.audit.records import progress_as_of, progress_by_date
+    from projections.checkpoints import DecisionIndex
+    from projections.runner import Runner
+    from projections.tables import DecisionRow
+
+    env, count = generated(backend, events or store_size(size))
+    engine = Engine(env=env, clock=lambda: CLOCK)
+    reads = backend.read_store("in_effect")
+    Runner(engine, reads).catch_up()
+    folder = backend.folder / "in_effect_checkpoints"
+    index = DecisionIndex(reads)
+    last = index.month_ends()[-1]
+    with Session(reads.engine) as session:
+        latest = session.exec(select(func.max(DecisionRow.effective))).one()
+    day = (date.fromisoformat(latest) if isinstance(latest, str) else latest) - timedelta(days=15)
+    with stopwatch() as bare:
+        expected = progress_as_of(engine, PROGRAMME, day)
+    with stopwatch("as of, first call", profile=True) as first:
+        assert progress_as_of(engine, PROGRAMME, day, reads, folder) == expected
+    with stopwatch("as of, again", profile=True) as again:
+        assert progress_as_of(engine, PROGRAMME, day, reads, folder) == expected
+    ends = [date(year, 12, 31) for year in range(FOUNDED.year, last.year + 1)]
+    with stopwatch("yearly series", profile=True) as series:
+        found = progress_by_date(engine, PROGRAMME, ends, reads, folder)
+    bare_series = 0.0
+    for end in ends:
+        with stopwatch() as one:
+            assert progress_as_of(engine, PROGRAMME, end) == found[end]
+        bare_series += one[0]
+    engine.close()
+    reads.close()
+    note(
+        f"as of {day} on {count:,} events: first {first[0]:.2f} s, again {again[0]:.2f} s, "
+        f"bare {bare[0]:.2f} s; {len(ends)} year ends {series[0]:.2f} s, bare {bare_series:.2f} s"
+    )
+    suffix = "" if backend.name == "sqlite" else backend.suffix
+    return [
+        figure(f"progress_as_of_s{suffix}", first[0], "s", bare[0], "lower"),
+        figure(f"progress_as_of_repeat_s{suffix}", again[0], "s", bare[0], "lower"),
+        figure(f"report_yearly_series_s{suffix}", series[0], "s", bare_series, "lower"),
+    ]
+
+
+def store_size(size: str) -> int:
+    return QUICK_EVENTS if size == "quick" else EVENTS[size]
+
+
 def run(size: str, backend: Backend, events: int | None = None) -> list[dict[str, Any]]:
     as_of = [as_of_figure(backend)] if backend.name == "sqlite" else []
-    return [*as_of, *verify_figures(backend, size, events)]
+    return [
+        *as_of,
+        *in_effect_figures(backend, size, events),
+        *verify_figures(backend, size, events),
+    ]

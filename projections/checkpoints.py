@@ -17,14 +17,16 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import date, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, create_engine, func, select, text
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.pool import StaticPool
 
 from domain.engine import Engine
 from domain.programme import Programme
@@ -80,16 +82,27 @@ class DecisionIndex:
         with self.reads.engine.connect() as conn:
             return sorted(conn.execute(query).scalars())
 
-    def month_ends(self, upto: int) -> list[date]:
-        """The month ends of every month some decision up to ``upto`` took effect in."""
+    def subject_ids(self, kind: str, subject_id: str, upto: int, by: date) -> list[int]:
+        """Positions up to ``upto`` of one subject's events in effect by ``by``, in order."""
         t = self.table
+        query = select(t.c.notification_id).where(
+            t.c.subject_id == subject_id,
+            t.c.subject_kind == kind,
+            t.c.notification_id <= upto,
+            t.c.effective <= by,
+        )
         with self.reads.engine.connect() as conn:
-            days = conn.execute(
-                select(func.distinct(t.c.effective)).where(t.c.notification_id <= upto)
-            ).scalars()
-            return sorted(
-                {month_end(d if isinstance(d, date) else date.fromisoformat(d)) for d in days}
-            )
+            return sorted(conn.execute(query).scalars())
+
+    def month_ends(self) -> list[date]:
+        """The month ends of every month some decision took effect in."""
+        with self.reads.engine.connect() as conn:
+            days = conn.execute(select(func.distinct(self.table.c.effective))).scalars()
+            return sorted({month_end(_day(d)) for d in days})
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
 
 
 class Checkpoints:
@@ -103,25 +116,20 @@ class Checkpoints:
 
     @contextmanager
     def as_of(self, day: date) -> Iterator[ReadStore]:
-        """A throw-away read store holding exactly the projection of every event in effect
-        by ``day``, in notification order."""
+        """A throw-away read store (in memory) holding exactly the projection of every
+        event in effect by ``day``, in notification order."""
         indexed = self.index.position()
         head = max(self.engine.recorder.max_notification_id() or 0, indexed)
-        before = [m for m in self.index.month_ends(indexed) if m <= day]
-        with fewer_collections(), tempfile.TemporaryDirectory(prefix="kringloop-asof-") as tmp:
-            answer = Path(tmp) / "read.sqlite"
+        before = [m for m in self.index.month_ends() if m <= day]
+        with fewer_collections():
             base = self._ensure(before[-1], before, indexed) if before else None
-            position, month = 0, None
-            if base is not None:
-                _copy(base, answer)
-            store = _open(answer)
+            store = _in_memory(_image(base) if base is not None else None)
             try:
-                if base is not None:
-                    position, month = _position(store), before[-1]
+                position = _position(store)
+                month = before[-1] if base is not None else None
                 if not self._advance(store, day, month, position, indexed, head):
                     store.close()
-                    answer.unlink()
-                    store = _open(answer)
+                    store = _in_memory(None)
                     self._advance(store, day, None, 0, indexed, head)
                 yield store
             finally:
@@ -134,33 +142,25 @@ class Checkpoints:
         the indexed position first when needed."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self._path(month)
-        if self._valid(path):
+        if self._valid(path, indexed):
             self._extend(path, month, indexed)
             return path
-        earlier = [m for m in months if m < month and self._valid(self._path(m))]
+        earlier = [m for m in months if m < month and self._valid(self._path(m), indexed)]
         start = earlier[-1] if earlier else None
-        with tempfile.TemporaryDirectory(prefix="building-", dir=self.folder) as tmp:
-            work = Path(tmp) / "work.sqlite"
-            if start is not None:
-                self._extend(self._path(start), start, indexed)
-                _copy(self._path(start), work)
-            store = _open(work)
-            try:
-                for m in [m for m in months if (start is None or m > start) and m <= month]:
-                    if not self._advance(
-                        store, m, start, indexed if start else 0, indexed, indexed
-                    ):
-                        store.close()
-                        work.unlink()
-                        store = _open(work)
-                        self._advance(store, m, None, 0, indexed, indexed)
-                    self._stamp(store, m, indexed)
+        if start is not None:
+            self._extend(self._path(start), start, indexed)
+        store = _in_memory(_image(self._path(start)) if start is not None else None)
+        try:
+            for m in [m for m in months if (start is None or m > start) and m <= month]:
+                if not self._advance(store, m, start, _position(store), indexed, indexed):
                     store.close()
-                    _copy(work, self._path(m))
-                    store = _open(work)
-                    start = m
-            finally:
-                store.close()
+                    store = _in_memory(None)
+                    self._advance(store, m, None, 0, indexed, indexed)
+                self._stamp(store, m, indexed)
+                _save(store, self._path(m))
+                start = m
+        finally:
+            store.close()
         return path
 
     def _extend(self, path: Path, month: date, indexed: int) -> None:
@@ -206,12 +206,38 @@ class Checkpoints:
         late = self.index.ids(indexed, day, after=position)
         first = list(self._fetch(early))
         with store.engine.begin() as conn:
-            if first and _conflicts(conn, first):
-                return False
+            overtaken = _conflicts(conn, first) if first else set()
+            if overtaken:
+                again = self._take_back(conn, overtaken, month, position)
+                if again is None:
+                    return False
+                first = sorted(first + again, key=itemgetter(0))
             batches = _batches(_chain(first, self._fetch(late), self._tail(indexed, head, day)))
             for batch in batches:
                 _apply(conn, batch)
         return True
+
+    def _take_back(
+        self, conn: Connection, overtaken: set[str], month: date | None, position: int
+    ) -> Pairs | None:
+        """Remove from the store the rows of the aggregates whose checkpointed events a
+        remainder event should have come before, and return those events, to be projected
+        again in order with the remainder; None where that cannot be done alone (a
+        programme's rows, a stream's, which proposals read)."""
+        again: Pairs = []
+        for key in overtaken:
+            subject = _subject(conn, key)
+            if subject is None or month is None:
+                return None
+            kind, subject_id = subject
+            for table, column in OWN_ROWS[kind]:
+                value = key if column == "aggregate_id" else subject_id
+                conn.exec_driver_sql(f'DELETE FROM "{table}" WHERE "{column}" = ?', (value,))  # noqa: S608 (our own names)
+            ids = self.index.subject_ids(kind, subject_id, upto=position, by=month)
+            again += self._fetch(ids)
+        if _conflicts(conn, again, own=False):
+            return None  # a proposal taken back would now read a stream registered after it
+        return again
 
     def _stamp(self, store: ReadStore, month: date, position: int) -> None:
         meta = {
@@ -227,22 +253,24 @@ class Checkpoints:
                     {"n": name, "v": value},
                 )
 
-    def _valid(self, path: Path) -> bool:
-        """A checkpoint of this store, in this version's format; anything else is removed."""
+    def _valid(self, path: Path, indexed: int) -> bool:
+        """A checkpoint of this store, in this version's format (anything else is removed),
+        holding no event the live decision log has not indexed (it is then left, to be
+        rebuilt: the read models were recreated and are catching up)."""
         if not path.exists():
             return False
         try:
-            with sqlite3.connect(path) as db:
+            with closing(sqlite3.connect(path)) as db:
                 meta = dict(db.execute("SELECT name, value FROM checkpoint_meta").fetchall())
-            db.close()
-            ok = meta.get("format") == _format() and meta.get("fingerprint") == self._fingerprint(
-                int(meta["position"])
+            position = int(meta["position"])
+            ok = meta.get("format") == _format() and meta.get("fingerprint") == (
+                self._fingerprint(position)
             )
         except (sqlite3.Error, KeyError, ValueError):
-            ok = False
+            ok, position = False, 0
         if not ok:
             path.unlink(missing_ok=True)
-        return ok
+        return ok and position <= indexed
 
     def _fingerprint(self, position: int) -> str:
         """Which store a checkpoint belongs to: the digest of its last event."""
@@ -355,9 +383,10 @@ def _keys(event: Any) -> tuple[list[str], list[str]]:
     return [own], [own]
 
 
-def _conflicts(conn: Connection, events: Pairs) -> bool:
-    """Whether an event (to be applied after the checkpoint's) came before a checkpointed
-    one it does not commute with."""
+def _conflicts(conn: Connection, events: Pairs, own: bool = True) -> set[str]:
+    """The keys on which an event (to be applied after the checkpoint's) came before a
+    checkpointed event it does not commute with; ``own=False`` leaves out each event's own
+    aggregate (its checkpointed events taken back)."""
     wanted = {k for _, e in events for keys in _keys(e) for k in keys}
     known: dict[str, tuple[int, int]] = {}
     listed = sorted(wanted)
@@ -369,13 +398,45 @@ def _conflicts(conn: Connection, events: Pairs) -> bool:
             tuple(chunk),
         ):
             known[key] = (last_read, last_write)
+    found = set()
     for notification_id, event in events:
         read, written = _keys(event)
-        if any(known.get(k, (0, 0))[1] > notification_id for k in read):
-            return True
-        if any(max(known.get(k, (0, 0))) > notification_id for k in written):
-            return True
-    return False
+        skip = "" if own else event.originator_id.hex
+        found |= {k for k in read if k != skip and known.get(k, (0, 0))[1] > notification_id}
+        found |= {k for k in written if k != skip and max(known.get(k, (0, 0))) > notification_id}
+    return found
+
+
+OWN_ROWS = {  # the rows an aggregate alone writes: by its id, or by its subject's id
+    "initiative": [
+        ("initiatives", "aggregate_id"),
+        ("preconditions", "aggregate_id"),
+        ("impact_reports", "initiative_id"),
+    ],
+    "commitment": [("commitments", "aggregate_id"), ("spend_reports", "commitment_id")],
+    "community": [
+        ("communities", "aggregate_id"),
+        ("community_meetings", "community_id"),
+        ("joint_trajectories", "community_id"),
+    ],
+}
+
+
+def _subject(conn: Connection, aggregate: str) -> tuple[str, str] | None:
+    """Which initiative, commitment or community an aggregate is, from its own row; None
+    for anything else."""
+    for kind, table in (
+        ("initiative", "initiatives"),
+        ("commitment", "commitments"),
+        ("community", "communities"),
+    ):
+        found = conn.exec_driver_sql(
+            f'SELECT "{kind}_id" FROM "{table}" WHERE aggregate_id = ?',  # noqa: S608 (our own names)
+            (aggregate,),
+        ).scalar_one_or_none()
+        if found is not None:
+            return kind, str(found)
+    return None
 
 
 # -- files ---------------------------------------------------------------------------------
@@ -383,12 +444,54 @@ def _conflicts(conn: Connection, events: Pairs) -> bool:
 
 def _open(path: Path) -> ReadStore:
     store = ReadStore(f"sqlite:///{path}")
+    _prepare(store)
+    return store
+
+
+def _prepare(store: ReadStore) -> None:
     store.create()
     with store.engine.begin() as conn:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.exec_driver_sql(statement)
+
+
+def _in_memory(image: bytes | None) -> ReadStore:
+    """A read store in memory: empty, or a copy of a checkpoint's image. One connection
+    (an in-memory database lives in its connection), used by one thread at a time."""
+    db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+    if image is not None:
+        db.deserialize(image)
+    store = ReadStore("sqlite://")
+    store.engine.dispose()
+    store.engine = create_engine("sqlite://", creator=lambda: db, poolclass=StaticPool)
+    sqlalchemy_event.listen(store.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+    _prepare(store)
     return store
+
+
+def _image(path: Path) -> bytes:
+    """A consistent image of a checkpoint file, ready to open in memory."""
+    with closing(sqlite3.connect(path)) as db:
+        return _rollback_journal(db.serialize())
+
+
+def _save(store: ReadStore, path: Path) -> None:
+    """Write an in-memory store's image to ``path``, put in place at once."""
+    with store.engine.connect() as conn:
+        db: Any = conn.connection.dbapi_connection
+        image = _rollback_journal(db.serialize())
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_bytes(image)
+    os.replace(partial, path)
+
+
+def _rollback_journal(image: bytes) -> bytes:
+    """The image marked as a rollback-journal database: an image marked WAL (header bytes
+    18 and 19) cannot be opened in memory."""
+    marked = bytearray(image)
+    marked[18:20] = b"\x01\x01"
+    return bytes(marked)
 
 
 def _position(store: ReadStore) -> int:
@@ -397,17 +500,6 @@ def _position(store: ReadStore) -> int:
             "SELECT value FROM checkpoint_meta WHERE name = 'position'"
         ).scalar_one_or_none()
     return int(found or 0)
-
-
-def _copy(source: Path, target: Path) -> None:
-    """A consistent copy (SQLite's backup), put in place at once."""
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    with sqlite3.connect(source) as src, sqlite3.connect(partial) as dst:
-        src.backup(dst)
-        dst.execute("PRAGMA journal_mode=DELETE")
-    src.close()
-    dst.close()
-    os.replace(partial, target)
 
 
 def _format() -> str:

@@ -12,6 +12,8 @@ from datetime import date
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy import Row
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from domain.values import Measure, Status
@@ -64,6 +66,8 @@ COUNTS: dict[str, str] = {
     Measure.ENVIRONMENTAL_PRESSURE_REDUCTION_T_CO2E: "CO2e avoided in the latest impact reports",
 }
 R = TypeVar("R", bound=SQLModel)
+Counted = Row[tuple[str, str, date | None, str | None]]
+"""An initiative as progress counts it: id, stream, consortium formed on, best level."""
 WITH_TRAJECTORIES = "consortia + joint procurement trajectories"
 NOT_MEASURED = "not measured: no programme measurement recorded yet"
 
@@ -80,10 +84,15 @@ def programme_rows(
 def programme_progress(store: ReadStore, programme_id: str) -> list[TargetProgress]:
     with Session(store.engine) as session:
         targets = programme_rows(session, TargetRow, programme_id, col(TargetRow.key))
-        initiatives = session.exec(
-            select(InitiativeRow).where(
-                InitiativeRow.programme_id == programme_id,
-                InitiativeRow.status != Status.ABANDONED.value,
+        initiatives = session.execute(  # the columns counted only: programmes have thousands
+            sa_select(
+                col(InitiativeRow.initiative_id),
+                col(InitiativeRow.stream),
+                col(InitiativeRow.consortium_formed_on),
+                col(InitiativeRow.best_circularity_level),
+            ).where(
+                col(InitiativeRow.programme_id) == programme_id,
+                col(InitiativeRow.status) != Status.ABANDONED.value,
             )
         ).all()
         reports = programme_rows(session, ImpactRow, programme_id)
@@ -99,7 +108,7 @@ def programme_progress(store: ReadStore, programme_id: str) -> list[TargetProgre
 
 
 def _contributions(
-    initiatives: Sequence[InitiativeRow], reports: Sequence[ImpactRow]
+    initiatives: Sequence[Counted], reports: Sequence[ImpactRow]
 ) -> dict[str, list[Contribution]]:
     by_measure: dict[str, list[Contribution]] = defaultdict(list)
     formed = sorted(
