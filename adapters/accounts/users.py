@@ -19,7 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from adapters.accounts import preferences, sessions
+from adapters.accounts import login_failures, preferences, sessions, tables
 from adapters.logs import get_logger
 from domain.commands.base import Name
 from domain.errors import AlreadyExistsError, InvalidCommandError, NotFoundError
@@ -46,10 +46,15 @@ class UserRow(SQLModel, table=True):
 
 
 def create_table(engine: Engine) -> None:
-    """The users table, and the tables of their web sessions and preferences beside it."""
-    SQLModel.metadata.create_all(engine, tables=[UserRow.__table__])  # type: ignore[attr-defined]
-    sessions.create_table(engine)
-    preferences.create_table(engine)
+    """The users table, and beside it the tables of their web sessions, their preferences
+    and the failed logins the throttle counts."""
+    tables.create_tables(
+        engine,
+        UserRow.__table__,  # type: ignore[attr-defined]
+        sessions.SessionRow.__table__,  # type: ignore[attr-defined]
+        preferences.PreferenceRow.__table__,  # type: ignore[attr-defined]
+    )
+    login_failures.create_tables(engine)
 
 
 def token_hash(token: str) -> str:
