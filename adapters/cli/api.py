@@ -165,6 +165,14 @@ def api(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="processes that serve requests, each answering any of them: sessions and "
+            "the login throttle are shared through the database",
+            min=1,
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the web pages with uvicorn."""
     import os
@@ -174,11 +182,13 @@ def api(
     settings = session(ctx).settings
     os.environ.update(settings.environment())  # the app reads the settings as given here
     uvicorn.run(
-        # by name, as any ASGI server starts it: the command line does not import the API
-        "adapters.api.app:create_app",
+        # by name, as any ASGI server starts it: the command line does not import the API;
+        # several workers are processes of their own, which set up their logging themselves
+        "adapters.api.workers:create_worker_app" if workers > 1 else "adapters.api.app:create_app",
         factory=True,
         host=host,
         port=port,
+        workers=workers,
         log_level=settings.log_level.lower(),
         # forwarded headers are the app's business, from KRINGLOOP_TRUSTED_PROXIES only:
         # uvicorn would otherwise believe any X-Forwarded-For sent from 127.0.0.1
