@@ -47,15 +47,22 @@ KEY_FILE = "oidc-login.key"  # signs the pending-login cookie
 
 
 def _key(home: Path) -> str:
+    """The key in the data folder, made by whichever worker needs it first: written whole
+    under a name of its own, then linked into place (an atomic step that fails if another
+    worker's key got there first), so no worker ever reads half a key."""
     path = home / KEY_FILE
     if not path.exists():
         home.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path.read_text().strip()
+        draft = home / f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
