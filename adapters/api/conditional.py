@@ -40,6 +40,7 @@ POSITION_HEADER = "Kringloop-Position"
 waits until the read models include that decision (read your writes)."""
 CACHE_CONTROL = "private, no-cache"
 KEEP = 512  # answers kept, the least recently used forgotten first
+BUDGET = 64 * 1024 * 1024  # bytes kept in all
 LARGEST = 2 * 1024 * 1024  # bytes: a larger answer (a big download) is not kept
 _ETAG = "kringloop.etag"
 _KEEP = "kringloop.keep"
@@ -55,30 +56,37 @@ class Kept:
 
 
 class PositionCache:
-    """A small LRU map, emptied whenever the read models' position moves."""
+    """A small LRU map, emptied whenever the read models' position moves; at most ``size``
+    entries and ``budget`` bytes (as each entry's ``weight`` says)."""
 
-    def __init__(self, size: int = KEEP) -> None:
+    def __init__(self, size: int = KEEP, budget: int = BUDGET) -> None:
         self.size = size
-        self._found: OrderedDict[Any, Any] = OrderedDict()
+        self.budget = budget
+        self._found: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._weight = 0
         self._lock = threading.Lock()
 
     def get(self, key: Any) -> Any:
         with self._lock:
             found = self._found.get(key)
-            if found is not None:
-                self._found.move_to_end(key)
-            return found
-
-    def put(self, key: Any, value: Any) -> None:
-        with self._lock:
-            self._found[key] = value
+            if found is None:
+                return None
             self._found.move_to_end(key)
-            while len(self._found) > self.size:
-                self._found.popitem(last=False)
+            return found[0]
+
+    def put(self, key: Any, value: Any, weight: int = 0) -> None:
+        with self._lock:
+            if key in self._found:
+                self._weight -= self._found.pop(key)[1]
+            self._found[key] = (value, weight)
+            self._weight += weight
+            while len(self._found) > self.size or self._weight > self.budget:
+                self._weight -= self._found.popitem(last=False)[1][1]
 
     def clear(self) -> None:
         with self._lock:
             self._found.clear()
+            self._weight = 0
 
     def __len__(self) -> int:
         return len(self._found)
@@ -227,7 +235,8 @@ class KeptAnswers:
                     content = b"".join(body)
                     if len(content) <= LARGEST:
                         cache: PositionCache = scope[_KEEP]
-                        cache.put(etag, Kept(200, list(start["headers"]), content))
+                        kept = Kept(200, list(start["headers"]), content)
+                        cache.put(etag, kept, weight=len(content))
             await send(message)
 
         await self.app(scope, receive, keeping)

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from adapters.api import reads
 from adapters.api.app import create_app
 from adapters.api.backend import Backend
-from adapters.api.conditional import POSITION_HEADER
+from adapters.api.conditional import POSITION_HEADER, PositionCache
 from adapters.settings import Settings
 from adapters.store import open_engine
 from domain.commands.catalogue import parse_command
@@ -262,3 +262,29 @@ def test_a_download_is_kept_with_its_own_etag(api: Api) -> None:
     assert first.content == second.content
     assert first.headers["etag"] == second.headers["etag"]
     assert json.dumps(dict(first.headers)).count("etag") == 1
+
+
+def test_a_role_revoked_by_a_decision_is_refused_at_the_next_read(api: Api) -> None:
+    assert api.client.get("/api/pipeline", headers=api.as_("audrey")).status_code == 200
+    revoked = api.client.post(
+        "/api/commands/revoke-role",
+        json={"identity": "audrey", "role": "auditor", "reason": "left the programme"},
+        headers=api.as_("board-secretariat"),
+    )
+    assert revoked.status_code == 200, revoked.text
+    refused = api.client.get("/api/pipeline", headers=api.as_("audrey"))
+    assert refused.status_code == 403, "the role was looked up again at the new position"
+
+
+def test_kept_answers_are_bounded_by_count_and_bytes() -> None:
+    cache = PositionCache(size=2, budget=10)
+    cache.put("a", 1, weight=4)
+    cache.put("b", 2, weight=4)
+    assert cache.get("a") == 1  # now b is the least recently used
+    cache.put("c", 3, weight=4)
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (1, None, 3)
+    cache.put("d", 4, weight=9)
+    assert len(cache) == 1
+    assert cache.get("d") == 4
+    cache.clear()
+    assert cache.get("d") is None
