@@ -153,3 +153,18 @@ def _failures_on_record(home: Path, key: str) -> int:
             "SELECT failures FROM kringloop_login_failure WHERE client_key = ?", (key,)
         ).fetchone()
     return int(found[0]) if found else 0
+
+
+@pytest.mark.parametrize("workers", ["0", "-2"])
+def test_no_workers_is_refused_in_one_line(workers: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*_KRINGLOOP, "--home", str(tmp_path), "api", "--workers", workers],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    said = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert len(said) == 1, done.stderr
+    assert "'--workers'" in said[0]
