@@ -31,8 +31,9 @@ engine's clock fixed at ``CLOCK``; the read models are then caught up
 deployment has them (its projection catch-up runs every minute and seals), so the check's
 first catch-up does not seal the whole generated history. None of this is timed (about
 5,000 events/s). The baseline gets a *second, identical store*: both SQLite files (events
-and read models) copied with ``sqlite3``'s backup API after the catch-up, so both sides
-decide the very same commands with the very same command ids.
+and read models) copied with ``sqlite3``'s backup API after the catch-up, and the audit
+folder (signing key, seals), so both sides decide the very same commands with the very same
+command ids and seal the same tail.
 
 Before each timed call, ``flows.runtime`` is closed and reopened on that side's folder
 (engine and read store open, as a served process has them; the aggregate cache empty; the
@@ -80,6 +81,7 @@ the store and starting the server. ``--profile`` profiles the first ``scale_up_c
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -224,7 +226,8 @@ def generate(home: Path, count: int) -> int:
 
 
 def copy_store(source: Path, target: Path) -> None:
-    """A second, identical store: both SQLite files copied with the backup API."""
+    """A second, identical store: both SQLite files copied with the backup API, and the
+    audit folder (signing key and seals) as it is."""
     target.mkdir(parents=True)
     for name in ("events.sqlite", "read.sqlite"):
         with (
@@ -232,6 +235,7 @@ def copy_store(source: Path, target: Path) -> None:
             closing(sqlite3.connect(target / name)) as dst,
         ):
             src.backup(dst)
+    shutil.copytree(source / "audit", target / "audit")
 
 
 # -- Prefect -----------------------------------------------------------------------------
