@@ -3,17 +3,22 @@ patient with a lock another process holds, and plain about a full disk or a lost
 
 A write that fails here was rolled back whole (one transaction per save), so it can be
 tried again; and a command applied twice is recognised by its id, so even a write whose
-commit landed but whose answer was lost does no harm when repeated.
+commit landed but whose answer was lost does no harm when repeated: each save also writes,
+in its transaction, which command produced which version of which record (the command
+table, ``kringloop_commands``, see domain.applied), and refuses a command id already
+applied to that record.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier
 
 from adapters.audit.chain import (
     ChainedPostgresRecorder,
@@ -23,10 +28,13 @@ from adapters.audit.chain import (
 )
 from adapters.failures import StorageError, describe_failure, is_locked
 from adapters.logs import get_logger
+from domain.applied import Applied, CommandRow
 
 log = get_logger("kringloop.store")
 FIRST_WAIT = 0.1  # seconds before the first retry; doubles up to MAX_WAIT
 MAX_WAIT = 2.0
+COMMAND_TABLE = "kringloop_commands"
+CHUNK = 500  # command ids per look-up
 
 
 class SQLiteEvents(ChainedSQLiteRecorder):
@@ -34,6 +42,59 @@ class SQLiteEvents(ChainedSQLiteRecorder):
     for a second per attempt, then our back-off) up to ``lock_timeout`` seconds in all."""
 
     lock_timeout: float = 30.0  # open_engine sets it from the settings
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {COMMAND_TABLE} (command_id TEXT, originator_id TEXT, "
+            "version INTEGER, digest TEXT, PRIMARY KEY (command_id, originator_id)) "
+            "WITHOUT ROWID",
+        ]
+
+    def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        returning = super()._insert_events(c, stored_events, **kwargs)
+        rows: Sequence[CommandRow] = kwargs.get("commands", ())
+        c.executemany(f"INSERT INTO {COMMAND_TABLE} VALUES (?, ?, ?, ?)", _rows(rows))  # noqa: S608
+        return returning
+
+    def applied_command(self, originator_id: UUID, command_id: str) -> Applied | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT version, digest FROM {COMMAND_TABLE} "  # noqa: S608
+                "WHERE command_id=? AND originator_id=?",
+                (command_id, originator_id.hex),
+            )
+            found = c.fetchone()
+        return None if found is None else Applied(int(found[0]), str(found[1]))
+
+    def applied_commands(
+        self, keys: Collection[tuple[UUID, str]]
+    ) -> dict[tuple[UUID, str], Applied]:
+        wanted = sorted({command_id for _, command_id in keys})
+        found: dict[tuple[UUID, str], Applied] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for i in range(0, len(wanted), CHUNK):
+                chunk = wanted[i : i + CHUNK]
+                c.execute(
+                    f"SELECT originator_id, command_id, version, digest FROM {COMMAND_TABLE} "  # noqa: S608
+                    f"WHERE command_id IN ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+                for row in c.fetchall():
+                    found[(UUID(row[0]), row[1])] = Applied(int(row[2]), str(row[3]))
+        return {key: found[key] for key in keys if key in found}
+
+    def has_commands(self) -> bool:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT 1 FROM {COMMAND_TABLE} LIMIT 1")  # noqa: S608
+            return c.fetchone() is not None
+
+    def insert_commands(self, rows: Sequence[CommandRow]) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(
+                f"INSERT OR IGNORE INTO {COMMAND_TABLE} VALUES (?, ?, ?, ?)",  # noqa: S608
+                _rows(rows),
+            )
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         deadline = time.monotonic() + self.lock_timeout
@@ -59,10 +120,85 @@ class SQLiteEvents(ChainedSQLiteRecorder):
         return describe_failure(error, store, waited=self.lock_timeout)
 
 
+def _rows(rows: Sequence[CommandRow]) -> list[tuple[str, str, int, str]]:
+    return [(r.command_id, r.originator_id.hex, r.version, r.digest) for r in rows]
+
+
 class PostgresEvents(ChainedPostgresRecorder):
     """PostgreSQL: the library already retries its own reads and writes on a lost connection
     (its pool opens a new one); the audit's pages get the same, and what still fails after
     that is named, not thrown as a driver error."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.command_table = Identifier(self.datastore.schema), Identifier(COMMAND_TABLE)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {}.{} (command_id text NOT NULL, "
+                "originator_id uuid NOT NULL, version bigint NOT NULL, digest text NOT NULL, "
+                "PRIMARY KEY (command_id, originator_id))"
+            ).format(*self.command_table)
+        )
+
+    def _fetch_ids_after_insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The command rows go in after the chain's, under the same table lock."""
+        notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        rows: Sequence[CommandRow] = kwargs.get("commands", ())
+        if rows:
+            curs.executemany(
+                SQL("INSERT INTO {}.{} VALUES (%s, %s, %s, %s)").format(*self.command_table),
+                [(r.command_id, r.originator_id, r.version, r.digest) for r in rows],
+            )
+        return notification_ids
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def applied_command(self, originator_id: UUID, command_id: str) -> Applied | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL(
+                    "SELECT version, digest FROM {}.{} WHERE command_id=%s AND originator_id=%s"
+                ).format(*self.command_table),
+                (command_id, originator_id),
+                prepare=True,
+            )
+            found = curs.fetchone()
+        return None if found is None else Applied(int(found["version"]), str(found["digest"]))
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def applied_commands(
+        self, keys: Collection[tuple[UUID, str]]
+    ) -> dict[tuple[UUID, str], Applied]:
+        if not keys:
+            return {}
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL(
+                    "SELECT originator_id, command_id, version, digest FROM {}.{} "
+                    "WHERE command_id = ANY(%s)"
+                ).format(*self.command_table),
+                (sorted({command_id for _, command_id in keys}),),
+            )
+            found = {
+                (r["originator_id"], r["command_id"]): Applied(int(r["version"]), str(r["digest"]))
+                for r in curs.fetchall()
+            }
+        return {key: found[key] for key in keys if key in found}
+
+    def has_commands(self) -> bool:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT 1 FROM {}.{} LIMIT 1").format(*self.command_table))
+            return curs.fetchone() is not None
+
+    def insert_commands(self, rows: Sequence[CommandRow]) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.executemany(
+                SQL("INSERT INTO {}.{} VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING").format(
+                    *self.command_table
+                ),
+                [(r.command_id, r.originator_id, r.version, r.digest) for r in rows],
+            )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def stored_page(self, after: tuple[str, int], limit: int) -> list[StoredRow]:

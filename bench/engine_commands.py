@@ -19,9 +19,18 @@ hash-chained recorder, which the engine pays for):
   one event per save, the same number of commands over the same number of aggregates.
 
 ``ratio = engine commands/s / bare commands/s``; the goal is >= 0.8. The size sets the
-command count (small 3,000, large 20,000; ``--events N`` sets N commands, one round) and
-the rounds: each round runs the baseline and then the engine on fresh stores, and the
-medians over the rounds are reported.
+command count (quick 500, small 3,000, large 20,000; ``--events N`` sets N commands, one
+round) and the rounds: each round runs the baseline and then the engine on fresh stores, and
+the medians over the rounds are reported.
+
+With history (issue 16: a write path that does not slow with history),
+``broker_commands_per_s{suffix}_100``, ``_1000`` and ``_10000``: the same ``report-impact``
+commands on ``HISTORY_AGGREGATES`` initiatives that already hold about that many events each
+(the history is recorded beforehand with ``Engine.execute_batch``, untimed; the engine takes
+its snapshots along the way, as in use), against the bare library on plain aggregates that
+already hold as many events each (saved in bulk, untimed). ``..._10000_vs_100`` is the
+engine at 10,000 events against the engine at 100 (goal >= 0.9; against bare, >= 0.8). The
+size sets the timed commands per history length (quick 300, small 1,500, large 5,000).
 """
 
 from __future__ import annotations
@@ -39,8 +48,8 @@ from workload import CONSORTIUM_STEPS, lifecycle, numbered, programme_commands
 from domain.commands.catalogue import Command, parse_command
 from domain.engine import Engine
 
-COMMANDS = {"small": 3_000, "large": 20_000}
-REPEATS = {"small": 3, "large": 1}  # rounds, each on fresh stores; medians are reported
+COMMANDS = {"quick": 500, "small": 3_000, "large": 20_000}
+REPEATS = {"quick": 1, "small": 3, "large": 1}  # rounds, each on fresh stores; medians are reported
 AGGREGATES = 10
 EFFECTIVE = "2020-01-01"
 PERIODS = 25  # report-impact cycles over this many years; a later report replaces one
@@ -83,9 +92,9 @@ def setup_engine(engine: Engine) -> list[str]:
     return ids
 
 
-def report_commands(ids: list[str], count: int) -> list[Command]:
+def report_commands(ids: list[str], count: int, first: int = 0) -> list[Command]:
     commands = []
-    for k in range(count):
+    for k in range(first, first + count):
         period, figures = impact(k)
         commands.append(
             parse_command(
@@ -146,6 +155,76 @@ def bare_rate(env: dict[str, str], count: int) -> float:
     return count / elapsed[0]
 
 
+HISTORIES = (100, 1_000, 10_000)
+HISTORY_AGGREGATES = 2
+HISTORY_COMMANDS = {"quick": 300, "small": 1_500, "large": 5_000}
+CHUNK = 500  # history recorded this many commands per batch
+
+
+def engine_rate_after(env: dict[str, str], history: int, count: int) -> float:
+    """Commands/s on initiatives that already hold ``history`` events each."""
+    engine = Engine(env=env)
+    try:
+        ids = setup_engine(engine)[:HISTORY_AGGREGATES]
+        earlier = (history - CONSORTIUM_STEPS) * len(ids)
+        for start in range(0, earlier, CHUNK):
+            batch = report_commands(ids, min(CHUNK, earlier - start), first=start)
+            assert engine.execute_batch(batch).refusal is None
+        commands = report_commands(ids, count, first=earlier)
+        with stopwatch(f"Engine.execute loop after {history:,} events", profile=True) as elapsed:
+            for command in commands:
+                engine.execute(command)
+        expected = history + count // len(ids)
+        versions = {engine.initiative(i).version for i in ids}
+        assert versions == {expected}, f"expected version {expected}, got {versions}"
+    finally:
+        engine.close()
+    return count / elapsed[0]
+
+
+def bare_rate_after(env: dict[str, str], history: int, count: int) -> float:
+    """The bare loop on plain aggregates that already hold ``history`` events each."""
+    app = BareApplication(env=bare_env(env))
+    try:
+        meters = [Meter(name=f"meter-{i:02d}") for i in range(HISTORY_AGGREGATES)]
+        for k in range(history - 1):
+            for meter in meters:
+                meter.report_impact(*impact(k))
+            if k % CHUNK == CHUNK - 1:
+                app.save(*meters)
+        app.save(*meters)
+        ids = [m.id for m in meters]
+        with stopwatch() as elapsed:
+            for k in range(count):
+                meter = app.repository.get(ids[k % len(ids)])
+                meter.report_impact(*impact(k))
+                app.save(meter)
+        versions = {app.repository.get(i).version for i in ids}
+        assert versions == {history + count // len(ids)}, versions
+    finally:
+        app.close()
+    return count / elapsed[0]
+
+
+def with_history(size: str, backend: Backend) -> list[dict[str, Any]]:
+    count = HISTORY_COMMANDS.get(size, HISTORY_COMMANDS["small"])
+    rows, rates = [], {}
+    for history in HISTORIES:
+        label = f"history_{history}"
+        bare = bare_rate_after(backend.env(f"{label}_bare"), history, count)
+        rates[history] = engine_rate_after(backend.env(f"{label}_engine"), history, count)
+        note(
+            f"broker commands after {history:,} events per initiative: bare library "
+            f"{bare:,.0f}/s, engine {rates[history]:,.0f}/s"
+        )
+        name = f"broker_commands_per_s{backend.suffix}_{history}"
+        rows.append(figure(name, rates[history], "commands/s", bare, "higher"))
+    longest, shortest = HISTORIES[-1], HISTORIES[0]
+    name = f"broker_commands_per_s{backend.suffix}_{longest}_vs_{shortest}"
+    rows.append(figure(name, rates[longest], "commands/s", rates[shortest], "higher"))
+    return rows
+
+
 def run(size: str, backend: Backend, events: int | None = None) -> list[dict[str, Any]]:
     count = events or COMMANDS[size]
     bare, engine = [], []
@@ -155,4 +234,5 @@ def run(size: str, backend: Backend, events: int | None = None) -> list[dict[str
         engine.append(engine_rate(backend.env(f"commands_engine_{r}"), count))
         note(f"broker commands: bare library {bare[-1]:,.0f}/s, engine {engine[-1]:,.0f}/s")
     name = f"broker_commands_per_s{backend.suffix}"
-    return [figure(name, median(engine), "commands/s", median(bare), "higher")]
+    rows = [figure(name, median(engine), "commands/s", median(bare), "higher")]
+    return rows + with_history(size, backend)

@@ -17,7 +17,7 @@ from eventsourcing.domain import event
 
 from domain.errors import Message, NotFoundError, RuleError, Term
 from domain.messages import N_
-from domain.record import DecisionRecord
+from domain.record import DecisionRecord, forget_applied_commands
 from domain.values import AuthorityRole, Decision
 
 AUTHORITY_NAMESPACE = UUID("5e1d2c3b-4a59-4f68-8e77-9d6c5b4a3f05")
@@ -26,6 +26,9 @@ REGISTER = "register"  # the one register's id
 
 class Authority(DecisionRecord):
     """The roles of every identity over time: identity -> role -> periods."""
+
+    class_version = 2  # version 2 no longer keeps the applied-command index
+    upcast_v1_v2 = staticmethod(forget_applied_commands)
 
     keeps_effective_order = False  # grants are often entered after the fact
 
@@ -38,7 +41,6 @@ class Authority(DecisionRecord):
     def __init__(self, authority_id: str, manager: str, decision: Decision) -> None:
         self.authority_id = authority_id
         self.roles: dict[str, dict[str, list[list[Any]]]] = {}
-        self.applied_commands = {}
         self.last_effective = decision.effective
         self._add(manager, AuthorityRole.MANAGER, "", decision)
 

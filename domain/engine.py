@@ -14,9 +14,23 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, LRUCache
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    EventStore,
+    IntegrityError,
+    JSONTranscoder,
+    Recording,
+)
+from eventsourcing.popo import POPOApplicationRecorder
 
 from domain import policy
+from domain.applied import (
+    Applied,
+    CommandTable,
+    MemoryEvents,
+    command_rows,
+    recorded_commands,
+)
 from domain.authority import REGISTER, Authority
 from domain.commands.base import Command, Outcome
 from domain.errors import (
@@ -63,6 +77,37 @@ class Batch:
 
     def __init__(self) -> None:
         self.touched: dict[UUID, DecisionRecord] = {}
+        self.applied: dict[tuple[UUID, str], Applied] = {}  # decided here, not yet saved
+
+
+class DecisionStore(EventStore[UUID]):
+    """The event store, writing with the events which command produced which version
+    (domain.applied) when its recorder keeps a command table. A store written before the
+    table existed gets its rows from the stored events once, before the first write."""
+
+    checked = False
+
+    def put(self, domain_events: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        if isinstance(self.recorder, CommandTable):
+            if not self.checked:
+                self.backfill()
+            kwargs["commands"] = command_rows(domain_events)
+        return super().put(domain_events, **kwargs)
+
+    def backfill(self) -> None:
+        recorder = self.recorder
+        if (
+            isinstance(recorder, ApplicationRecorder)
+            and isinstance(recorder, CommandTable)
+            and not recorder.has_commands()
+        ):
+            position = 0
+            while page := recorder.select_notifications(
+                start=position, limit=5000, inclusive_of_start=False
+            ):
+                position = page[-1].id
+                recorder.insert_commands(command_rows(map(self.mapper.to_domain_event, page)))
+        self.checked = True
 
 
 @dataclass(frozen=True)
@@ -84,6 +129,7 @@ class Engine(Application[UUID]):
     # aggregate out of the cache on every read buys nothing but time.
     env = {"DEEPCOPY_FROM_AGGREGATE_CACHE": "n"}
     snapshotting_intervals = {Initiative: 50, Programme: 50, Commitment: 50, Community: 50}
+    snapshotting_projectors = dict.fromkeys(snapshotting_intervals, fold)
 
     def __init__(
         self, env: dict[str, str] | None = None, clock: Callable[[], date] | None = None
@@ -96,6 +142,15 @@ class Engine(Application[UUID]):
         # Readers outside a decision take the lock too, and get a copy: see ``record``.
         # Other processes are kept apart by the store's optimistic concurrency.
         self._deciding = threading.RLock()
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        recorder = super().construct_recorder()
+        if type(recorder) is POPOApplicationRecorder:  # the memory store: a dict beside it
+            return MemoryEvents()
+        return recorder
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        return DecisionStore(mapper=self.mapper, recorder=self.recorder)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -146,6 +201,7 @@ class Engine(Application[UUID]):
         refusal: KringloopError | None = None
         batch = Batch()
         try:
+            batch.applied.update(self._applied_before(commands))
             for command in commands:
                 try:
                     decision = command.decision(self.effective_date(command))
@@ -210,32 +266,30 @@ class Engine(Application[UUID]):
 
     def _decide(self, command: Command, decision: Decision, batch: Batch | None) -> Outcome:
         """Get the aggregate, authorise, decide, save (or keep for the batch's save)."""
+        replay = self._replay(command, batch)
+        if replay is not None:
+            return replay
         kind = AGGREGATES[command.group]
         if command.creates:
             return self._create(command, decision, kind.create_id(command.subject_id), batch)
         aggregate = self._load(kind, command.subject_id, batch)
-        replay = self._replay(command, aggregate)
-        if replay is not None:
-            return replay
         decision = self._authorise(command, aggregate, decision, batch)
-        command.decide(aggregate, decision)
-        return self._save(command, aggregate, batch)
+        with recorded_commands(self.applied_command):  # a correction names one
+            command.decide(aggregate, decision)
+        return self._save(command, aggregate, decision, batch)
 
     def _create(
         self, command: Command, decision: Decision, id_: UUID, batch: Batch | None
     ) -> Outcome:
         existing = self._get_or_none(id_, None, batch)
         if existing is not None:
-            replay = self._replay(command, existing)
-            if replay is not None:
-                return replay
             raise AlreadyExistsError(
                 N_("{kind} '{slug}' already exists"),
                 kind=record_word(existing.kind),
                 slug=existing.slug,
             )
         decision = self._authorise(command, None, decision, batch)
-        return self._save(command, command.create(decision), batch)
+        return self._save(command, command.create(decision), decision, batch)
 
     def _authorise(
         self,
@@ -260,46 +314,76 @@ class Engine(Application[UUID]):
         except NotFoundError:
             return None
 
-    def _replay(self, command: Command, aggregate: DecisionRecord) -> Outcome | None:
-        applied = aggregate.version_of_command(command.command_id)
+    def _replay(self, command: Command, batch: Batch | None) -> Outcome | None:
+        """The earlier outcome of this command id on its record, if it was applied there;
+        refused if it was another decision. A batch looked its commands up at its start."""
+        key = (AGGREGATES[command.group].create_id(command.subject_id), command.command_id)
+        applied = batch.applied.get(key) if batch is not None else self.applied_command(*key)
         if applied is None:
             return None
-        version, digest = applied
-        if digest != command.digest():
+        if applied.digest != command.digest():
             raise CommandIdReusedError(
                 N_(
                     "command id '{command_id}' was already used for a different decision "
                     "(version {version} of {kind} '{slug}')"
                 ),
                 command_id=command.command_id,
-                version=version,
-                kind=record_word(aggregate.kind),
-                slug=aggregate.slug,
+                version=applied.version,
+                kind=record_word(command.group),
+                slug=command.subject_id,
             )
-        return self._outcome(command, aggregate, version, None, replayed=True)
+        return self._outcome(command, applied.version, None, replayed=True)
 
-    def _save(self, command: Command, aggregate: DecisionRecord, batch: Batch | None) -> Outcome:
+    def _applied_before(self, commands: Sequence[Command]) -> dict[tuple[UUID, str], Applied]:
+        """Which of these commands were applied already, in one look-up (a batch's)."""
+        keys = {(AGGREGATES[c.group].create_id(c.subject_id), c.command_id) for c in commands}
+        if isinstance(self.recorder, CommandTable):
+            self._backfilled()
+            return self.recorder.applied_commands(keys)
+        found = {key: self.applied_command(*key) for key in keys}
+        return {key: applied for key, applied in found.items() if applied is not None}
+
+    def applied_command(self, originator_id: UUID, command_id: str) -> Applied | None:
+        """The version a command produced on a record, and its digest, as recorded."""
+        if isinstance(self.recorder, CommandTable):
+            self._backfilled()
+            return self.recorder.applied_command(originator_id, command_id)
+        # a recorder without the table (the library's own): the record's stored events
+        events: Iterable[Any] = self.events.get(originator_id)
+        found = command_rows(e for e in events if e.decision.command_id == command_id)
+        return Applied(found[-1].version, found[-1].digest) if found else None
+
+    def _backfilled(self) -> None:
+        if isinstance(self.events, DecisionStore) and not self.events.checked:
+            self.events.backfill()
+
+    def version_of_command(
+        self, kind: type[DecisionRecord], slug: str, command_id: str
+    ) -> Applied | None:
+        """The version a command produced on a programme, initiative, ..., if recorded."""
+        return self.applied_command(kind.create_id(slug), command_id)
+
+    def _save(
+        self, command: Command, aggregate: DecisionRecord, decision: Decision, batch: Batch | None
+    ) -> Outcome:
         if batch is not None:
             batch.touched[aggregate.id] = aggregate
-            return self._outcome(command, aggregate, aggregate.version, None, False)
+            key = (aggregate.id, command.command_id)
+            batch.applied[key] = Applied(aggregate.version, decision.digest)
+            return self._outcome(command, aggregate.version, None, False)
         recordings = self.save(aggregate)
         self._remember([aggregate])
         notification_id = recordings[-1].notification.id if recordings else None
-        return self._outcome(command, aggregate, aggregate.version, notification_id, False)
+        return self._outcome(command, aggregate.version, notification_id, False)
 
     def _outcome(
-        self,
-        command: Command,
-        aggregate: DecisionRecord,
-        version: int,
-        notification_id: int | None,
-        replayed: bool,
+        self, command: Command, version: int, notification_id: int | None, replayed: bool
     ) -> Outcome:
         return Outcome.model_construct(  # built from trusted values: no validation needed
             command=command.command,
             command_id=command.command_id,
-            kind=aggregate.kind,
-            id=aggregate.slug,
+            kind=command.group,
+            id=command.subject_id,
             version=version,
             notification_id=notification_id,
             replayed=replayed,

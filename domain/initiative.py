@@ -34,7 +34,7 @@ from domain.errors import (
 )
 from domain.lifecycle import ABANDONED, ANY_STATUS, NOT_ABANDONED, STALLED, NextStep, Step
 from domain.messages import N_
-from domain.record import DecisionRecord
+from domain.record import DecisionRecord, forget_applied_commands
 from domain.values import (
     FALLBACK_STAGES,
     Decision,
@@ -190,7 +190,7 @@ CORRECTABLE = ("reason", "evidence")
 class Initiative(DecisionRecord):
     """A circular initiative on a resource stream or sub-stream, steered by brokers."""
 
-    class_version = 2  # version 2 keeps the stage path (for late entries); see upcast_v1_v2
+    class_version = 3  # 2 keeps the stage path (for late entries); 3 no applied-command index
     decided_by: ClassVar[dict[str, str]] = {s.records: name for name, s in LIFECYCLE.items()}
 
     @staticmethod
@@ -198,6 +198,8 @@ class Initiative(DecisionRecord):
         """A snapshot taken before the stage path was kept: its path starts where it stood."""
         state.setdefault("path", [[state["stage"], state["stage_since"]]])
         state.setdefault("corrections", {})
+
+    upcast_v2_v3 = staticmethod(forget_applied_commands)
 
     @staticmethod
     @lru_cache(maxsize=65536)
@@ -242,7 +244,6 @@ class Initiative(DecisionRecord):
         self.impact: dict[str, dict[str, float]] = {}
         self.escalations: list[dict[str, Any]] = []
         self.corrections: dict[str, list[dict[str, Any]]] = {}  # corrected command id: ...
-        self.applied_commands = {}
         self.last_effective = decision.effective
 
     # -- what can be done next ---------------------------------------------------------
@@ -995,7 +996,7 @@ class Initiative(DecisionRecord):
         the corrected decision stays in the record as it was."""
         action = Message(N_("correct decision '{corrects}'"), corrects=corrects)
         self.check("correct_decision", decision, action)
-        if corrects not in self.applied_commands:
+        if self.version_of_command(corrects) is None:
             raise NotFoundError(
                 N_("cannot {action}: no decision on initiative '{initiative}' has that command id"),
                 action=action,

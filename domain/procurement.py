@@ -13,7 +13,7 @@ from eventsourcing.domain import event
 
 from domain.errors import AlreadyExistsError, NotFoundError, RuleError, Term
 from domain.messages import N_
-from domain.record import DecisionRecord
+from domain.record import DecisionRecord, forget_applied_commands
 from domain.values import Decision
 
 COMMITMENT_NAMESPACE = UUID("2f8a4c1e-5b7d-4e2a-9c3f-7d1e0a9b8c03")
@@ -22,6 +22,9 @@ COMMUNITY_NAMESPACE = UUID("9d3b7e2a-1c4f-4a6e-8b5d-3e2f1a0c9d04")
 
 class Commitment(DecisionRecord):
     """One organisation's commitment to buy circular along a path (10 % in 2022, ...)."""
+
+    class_version = 2  # version 2 no longer keeps the applied-command index
+    upcast_v1_v2 = staticmethod(forget_applied_commands)
 
     keeps_effective_order = False  # spend reports for past years arrive in any order
 
@@ -61,7 +64,6 @@ class Commitment(DecisionRecord):
         self.committed_on: date = decision.effective
         self.categories: list[str] = []
         self.reports: dict[str, dict[str, Any]] = {}
-        self.applied_commands = {}
         self.last_effective = decision.effective
 
     @event("CategoryAdopted")
@@ -109,6 +111,9 @@ class Commitment(DecisionRecord):
 class Community(DecisionRecord):
     """A community of practice, moderated by the board: members, meetings, trajectories."""
 
+    class_version = 2  # version 2 no longer keeps the applied-command index
+    upcast_v1_v2 = staticmethod(forget_applied_commands)
+
     keeps_effective_order = False
 
     @staticmethod
@@ -127,7 +132,6 @@ class Community(DecisionRecord):
         self.members: dict[str, str] = {}
         self.meetings: dict[str, dict[str, Any]] = {}
         self.trajectories: dict[str, dict[str, Any]] = {}
-        self.applied_commands = {}
         self.last_effective = decision.effective
 
     @event("MemberJoined")

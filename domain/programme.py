@@ -11,7 +11,7 @@ from eventsourcing.domain import event
 
 from domain.errors import AlreadyExistsError, Message, NotFoundError, RuleError, Term
 from domain.messages import N_
-from domain.record import DecisionRecord
+from domain.record import DecisionRecord, forget_applied_commands
 from domain.values import Decision, PhaseStatus
 
 ALL_STREAMS = "all"  # a mandate on every stream, e.g. for the programme's scheduled checks
@@ -20,6 +20,9 @@ PROGRAMME_NAMESPACE = UUID("6c7e0f4e-3f0b-4c55-9a55-1f1d3c0a7a01")
 
 class Programme(DecisionRecord):
     """A regional transition programme, directed by its board."""
+
+    class_version = 2  # version 2 no longer keeps the applied-command index
+    upcast_v1_v2 = staticmethod(forget_applied_commands)
 
     keeps_effective_order = False  # programme history is often entered out of order
 
@@ -49,7 +52,6 @@ class Programme(DecisionRecord):
         self.streams: dict[str, dict[str, Any]] = {}
         self.mandates: dict[str, dict[str, list[list[Any]]]] = {}
         self.scale_up_criteria: dict[str, Any] = {}
-        self.applied_commands = {}
         self.last_effective = decision.effective
 
     @event("MemberAdded")

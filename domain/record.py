@@ -8,6 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.applied import Applied, recorded_command
 from domain.errors import EffectiveDateError, Message
 from domain.messages import N_
 from domain.values import Decision
@@ -16,18 +17,16 @@ from domain.values import Decision
 class DecisionRecord(Aggregate):
     """An aggregate whose every event carries a :class:`Decision`.
 
-    It remembers which command produced which version, so a command applied twice
-    is recognised (idempotency), and it keeps decisions in effective-date order.
+    It keeps decisions in effective-date order. Which command produced which version is
+    kept by the event store beside the events (domain.applied), not here: a snapshot would
+    carry the whole index. Snapshots taken while it was kept here still load: each
+    aggregate's ``upcast_..._v{class_version}`` drops ``applied_commands``.
     """
 
     class Event(Aggregate.Event):
         decision: Decision
 
         def apply(self, aggregate: Any) -> None:
-            aggregate.applied_commands[self.decision.command_id] = [
-                self.originator_version,
-                self.decision.digest,
-            ]
             # a late entry takes effect before the latest decision: the latest stays
             if not hasattr(aggregate, "last_effective") or self.decision.effective > (
                 aggregate.last_effective
@@ -35,7 +34,6 @@ class DecisionRecord(Aggregate):
                 aggregate.last_effective = self.decision.effective
 
     if TYPE_CHECKING:  # set by each aggregate's __init__; not fields of its Created event
-        applied_commands: dict[str, list[Any]]
         last_effective: date
 
         @staticmethod
@@ -74,10 +72,20 @@ class DecisionRecord(Aggregate):
         """The id people use: ``programme_id``, ``initiative_id``, ..."""
         return str(getattr(self, f"{self.kind}_id"))
 
-    def version_of_command(self, command_id: str) -> tuple[int, str] | None:
-        """The version a command produced, and its content digest, if it was applied here."""
-        entry = self.applied_commands.get(command_id)
-        return None if entry is None else (int(entry[0]), str(entry[1]))
+    def version_of_command(self, command_id: str) -> Applied | None:
+        """The version a command produced here, and its content digest: among the decisions
+        not yet saved, else as recorded in the store (while the engine decides)."""
+        event: Any
+        for event in reversed(self._pending_events):
+            if event.decision.command_id == command_id:
+                return Applied(event.originator_version, event.decision.digest)
+        return recorded_command(self.id, command_id)
+
+
+def forget_applied_commands(state: dict[str, Any]) -> None:
+    """Upcast a snapshot taken while aggregates kept their applied-command index: the store
+    keeps it now (domain.applied)."""
+    state.pop("applied_commands", None)
 
 
 RECORD_WORDS = {

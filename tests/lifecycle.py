@@ -7,7 +7,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
+from domain.applied import Applied, recorded_commands
 from domain.commands.base import Command
 from domain.commands.catalogue import command_for_step
 from domain.errors import KringloopError
@@ -93,10 +95,7 @@ FIELDS: dict[str, Callable[[Initiative], dict[str, Any]]] = {
     "report_impact": lambda i: {"period": 2016, "jobs_fte": 2},
     "escalate": lambda i: {"concern": "stalled", "subject": "the permit"},
     "fall_back": lambda i: {"to_stage": _earlier(i)},
-    "correct_decision": lambda i: {
-        "corrects": next(iter(i.applied_commands)),
-        "corrected_reason": "typo",
-    },
+    "correct_decision": lambda i: {"corrects": PROPOSAL, "corrected_reason": "typo"},
 }
 """Fields for each step that the engine accepts whenever the step is allowed."""
 
@@ -114,11 +113,22 @@ def command_for(step: str, initiative: Initiative) -> Command:
     )
 
 
+PROPOSAL = "the-proposal"
+"""A decision every initiative here holds, as far as ``attempt`` is concerned: the command
+table answers for it (a correction names the decision it corrects; the engine looks it up
+in the store, ``attempt`` decides on a copy without one)."""
+
+
+def _recorded(originator_id: UUID, command_id: str) -> Applied | None:
+    return Applied(1, "") if command_id == PROPOSAL else None
+
+
 def attempt(step: str, trial: Initiative) -> KringloopError | None:
     """Decide the step on the initiative (give it a copy): None if accepted, else why not."""
     command = command_for(step, trial)
     try:
-        command.decide(trial, command.decision(max(TODAY, trial.last_effective)))
+        with recorded_commands(_recorded):
+            command.decide(trial, command.decision(max(TODAY, trial.last_effective)))
     except KringloopError as error:
         return error
     return None

@@ -24,6 +24,7 @@ from domain.commands.initiative import (
 )
 from domain.engine import Engine
 from domain.errors import ConcurrencyConflictError, WrongStageError
+from domain.initiative import Initiative
 from domain.values import Stage
 from flows.close_consultation import close
 from flows.deadlines import escalate_deadlines
@@ -63,7 +64,7 @@ def test_a_flows_decision_logs_decided_with_its_command_id_and_actor(
     assert "broker-anna" in closed
     assert "grass" in closed
     command_id = re.search(CLOSING, closed).group()  # type: ignore[union-attr]
-    recorded = engine.initiative("grass").version_of_command(command_id)
+    recorded = engine.version_of_command(Initiative, "grass", command_id)
     assert recorded is not None, "the line names the decision that was recorded"
     registering = r"flow-run:[0-9a-f-]{36}:precondition:volume\b"
     (registered,) = [

@@ -309,12 +309,7 @@ FIELDS: dict[str, Callable[[Initiative], Fields]] = {
     "start-scale-up": lambda _: st.fixed_dictionaries({"level": st.sampled_from(list(ScaleLevel))}),
     "report-impact": lambda _: impact_fields(),
     "fall-back": lambda _: st.fixed_dictionaries({"to_stage": st.sampled_from(list(Stage))}),
-    "correct-decision": lambda a: st.fixed_dictionaries(
-        {
-            "corrects": st.sampled_from([*a.applied_commands, "ghost"]),
-            "corrected_reason": st.just("the reason as it should have read"),
-        }
-    ),
+    "correct-decision": lambda a: corrections([]),  # drawn by LifecycleMachine.fields
     "escalate": lambda _: st.fixed_dictionaries(
         {
             "concern": st.sampled_from(["overdue_precondition", "stalled"]),
@@ -323,6 +318,16 @@ FIELDS: dict[str, Callable[[Initiative], Fields]] = {
     ),
 }
 """Fields the catalogue accepts, per command; whether the aggregate does is the test."""
+
+
+def corrections(recorded: list[str]) -> Fields:
+    """A correction of one of the commands recorded on the initiative, or of none."""
+    return st.fixed_dictionaries(
+        {
+            "corrects": st.sampled_from([*recorded, "ghost"]),
+            "corrected_reason": st.just("the reason as it should have read"),
+        }
+    )
 
 
 REASONS = st.sampled_from(["agreed in the broker meeting", "board decision"]) | st.text(
@@ -441,6 +446,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         )
         self.done.append((command, outcome))
         self.appended += 1
+
+    def fields(self, data: st.DataObject, name: str, current: Initiative) -> dict[str, Any]:
+        """Fields for ``name`` on ``current``; a correction names a command recorded on it."""
+        if name == "correct-decision":
+            recorded = [e.decision.command_id for e in self.engine.history(current)]
+            return data.draw(corrections(recorded))
+        return data.draw(FIELDS[name](current)) if name in FIELDS else {}
 
     def build(self, data: st.DataObject, name: str, initiative_id: str, **fields: Any) -> Command:
         """A command as a front door would parse it, effective on the next date."""
@@ -662,7 +674,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         stage = Stage(current.stage)
         of_a_stage = st.sampled_from(list(Stage)).flatmap(lambda s: st.sampled_from(LIKELY[s]))
         name = data.draw(st.sampled_from(LIKELY[stage]) | of_a_stage | st.sampled_from(STEPS_ANY))
-        fields = data.draw(FIELDS[name](current)) if name in FIELDS else {}
+        fields = self.fields(data, name, current)
         expect = table_refusal(name, current)
         self.attempt(self.build(data, name, initiative_id, **fields), expect=expect)
 
@@ -680,7 +692,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         }
         other = data.draw(st.sampled_from(sorted(elsewhere, key=lambda s: s.rank)))
         name = data.draw(st.sampled_from(elsewhere[other]))
-        fields = data.draw(FIELDS[name](current)) if name in FIELDS else {}
+        fields = self.fields(data, name, current)
         self.attempt(self.build(data, name, initiative_id, **fields), expect=WrongStageError)
 
     @rule(data=st.data())
@@ -697,7 +709,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         if any(p["status"] == PreconditionStatus.OPEN for p in current.preconditions.values()):
             likely.append("fail-precondition")
         name = data.draw(st.sampled_from(likely) | st.sampled_from(SIDE_PATHS))
-        fields = data.draw(FIELDS[name](current)) if name in FIELDS else {}
+        fields = self.fields(data, name, current)
         self.attempt(self.build(data, name, initiative_id, **fields))
 
     @rule(data=st.data())
@@ -737,7 +749,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert current is not None
         names = [n for n in STEP_STAGES if table_refusal(n, current) in (NotActiveError, RuleError)]
         name = data.draw(st.sampled_from(names))
-        fields = data.draw(FIELDS[name](current)) if name in FIELDS else {}
+        fields = self.fields(data, name, current)
         self.attempt(
             self.build(data, name, initiative_id, **fields), expect=table_refusal(name, current)
         )
@@ -882,7 +894,9 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert initiative.last_effective == self.cursor[initiative_id]
         for command, outcome in self.done:
             assert isinstance(command, InitiativeCommand)
-            remembered = current[command.initiative_id].version_of_command(command.command_id)
+            remembered = self.engine.version_of_command(
+                Initiative, command.initiative_id, command.command_id
+            )
             assert remembered == (outcome.version, command.digest())
 
     @invariant()
