@@ -171,3 +171,25 @@ def test_a_store_written_before_the_command_table_still_answers_repeats(
             again.execute(report(75, jobs_fte=99.0))
         assert again.recorder.max_notification_id() == before
         assert again.execute(report(76)).version == 77  # and it goes on
+
+
+def test_a_what_if_decides_a_correction_again_only_while_its_decision_stands(
+    memory_engine: Engine,
+) -> None:
+    from adapters.audit.records import what_if
+
+    run = runner(memory_engine)
+    programme(run)
+    initiative_at(run, Stage.SCALED_UP)
+    reported = memory_engine.execute(report(1)).version
+    memory_engine.execute(report(2))
+    run("correct-decision", initiative_id="grass", corrects="report-1", corrected_reason="typo")
+
+    def outcome_of_the_correction(from_version: int) -> str:
+        replayed = what_if(memory_engine, "grass", from_version, None).replayed
+        return next(r.outcome for r in replayed if r.step == "DecisionCorrected")
+
+    assert outcome_of_the_correction(reported + 1) == "kept"  # report-2 removed
+    refused = outcome_of_the_correction(reported)  # report-1 itself removed
+    assert refused.startswith("refused: ")
+    assert "no decision on initiative 'grass'" in refused
