@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 POSITION_HEADER = "Kringloop-Position"
 """A command's answer names the position of its decision here; a read that sends it back
 waits until the read models include that decision (read your writes)."""
+POSITION_COOKIE = "kringloop_position"
+"""The same for the pages: a form's decision sets it, so the page the browser is sent to
+next shows the decision whichever worker answers (max. a minute: a position once reached
+costs nothing to wait for)."""
 CACHE_CONTROL = "private, no-cache"
 KEEP = 512  # answers kept, the least recently used forgotten first
 BUDGET = 64 * 1024 * 1024  # bytes kept in all
@@ -107,13 +111,20 @@ def backend_of(request: Request) -> Backend:
     return found
 
 
+def asks_for_position(request: Request) -> bool:
+    return POSITION_HEADER.lower() in request.headers or POSITION_COOKIE in request.cookies
+
+
 def read_position(request: Request) -> int:
     """The position this request reads at (-1: not following, each read catches up). With a
-    ``Kringloop-Position`` header, first wait until the read models reach it: a bad value is
-    400; a position not recorded yet (or one the read models cannot reach) is 503, with
-    Retry-After."""
+    ``Kringloop-Position`` header (or the pages' cookie of the same), first wait until the
+    read models reach it: a bad header is 400 (a bad cookie is ignored); a position not
+    recorded yet (or one the read models cannot reach) is 503, with Retry-After."""
     side = backend_of(request).read_side
     asked = request.headers.get(POSITION_HEADER)
+    if asked is None:
+        cookie = request.cookies.get(POSITION_COOKIE, "")
+        asked = cookie if cookie.isdigit() else None
     if asked is None:
         return side.position
     try:
@@ -176,7 +187,7 @@ async def api_read(
     """A dependency of the API's reads: wait for a position asked for, then answer
     conditionally, per user and role. Async: without a position to wait for it only hashes
     and looks up, so it takes no turn in the thread pool."""
-    if POSITION_HEADER.lower() in request.headers:
+    if asks_for_position(request):
         position = await run_in_threadpool(read_position, request)
     else:
         position = backend_of(request).read_side.position

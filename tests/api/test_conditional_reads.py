@@ -288,3 +288,33 @@ def test_kept_answers_are_bounded_by_count_and_bytes() -> None:
     assert cache.get("d") == 4
     cache.clear()
     assert cache.get("d") is None
+
+
+def test_a_page_decision_leaves_its_position_for_the_next_page(api: Api, outside: Engine) -> None:
+    bas = logged_in_browser(api, "broker-bas")
+    page = bas.get("/initiatives/timber-reuse")
+    form = {
+        "csrf_token": csrf_in(page.text),
+        "precondition": "demolition-volume",
+        "reason": "demolition contracts signed",
+        "evidence": "contracts-2018.pdf",
+        "effective": "2018-08-01",
+    }
+    done = bas.post(
+        "/initiatives/timber-reuse/commands/fulfil-precondition", data=form, follow_redirects=False
+    )
+    assert done.status_code == 303
+    assert "kringloop_position=" in done.headers["set-cookie"]
+    position = int(bas.cookies["kringloop_position"])
+    assert position == backend_of(api).read_side.position
+    # another worker's decision, not yet followed: a page sent with its position shows it
+    escalate = {"initiative_id": "timber-reuse", "concern": "stalled", "subject": "permits"}
+    outcome = outside.execute(
+        parse_command(
+            {**escalate, "command": "escalate", "actor": "broker-bas", "reason": "permits late"}
+        )
+    )
+    bas.cookies.set("kringloop_position", str(outcome.notification_id))
+    shown = bas.get("/initiatives/timber-reuse")
+    assert shown.status_code == 200
+    assert "permits late" in shown.text

@@ -21,16 +21,18 @@ from starlette.datastructures import FormData
 
 from adapters.api.auth import MAY_RUN, Principal, refused
 from adapters.api.commands import run_command
+from adapters.api.conditional import POSITION_COOKIE
 from adapters.api.problems import status_for
 from adapters.api.web.forms import field_of, field_problems, parse_form
 from adapters.api.web.pages.common import backend, page_translator, render
-from adapters.api.web.session import csrf_ok
+from adapters.api.web.session import csrf_ok, set_cookie
 from adapters.i18n import Translator
 from domain.commands.base import Command
 from domain.commands.catalogue import CATALOGUE
 from domain.errors import KringloopError, localise
 from domain.messages import N_
 
+POSITION_KEPT = 60  # seconds: the next page, whichever worker answers, shows the decision
 FORM_EXPIRED = N_("The form has expired: reload the page and try again.")
 NO_SUCH_STEP = N_("There is no step {command} here.")
 NOT_YOUR_ROLE = N_("Your role ({role}) may not take the step {command}.")
@@ -85,9 +87,10 @@ async def decide_from_form(
         return Refusal(command, message, 403, values=values)
     try:
         fields = {**parse_form(cls, form, t.lang), **fixed}
-        await run_in_threadpool(run_command, backend(request), who, cls, fields, None)
+        _, position = await run_in_threadpool(run_command, backend(request), who, cls, fields, None)
     except KringloopError as error:
         return _refusal(t, cls, error, values)
+    set_cookie(request, POSITION_COOKIE, str(position), POSITION_KEPT)
     return None
 
 
