@@ -96,8 +96,14 @@ BARE_QUERIES = {
 
 
 def child_env() -> dict[str, str]:
-    """The caller's environment without Kringloop settings, so --home decides the store."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("KRINGLOOP_")}
+    """The caller's environment without Kringloop settings, so --home decides the store,
+    and without PYTHONDONTWRITEBYTECODE, so the warm-up run leaves the byte-code cache an
+    installed command has (without it every run compiled Kringloop's modules anew)."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("KRINGLOOP_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
 
 
 def load_scenario(home: Path) -> None:
