@@ -1,15 +1,17 @@
 """The read models as the decisions had taken effect by a past date, reached from a checkpoint
 instead of the whole log: per month end M, an SQLite file holding the projection of every
-event in effect by M recorded up to a position P. A date X is its month's checkpoint, copied,
-plus the remainder (events in effect after M and by X, and events recorded after P in effect
-by X), found through the live decision log, an index by effective date.
+event in effect by M recorded up to a position P (the decision log left out). A date X is
+its month's checkpoint, copied into memory, plus the remainder (events in effect after M and
+by X, and events recorded after P in effect by X), found through the live decision log, an
+index by effective date. Checkpoints are built on first need and extended as the log grows.
 
 The remainder is applied after the checkpoint's events, so it equals projecting everything in
-effect by X in notification order only when no remainder event should have come before a
-checkpointed event it does not commute with: one of the same aggregate, or a stream's
-registration and a proposal in that stream. Each checkpoint keeps, per such key, the last
-position that read and wrote it; a remainder event recorded before one of those is a
-conflict, and the answer is then projected afresh from every event in effect by X.
+effect by X in notification order only where no remainder event should have come before a
+checkpointed event it does not commute with: one of the same aggregate (a late entry), or a
+stream's registration and a proposal in that stream. Each checkpoint keeps, per such key,
+the last position that read and wrote it. An aggregate overtaken so is taken back (its rows
+removed, its checkpointed events projected again in order with the remainder); a programme
+or a stream overtaken means projecting afresh every event in effect by X.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class DecisionIndex:
     ) -> list[int]:
         """Positions in (after, upto] of the events in effect by ``by`` (and after
         ``effective_after``), in order."""
+        if after >= upto:
+            return []
         t = self.table
         query = select(t.c.notification_id).where(
             t.c.notification_id > after, t.c.notification_id <= upto, t.c.effective <= by
