@@ -4,6 +4,7 @@ at their position, and the last audit verify."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,8 @@ class Backend(Kringloop):
     principals: PositionCache = field(default_factory=PositionCache, repr=False)
     etag_salt: str = field(default_factory=new_salt, repr=False)
     read_side: ReadSide = field(init=False, repr=False)
+    # concurrent decisions sealed at once read a seal file while another writes it
+    sealing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -91,9 +91,13 @@ def run_command(
     if position is None:
         position = backend.runner.head()
     backend.read_side.wait_for(position)
-    from adapters.audit.sealing import auto_seal
+    if backend.sealing.acquire(blocking=False):  # one seal at a time: another seals for us
+        try:
+            from adapters.audit.sealing import auto_seal
 
-    auto_seal(backend.engine, backend.settings)
+            auto_seal(backend.engine, backend.settings)
+        finally:
+            backend.sealing.release()
     return outcome, position
 
 
