@@ -247,24 +247,28 @@ def list_initiatives(
 
 
 def initiative_detail(store: Rows, initiative_id: str, today: date) -> InitiativeDetail | None:
-    found = store.rows("SELECT * FROM initiatives WHERE initiative_id = :id", {"id": initiative_id})
-    if not found:
-        return None
-    row = found[0]
-    impact_rows = store.rows(
-        "SELECT * FROM impact_reports WHERE initiative_id = :id", {"id": initiative_id}
-    )
-    decisions = store.rows(
-        "SELECT * FROM decisions WHERE subject_kind = 'initiative' AND subject_id = :id"
-        " ORDER BY version",
-        {"id": initiative_id},
-    )
+    with store.snapshot() as rows:  # the initiative, its preconditions and decisions at once
+        found = rows.rows(
+            "SELECT * FROM initiatives WHERE initiative_id = :id", {"id": initiative_id}
+        )
+        if not found:
+            return None
+        row = found[0]
+        impact_rows = rows.rows(
+            "SELECT * FROM impact_reports WHERE initiative_id = :id", {"id": initiative_id}
+        )
+        decisions = rows.rows(
+            "SELECT * FROM decisions WHERE subject_kind = 'initiative' AND subject_id = :id"
+            " ORDER BY version",
+            {"id": initiative_id},
+        )
+        preconditions = register(rows, today, initiative_id=initiative_id)
     return InitiativeDetail(
         initiative=_summary(row, today),
         options=listed(row["options"]),
         chosen_options=listed(row["chosen_options"]),
         respondents=listed(row["respondents"]),
-        preconditions=register(store, today, initiative_id=initiative_id),
+        preconditions=preconditions,
         impact={
             r["period"]: {
                 k: v

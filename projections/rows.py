@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
-from contextlib import closing
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, closing, contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +23,11 @@ class Rows(Protocol):
     come as the driver gives them (text and 0/1 on SQLite); the query shapes read both."""
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]: ...
+
+    def snapshot(self) -> AbstractContextManager[Rows]:
+        """Rows that answer several queries from one moment of the read models (one read
+        transaction), while another process applies new events."""
+        ...
 
 
 def sqlite_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -79,9 +84,20 @@ class SQLiteRows:
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            self._connection = sqlite3.connect(uri, uri=True, timeout=30)
-            self._connection.row_factory = sqlite3.Row
+            self._connection = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
         return self._connection
+
+    @contextmanager
+    def snapshot(self) -> Iterator[SQLiteRows]:
+        connection = self._connect()
+        if connection.in_transaction:  # inside another snapshot: the same moment
+            yield self
+            return
+        connection.execute("BEGIN")
+        try:
+            yield self
+        finally:
+            connection.execute("ROLLBACK")  # read only: nothing to keep
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         cursor = self._connect().execute(sql, sqlite_params(params))

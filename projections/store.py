@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, MetaData, Table, create_engine, event, inspect, text
 from sqlmodel import SQLModel
 
 from projections.rows import Row, schema_mark, sqlite_params
@@ -92,13 +93,33 @@ class ReadStore:
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         """One plain-SQL query's rows (projections.rows.Rows), on this store's engine."""
-        if self.dialect == "sqlite":
-            params = sqlite_params(params)
+        with self.snapshot() as one:
+            return one.rows(sql, params)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[_Snapshot]:
+        """Several queries in one read transaction (projections.rows.Rows)."""
         with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(text(sql), dict(params or {}))]
+            yield _Snapshot(conn, self.dialect)
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+class _Snapshot:
+    """The read store's rows within one read transaction (rolled back when it ends)."""
+
+    def __init__(self, conn: Connection, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        if self.dialect == "sqlite":
+            params = sqlite_params(params)
+        return [dict(r._mapping) for r in self.conn.execute(text(sql), dict(params or {}))]
+
+    def snapshot(self) -> nullcontext[_Snapshot]:
+        return nullcontext(self)
 
 
 def _connect(url: str, schema: str | None) -> Engine:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from adapters.bootstrap import Kringloop, bootstrap
@@ -152,3 +153,28 @@ def test_a_file_the_read_store_never_marked_has_no_position(tmp_path: Path) -> N
         connection.execute("PRAGMA user_version = 0")
     connection.close()
     assert SQLiteRows(tmp_path / "read.sqlite").position() is None
+
+
+def test_a_snapshot_reads_one_moment_while_events_are_applied(tmp_path: Path) -> None:
+    store = ReadStore(f"sqlite:///{tmp_path / 'read.sqlite'}")
+    store.create()
+    position = "SELECT position FROM projection_position WHERE name = :name"
+    move = "UPDATE projection_position SET position = :to WHERE name = :name"
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO projection_position (name, position) VALUES (?, 1)", (PROJECTION,)
+        )
+    lean = SQLiteRows(tmp_path / "read.sqlite")
+    try:
+        for door in (lean, store):
+            with door.snapshot() as moment:
+                before = moment.rows(position, {"name": PROJECTION})
+                with store.engine.begin() as conn:  # another writer applies events meanwhile
+                    conn.execute(text(move), {"to": before[0]["position"] + 1, "name": PROJECTION})
+                assert moment.rows(position, {"name": PROJECTION}) == before
+            assert door.rows(position, {"name": PROJECTION})[0]["position"] == (
+                before[0]["position"] + 1
+            )
+    finally:
+        lean.close()
+        store.close()
