@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -318,3 +319,33 @@ def test_a_page_decision_leaves_its_position_for_the_next_page(api: Api, outside
     shown = bas.get("/initiatives/timber-reuse")
     assert shown.status_code == 200
     assert "permits late" in shown.text
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_follower_listens_and_applies_what_another_process_records(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path, database_url=postgres_url, database_schema="k_follow")
+    app = create_app(settings)
+    with TestClient(app):
+        side = app.state.backend.read_side
+        assert side.following
+        assert side._follower is not None
+        assert side._follower.mode == "listening"
+        outside = open_engine(settings)
+        try:
+            outcome = outside.execute(
+                parse_command(
+                    {
+                        "command": "init-authority",
+                        "actor": "operator:setup",
+                        "reason": "the register starts",
+                        "effective": "2015-01-01",
+                        "manager": "board-secretariat",
+                    }
+                )
+            )
+        finally:
+            outside.close()
+        assert outcome.notification_id is not None
+        assert side.reached(outcome.notification_id, timeout=30), "woken by NOTIFY"
