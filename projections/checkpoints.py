@@ -99,10 +99,19 @@ class DecisionIndex:
             return sorted(conn.execute(query).scalars())
 
     def month_ends(self) -> list[date]:
-        """The month ends of every month some decision took effect in."""
+        """The month ends of every month some decision took effect in: one index seek per
+        month, not a pass over the log."""
+        effective = self.table.c.effective
+        found: list[date] = []
         with self.reads.engine.connect() as conn:
-            days = conn.execute(select(func.distinct(self.table.c.effective))).scalars()
-            return sorted({month_end(_day(d)) for d in days})
+            while True:
+                query = select(func.min(effective))
+                if found:
+                    query = query.where(effective > found[-1])
+                first = conn.execute(query).scalar_one_or_none()
+                if first is None:
+                    return found
+                found.append(month_end(_day(first)))
 
 
 def _day(value: Any) -> date:
@@ -460,7 +469,7 @@ def _prepare(store: ReadStore) -> None:
                 conn.exec_driver_sql(statement)
 
 
-def _in_memory(image: bytes | None) -> ReadStore:
+def _in_memory(image: bytearray | None) -> ReadStore:
     """A read store in memory: empty, or a copy of a checkpoint's image. One connection
     (an in-memory database lives in its connection), used by one thread at a time."""
     db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
@@ -474,7 +483,7 @@ def _in_memory(image: bytes | None) -> ReadStore:
     return store
 
 
-def _image(path: Path) -> bytes:
+def _image(path: Path) -> bytearray:
     """A consistent image of a checkpoint file, ready to open in memory."""
     with closing(sqlite3.connect(path)) as db:
         return _rollback_journal(db.serialize())
@@ -490,12 +499,12 @@ def _save(store: ReadStore, path: Path) -> None:
     os.replace(partial, path)
 
 
-def _rollback_journal(image: bytes) -> bytes:
+def _rollback_journal(image: bytes) -> bytearray:
     """The image marked as a rollback-journal database: an image marked WAL (header bytes
     18 and 19) cannot be opened in memory."""
     marked = bytearray(image)
     marked[18:20] = b"\x01\x01"
-    return bytes(marked)
+    return marked
 
 
 def _position(store: ReadStore) -> int:
