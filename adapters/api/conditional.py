@@ -117,28 +117,33 @@ def asks_for_position(request: Request) -> bool:
 
 def read_position(request: Request) -> int:
     """The position this request reads at (-1: not following, each read catches up). With a
-    ``Kringloop-Position`` header (or the pages' cookie of the same), first wait until the
-    read models reach it: a bad header is 400 (a bad cookie is ignored); a position not
-    recorded yet (or one the read models cannot reach) is 503, with Retry-After."""
+    ``Kringloop-Position`` header, first wait until the read models reach it: a bad value is
+    400; a position not recorded yet (or one the read models cannot reach) is 503, with
+    Retry-After. The pages' cookie of the same is waited for as far as it can be, else
+    ignored (a cookie is sent to every port of the host: another server's position)."""
     side = backend_of(request).read_side
     asked = request.headers.get(POSITION_HEADER)
+    strict = asked is not None
     if asked is None:
-        cookie = request.cookies.get(POSITION_COOKIE, "")
-        asked = cookie if cookie.isdigit() else None
-    if asked is None:
-        return side.position
+        asked = request.cookies.get(POSITION_COOKIE, "")
+        if not asked.isdigit():
+            return side.position
     try:
         wanted = int(asked)
     except ValueError:
         wanted = -1
     if wanted < 0:
         raise HTTPException(400, f"{POSITION_HEADER} must be a whole number (a command's answer)")
-    if wanted > side.position >= 0 and wanted > backend_of(request).runner.head():
+    if 0 <= wanted <= side.position:
+        return side.position
+    if side.position >= 0 and wanted > backend_of(request).runner.head():
+        if not strict:
+            return side.position
         raise HTTPException(
             503, f"no decision is recorded at position {wanted} yet", {"Retry-After": "1"}
         )
     reached = side.wait_for(wanted)
-    if reached < wanted:
+    if reached < wanted and strict:
         raise HTTPException(
             503,
             f"the read models have not reached position {wanted} yet (they are at {reached})",

@@ -349,3 +349,9 @@ def test_on_postgresql_the_follower_listens_and_applies_what_another_process_rec
             outside.close()
         assert outcome.notification_id is not None
         assert side.reached(outcome.notification_id, timeout=30), "woken by NOTIFY"
+
+
+def test_a_position_cookie_from_another_server_is_ignored(api: Api) -> None:
+    bas = logged_in_browser(api, "broker-bas")
+    bas.cookies.set("kringloop_position", "999999999")  # a cookie goes to every port
+    assert bas.get("/initiatives/timber-reuse").status_code == 200
