@@ -6,6 +6,7 @@ on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,6 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from adapters.audit.records import progress_as_of, progress_by_date
+from adapters.commanding import apply_lines
+from adapters.demo import scenario_path
+from adapters.settings import Settings
+from adapters.store import open_engine, open_read_store
+from domain.commands.catalogue import parse_command
 from domain.engine import Engine
 from domain.errors import KringloopError
 from projections import checkpoints
@@ -246,3 +252,34 @@ def test_read_models_recreated_behind_the_checkpoints_still_answer_right(
     assert progress_as_of(stored_engine, "mra", day, empty, folder) == whole
     assert sorted(folder.glob("*.sqlite")) == kept
     empty.close()
+
+
+def test_the_demo_programmes_progress_as_of_any_day_is_what_it_was_before(
+    tmp_path: Path,
+) -> None:
+    """The regional demo (late entries, corrections, targets measured and counted): what
+    `programme progress --as-of` and the report's years showed from every event, the
+    checkpoints show, at month ends and mid-month days from 2015 to 2027."""
+    settings = Settings(home=tmp_path)
+    engine, reads = open_engine(settings), open_read_store(settings)
+    lines = scenario_path("regional").read_text().splitlines()
+    report = apply_lines(
+        engine,
+        (
+            (n, lambda line=line: parse_command(json.loads(line)))
+            for n, line in enumerate(lines, start=1)
+            if line.strip()
+        ),
+    )
+    assert report.stopped is None
+    Runner(engine, reads).catch_up()
+    programme_id = json.loads(lines[1])["programme_id"]  # the second line creates it
+    days = [d for d in days_to_ask(date(2027, 1, 1)) if d.year >= 2015][::3]
+    days = sorted({*days, *(date(year, 12, 31) for year in range(2015, 2027))})  # the report's
+    checkpointed = progress_by_date(engine, programme_id, days, reads)
+    assert (tmp_path / "checkpoints").is_dir(), "kept beside the read store"
+    for day in days:
+        assert checkpointed[day] == progress_as_of(engine, programme_id, day), day
+    assert any(t.current for t in checkpointed[date(2026, 12, 31)])
+    engine.close()
+    reads.close()
