@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from datetime import date, timedelta
@@ -494,7 +495,7 @@ def _save(store: ReadStore, path: Path) -> None:
     with store.engine.connect() as conn:
         db: Any = conn.connection.dbapi_connection
         image = _rollback_journal(db.serialize())
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")  # one per writer
     partial.write_bytes(image)
     os.replace(partial, path)
 
