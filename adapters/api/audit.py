@@ -94,11 +94,9 @@ def run_verify(current: Backend) -> dict[str, Any]:
     report, _ = verify_store(
         current.engine.recorder, current.settings.home, mapper=current.engine.mapper
     )
-    current.last_verify = {
-        **report.as_dict(),
-        "checked_at": datetime.now(tz=UTC).isoformat(timespec="seconds"),
-    }
-    return current.last_verify
+    result = {**report.as_dict(), "checked_at": datetime.now(tz=UTC).isoformat(timespec="seconds")}
+    current.remember_verify(result)
+    return result
 
 
 @router.post("/verify", dependencies=[Depends(may_audit)])
