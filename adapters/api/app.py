@@ -25,7 +25,8 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     """Build the app; the stores open on first use and close when the server stops.
-    ``clock`` (monotonic seconds) times the login throttle."""
+    ``clock`` times the login throttle, whose counts every worker shares in the read store's
+    database (monotonic seconds are one host's own: it then goes by the wall clock)."""
     # logging stays as the process that serves the app set it (`kringloop api`, a test)
     backend = bootstrap(settings, logs="kept", kind=Backend)
 
@@ -49,7 +50,7 @@ def create_app(
         swagger_ui_oauth2_redirect_url=None,
     )
     app.state.backend = backend
-    app.state.throttle = LoginThrottle(clock)
+    app.state.throttle = LoginThrottle(clock, database=lambda: backend.read_store.engine)
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     conditional.install(app)  # inside the session cookies and security headers added below

@@ -24,7 +24,6 @@ def mount_web(app: FastAPI, backend: Backend) -> None:
         absolute=timedelta(hours=settings.session_max_hours),
     )
     app.state.session_clock = utc_now  # wall time: sessions are shared by every worker
-    app.state.throttle.share(lambda: backend.read_store.engine)  # so is the login throttle
     app.add_middleware(SessionCookies)
     app.add_exception_handler(LoginRequired, redirect_to_login)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
