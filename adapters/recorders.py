@@ -155,7 +155,9 @@ class PostgresEvents(ChainedPostgresRecorder):
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def applied_command(self, originator_id: UUID, command_id: str) -> Applied | None:
-        with self.datastore.transaction(commit=False) as curs:
+        # one statement on an autocommit connection, as the library reads events: a
+        # transaction around it would cost two more round trips on every command
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
                 SQL(
                     "SELECT version, digest FROM {}.{} WHERE command_id=%s AND originator_id=%s"
@@ -172,7 +174,7 @@ class PostgresEvents(ChainedPostgresRecorder):
     ) -> dict[tuple[UUID, str], Applied]:
         if not keys:
             return {}
-        with self.datastore.transaction(commit=False) as curs:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
                 SQL(
                     "SELECT originator_id, command_id, version, digest FROM {}.{} "
