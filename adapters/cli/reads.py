@@ -300,7 +300,14 @@ def progress(
     if day is not None:
         from adapters.audit.records import progress_as_of
 
-        found = progress_as_of(session(ctx).engine, programme_id, day)
+        current = session(ctx)  # from the month-end checkpoints kept in the data folder
+        found = progress_as_of(
+            current.engine,
+            programme_id,
+            day,
+            reads=current.fresh_reads(),
+            folder=current.settings.home / "checkpoints",
+        )
     else:
         found = programme_progress(session(ctx).fresh_reads(), programme_id)
     if export:
