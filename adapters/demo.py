@@ -38,6 +38,8 @@ def wipe_stores(home: Path) -> None:
 
     for sealed in seals_folder(home).glob("*.json"):  # they sealed the store just wiped
         sealed.unlink()
+    for checkpoint in (home / "checkpoints").glob("*.sqlite"):  # as of dates of that store
+        checkpoint.unlink()
 
 
 def dashboard_data(reads: ReadStore, until: int) -> dict[str, Any]:
