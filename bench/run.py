@@ -22,10 +22,13 @@ Figures (see each module's docstring for exactly what is compared):
   command, vs the bare library's get-mutate-save loop. Goal: ratio >= 0.8.
 * ``apply_events_per_s_sqlite`` and ``apply_events_per_s_sqlite_cli`` (apply_load.py):
   bulk loading a JSON-lines file, in process and through the ``kringloop apply`` process,
-  vs the bare library saving as many events in batches of 500. Goal: >= 10,000 events/s.
-* ``cold_start_initiative_show_s`` and ``cold_start_imports_prefect`` (cold_start.py):
-  ``kringloop initiative show`` process wall time vs ``python -c "import
-  eventsourcing.application"``. Goal: < 0.5 s, and no prefect import.
+  vs the bare library saving as many events in batches of 500. Goal (issue 16): >= 15,000
+  events/s and ratio >= 0.6.
+* ``cold_start_help_s``, ``cold_start_initiative_show_s``, ``cold_start_initiative_list_s``,
+  ``cold_start_pipeline_s`` and ``cold_start_imports_prefect`` (cold_start.py): process wall
+  time of ``kringloop --help`` (vs ``python -c "import typer"``; goal <= 0.25 s) and of the
+  three reads (vs a bare ``python -c "import sqlite3; ..."`` reading the same rows; goal
+  <= 0.4 s), and no prefect import.
 * ``catch_up_events_per_s_sqlite`` (catch_up.py): ``Runner.catch_up`` on a fresh read store
   over a generated store (small 200,000 / large 1,000,000 events) vs the bare pass (read
   notifications, map to events, upsert the decision-log rows with plain sqlite3). Goals:
@@ -38,20 +41,27 @@ Figures (see each module's docstring for exactly what is compared):
   the ``scale_up_check`` flow on a temporary Prefect server over initiatives after board
   withdrawal (small 5,000 / large 100,000), first run and a rerun on the same day that
   records nothing new, vs the flow's task functions called in a plain loop on an identical
-  copy of the store. Goal: 100,000 initiatives under 5 s.
+  copy of the store. Goals (issue 16): 100,000 initiatives <= 60 s, ratio >= 0.8, a rerun
+  <= 1 s per 10,000 (``scale_up_check_rerun_per_10k_s``).
 * ``prefect_flow_run_overhead_ms`` and ``prefect_task_run_overhead_ms`` (prefect_flows.py):
   mean wall time of an empty ``@flow`` run, and mean cost per run of an empty ``@task``
   inside a flow, vs calling the same plain function.
 * ``as_of_1000_events_ms``, ``audit_verify_s`` and ``audit_verify_events_per_s`` (audit.py):
   as-of reconstruction of a 1,000-event initiative against bare replay (goal < 10 ms), and
   ``audit verify`` against a bare read-and-decode pass (goal at 1M events: < 60 s).
+* ``progress_as_of_s``, ``progress_as_of_repeat_s`` and ``report_yearly_series_s``
+  (audit.py): ``programme progress --as-of`` and the report's yearly series from the
+  month-end checkpoints, vs the bare pass projecting every event in effect (goals at 1M
+  events: 2 s and 10 s).
 * ``prefect_task_runs_kept_memory`` / ``_redis`` and ``prefect_task_runs_recorded_per_s_*``
   (prefect_messaging.py, ``--only messaging``): a burst of task runs (small 5,000 / large
   20,000) in one flow run on a real Prefect server on PostgreSQL, with Prefect's default
   in-memory messaging and with Redis (``prefect-redis``): the share of task-run records the
   server keeps (baseline 100 %). The slowest benchmark: it waits for the server to record.
 * ``api_*`` (api_load.py, ``--only api``): 50 concurrent clients on loopback against the
-  initiative page and the pipeline API, beside a bare FastAPI endpoint (goal p99 < 50 ms).
+  initiative page, the pipeline API and a decision POST, with one worker and with two, and
+  one idle client, beside a bare FastAPI endpoint (goals: p99 <= 50 ms, throughput ratio
+  >= 0.5, idle <= 2 ms).
 * ``follow_latency_p50_ms_*`` and ``follow_latency_p99_ms_*`` (follow_latency.py, ``--only
   follow``): from a command's commit to its event in the read models of a follower in
   another process, vs the bare library's own subscription (PostgreSQL) or a bare poll.
