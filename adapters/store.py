@@ -41,7 +41,7 @@ def engine_env(settings: Settings) -> dict[str, str]:
 
 RECORDER_TOPICS = {  # named, not imported: the library resolves them when it opens the store
     "eventsourcing.sqlite": "adapters.recorders:SQLiteEvents",
-    "eventsourcing.postgres": "adapters.recorders:PostgresEvents",
+    "eventsourcing.postgres": "adapters.recorders.postgres:PostgresEvents",
 }
 
 

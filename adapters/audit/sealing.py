@@ -15,13 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.audit.chain import (
-    GENESIS,
-    ChainedPostgresRecorder,
-    ChainedSQLiteRecorder,
-    content_hash,
-    link,
-)
+from adapters.audit.chain import GENESIS, Chained, content_hash, link
 from adapters.audit.keys import KeyUnavailable, public_text, signing_key
 from adapters.audit.verify import (
     Heads,
@@ -45,7 +39,7 @@ def auto_seal(engine: Any, settings: Any, force: bool = False) -> Path | None:
     """Seal the heads that moved, if the latest seal is at least ``settings.seal_interval``
     seconds old (or ``force``). Never fails the decision or catch-up it follows."""
     recorder = engine.recorder
-    if not isinstance(recorder, ChainedSQLiteRecorder | ChainedPostgresRecorder):
+    if not isinstance(recorder, Chained):
         return None
     try:
         return seal_tail(

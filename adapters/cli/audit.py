@@ -173,13 +173,13 @@ def as_of(
 def _verify_with_progress(current: Any) -> tuple[Any, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from adapters.audit.chain import ChainedPostgresRecorder, ChainedSQLiteRecorder
+    from adapters.audit.chain import Chained
     from adapters.audit.verify import verify_store
 
     recorder = current.engine.recorder
-    if not isinstance(recorder, ChainedSQLiteRecorder | ChainedPostgresRecorder):
+    if not isinstance(recorder, Chained):
         refuse("this store is not hash-chained", "storage")
-    total = recorder.max_notification_id() or 0
+    total = current.engine.recorder.max_notification_id() or 0
     with Progress(
         TextColumn("verifying"),
         BarColumn(),

@@ -300,13 +300,13 @@ def progress(
     if day is not None:
         from adapters.audit.records import progress_as_of
 
-        current = session(ctx)  # from the month-end checkpoints kept in the data folder
+        kringloop = session(ctx)  # from the month-end checkpoints kept in the data folder
         found = progress_as_of(
-            current.engine,
+            kringloop.engine,
             programme_id,
             day,
-            reads=current.fresh_reads(),
-            folder=current.settings.home / "checkpoints",
+            reads=kringloop.fresh_reads(),
+            folder=kringloop.settings.home / "checkpoints",
         )
     else:
         found = programme_progress(session(ctx).fresh_reads(), programme_id)
