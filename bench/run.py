@@ -120,7 +120,7 @@ STORE_BOUND: dict[str, Callable[[str, Backend, int | None], Rows]] = {
 ONCE: dict[str, Callable[[str], Rows]] = {
     "cold_start": cold_start.run,
     "flows": prefect_flows.run,  # not bench/flows.py: that would shadow the flows package
-    "api": lambda size: api_load.run(seconds={"quick": 3.0, "small": 5.0}.get(size, 20.0)),
+    "api": lambda size: api_load.run(seconds={"quick": 2.0, "small": 5.0}.get(size, 20.0)),
     "messaging": prefect_messaging.run,  # the slowest: waits for the server to record
 }
 ORDER = ["engine_commands", "apply_load", "cold_start", "catch_up", "flows", "audit", "api"]
