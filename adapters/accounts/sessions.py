@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Field, Session, SQLModel, col, delete, select
 
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often per session
@@ -128,29 +128,36 @@ def session_for(
     """The live session with this id, its last request now; None (and the session ended)
     if it is idle too long, too old, or its credential no longer holds."""
     moment = _utc(now or utc_now())
+    key = _hash(session_id)
+    # one connection at a time: the credential check opens its own, and a request that held
+    # one while waiting for another starved the pool under load (50 concurrent page
+    # requests, 15 connections: every thread holding one, waiting 30 s for a second)
     with Session(engine) as db:
-        row = db.get(SessionRow, _hash(session_id))
+        row = db.get(SessionRow, key)
         if row is None:
             return None
-        kind = row.credential_id.split(":", 1)[0]
-        check = _KINDS.get(kind)
-        if (
-            moment - row.last_seen_at > lifetimes.idle
-            or moment - row.opened_at >= lifetimes.absolute
-            or moment < row.opened_at  # a clock gone back opens nothing
-            or check is None
-            or not check(engine, row.user_name, row.credential_id)
-        ):
-            db.delete(row)
-            db.commit()
-            return None
-        if moment - row.last_seen_at >= TOUCH_EVERY:
-            row.last_seen_at = moment
-            db.add(row)
-            db.commit()
-            db.refresh(row)
         db.expunge(row)
-        return row
+    kind = row.credential_id.split(":", 1)[0]
+    check = _KINDS.get(kind)
+    if (
+        moment - row.last_seen_at > lifetimes.idle
+        or moment - row.opened_at >= lifetimes.absolute
+        or moment < row.opened_at  # a clock gone back opens nothing
+        or check is None
+        or not check(engine, row.user_name, row.credential_id)
+    ):
+        _end(engine, col(SessionRow.id_sha256) == key)
+        return None
+    if moment - row.last_seen_at >= TOUCH_EVERY:
+        with Session(engine) as db:
+            db.exec(
+                update(SessionRow)
+                .where(col(SessionRow.id_sha256) == key)
+                .values(last_seen_at=moment)
+            )
+            db.commit()
+        row.last_seen_at = moment
+    return row
 
 
 def end_session(engine: Engine, session_id: str) -> bool:

@@ -278,3 +278,43 @@ def test_sessions_survive_a_rebuild_of_the_read_models(web: Web) -> None:
     engine.close()
     reads.close()
     assert on_page(browser)
+
+
+def test_a_request_holds_one_connection_at_a_time_so_a_busy_pool_cannot_starve_it(
+    tmp_path: Path,
+) -> None:
+    """Under 50 concurrent page requests every thread held a connection while the session's
+    credential check waited for a second one: the pool (15) ran dry and requests failed
+    after 30 s. With a pool of one connection and no wait, a session is still found, touched
+    and ended."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import QueuePool
+
+    from adapters.accounts import sessions
+
+    engine = create_engine(
+        f"sqlite:///{tmp_path / 'accounts.sqlite'}",
+        poolclass=QueuePool,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=0.5,
+    )
+    users.create_table(engine)
+    sessions.create_table(engine)
+    users.add_user(engine, "anna", users.Role.BROKER)
+    user = active_user(engine, "anna")
+    assert user is not None
+    opened = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    session_id = open_session(engine, "anna", credential_id(user), now=opened)
+    later = opened + timedelta(minutes=5)  # past TOUCH_EVERY: the visit is written
+    found = session_for(engine, session_id, now=later)
+    assert found is not None
+    assert found.user_name == "anna"
+    with Session(engine) as db:
+        stored = db.get(SessionRow, sessions._hash(session_id))
+        assert stored is not None
+        assert stored.last_seen_at.replace(tzinfo=UTC) == later
+    revoke_user(engine, "anna")
+    assert session_for(engine, session_id, now=later) is None  # its credential no longer holds
+    with Session(engine) as db:
+        assert db.get(SessionRow, sessions._hash(session_id)) is None
