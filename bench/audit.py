@@ -48,7 +48,7 @@ from domain.commands.catalogue import parse_command
 from domain.engine import Engine
 
 CLOCK = date(2030, 1, 1)
-QUICK_EVENTS = 50_000  # the store of --size quick: the whole quick run within about 3 minutes
+QUICK_EVENTS = 30_000  # the store of --size quick: the whole quick run within about 3 minutes
 INITIATIVE = "initiative-000000"  # the first of workload.interleaved
 
 
