@@ -34,7 +34,7 @@ from sqlalchemy.pool import StaticPool
 from domain.engine import Engine
 from domain.programme import Programme
 from projections.projector import project
-from projections.runner import PROJECTION, fewer_collections
+from projections.runner import fewer_collections, read_position
 from projections.store import LIVE_TABLES, ReadStore
 from projections.working_set import Row, WorkingSet
 
@@ -64,12 +64,7 @@ class DecisionIndex:
         self.table = LIVE_TABLES["decisions"]
 
     def position(self) -> int:
-        table = LIVE_TABLES["projection_position"]
-        with self.reads.engine.connect() as conn:
-            found = conn.execute(
-                select(table.c.position).where(table.c.name == PROJECTION)
-            ).scalar_one_or_none()
-        return int(found or 0)
+        return read_position(self.reads)
 
     def ids(
         self, upto: int, by: date, after: int = 0, effective_after: date | None = None

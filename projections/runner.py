@@ -42,6 +42,16 @@ def apply_events(conn: Connection, tables: dict[str, Table], events: list[tuple[
     ws.flush(conn)
 
 
+def read_position(store: ReadStore, tables: dict[str, Table] = LIVE_TABLES) -> int:
+    """The last event the read models (these tables) include: 0 before the first."""
+    table = tables["projection_position"]
+    with store.engine.connect() as conn:
+        found = conn.execute(
+            select(table.c.position).where(table.c.name == PROJECTION)
+        ).scalar_one_or_none()
+    return int(found or 0)
+
+
 @contextmanager
 def fewer_collections() -> Iterator[None]:
     """A bulk pass allocates hundreds of thousands of short-lived, acyclic objects, which
@@ -68,12 +78,7 @@ class Runner:
         return self.engine.recorder.max_notification_id() or 0
 
     def position(self, tables: dict[str, Table] = LIVE_TABLES) -> int:
-        table = tables["projection_position"]
-        with self.store.engine.connect() as conn:
-            found = conn.execute(
-                select(table.c.position).where(table.c.name == PROJECTION)
-            ).scalar_one_or_none()
-        return int(found or 0)
+        return read_position(self.store, tables)
 
     def status(self) -> Status:
         return Status(PROJECTION, self.position(), self.head())
