@@ -16,7 +16,8 @@ def test_a_verify_run_by_one_worker_is_the_last_verify_of_every_worker(tmp_path:
     one = bootstrap(settings, logs="kept", kind=Backend)
     other = bootstrap(settings, logs="kept", kind=Backend)
     try:
-        assert one.last_verify is None and other.last_verify is None
+        assert one.last_verify is None
+        assert other.last_verify is None
         first = run_verify(one)
         assert first["checked_at"]
         assert other.last_verify == first == one.last_verify

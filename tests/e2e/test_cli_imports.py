@@ -127,14 +127,17 @@ def test_initiative_show_reads_its_detail_lean_and_asks_the_engine_only_for_next
     assert not {"sqlalchemy", "sqlmodel", "projections.store", "projections.tables"} & modules
     # the engine on an SQLite store: no PostgreSQL driver, recorder or chain, no catalogue
     assert "adapters.recorders" in modules
-    assert not {
-        "psycopg",
-        "eventsourcing.postgres",
-        "adapters.recorders.postgres",
-        "adapters.audit.chain_postgres",
-        "domain.commands.catalogue",
-        "prefect",
-    } & modules
+    assert (
+        not {
+            "psycopg",
+            "eventsourcing.postgres",
+            "adapters.recorders.postgres",
+            "adapters.audit.chain_postgres",
+            "domain.commands.catalogue",
+            "prefect",
+        }
+        & modules
+    )
 
 
 def test_a_read_behind_the_event_store_catches_up_first(home: Path, tmp_path: Path) -> None:
