@@ -7,6 +7,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ETAG_SALT = "KRINGLOOP_ETAG_SALT"
+"""Not a setting: `kringloop api --workers N` sets it for its workers, so all give the same
+ETags (adapters.api.workers); each run a new one."""
+
 
 class Settings(BaseSettings):
     """Where the data lives and how Kringloop behaves; set by env or CLI options."""

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.api.app import create_app
 from adapters.logs import configure_logging
-from adapters.settings import Settings
+from adapters.settings import ETAG_SALT, Settings
 
 WORKER_HEADER = "x-kringloop-worker"  # the process id of the worker that answered
 
@@ -24,6 +24,8 @@ def create_worker_app() -> FastAPI:
     settings = Settings()
     configure_logging(settings.log_level)
     app = create_app(settings)
+    if salt := os.environ.get(ETAG_SALT):  # every worker's ETags alike (adapters.cli.api)
+        app.state.backend.etag_salt = salt
     app.add_middleware(AnsweredBy)
     return app
 

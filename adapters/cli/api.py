@@ -176,11 +176,17 @@ def api(
 ) -> None:
     """Serve the HTTP API (OpenAPI at /docs) and the web pages with uvicorn."""
     import os
+    import secrets
 
     import uvicorn
 
+    from adapters.settings import ETAG_SALT
+
     settings = session(ctx).settings
     os.environ.update(settings.environment())  # the app reads the settings as given here
+    # one ETag salt for every worker of this run: a client sent to another worker still
+    # gets its 304 (a new run, perhaps a new version of the pages, gets a new salt)
+    os.environ[ETAG_SALT] = secrets.token_hex(8)
     uvicorn.run(
         # by name, as any ASGI server starts it: the command line does not import the API;
         # several workers are processes of their own, which set up their logging themselves

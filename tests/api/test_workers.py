@@ -122,6 +122,29 @@ def test_a_session_opened_on_one_worker_is_open_on_both_and_ends_on_both(
     assert len(refused_by) == 2, "both workers refused the ended session"
 
 
+def test_both_workers_give_one_etag_so_either_answers_not_modified(two_workers: Served) -> None:
+    bearer = {"Authorization": f"Bearer {two_workers.tokens['audrey']}"}
+    etags: dict[str, str] = {}
+    with two_workers.client() as client:
+        for _ in range(ENOUGH):
+            answer = client.get("/api/pipeline", headers=bearer)
+            assert answer.status_code == 200
+            etags[worker(answer)] = answer.headers["etag"]
+            if len(etags) == 2:
+                break
+        assert len(etags) == 2, "both workers answered"
+        assert len(set(etags.values())) == 1, f"one ETag for one answer: {etags}"
+        (etag,) = set(etags.values())
+        not_modified: set[str] = set()
+        for _ in range(ENOUGH):
+            again = client.get("/api/pipeline", headers={**bearer, "If-None-Match": etag})
+            assert again.status_code == 304
+            not_modified.add(worker(again))
+            if len(not_modified) == 2:
+                break
+        assert len(not_modified) == 2, "each worker answered 304 to the other's ETag"
+
+
 def test_failures_spread_over_both_workers_add_up_to_one_count(two_workers: Served) -> None:
     """Guesses from one address until the first 429. Shown once it comes from a worker that
     itself answered no more than the free failures: counting alone, that worker would have
