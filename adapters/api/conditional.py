@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.api.auth import Principal, principal
 from domain.engine import today_in_programme_tz
+from domain.messages import N_
 
 if TYPE_CHECKING:
     from adapters.api.backend import Backend
@@ -133,7 +134,9 @@ def read_position(request: Request) -> int:
     except ValueError:
         wanted = -1
     if wanted < 0:
-        raise HTTPException(400, f"{POSITION_HEADER} must be a whole number (a command's answer)")
+        raise HTTPException(
+            400, N_("Kringloop-Position must be a whole number (a command's answer)")
+        )
     if 0 <= wanted <= side.position:
         return side.position
     if side.position >= 0 and wanted > backend_of(request).runner.head():
