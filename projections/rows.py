@@ -15,7 +15,7 @@ from typing import Any, Protocol
 Row = Mapping[str, Any]
 
 POSITION = "SELECT position FROM projection_position WHERE name = :name"
-PROJECTION = "read-models"  # the runner's name for the read models' position (its PROJECTION)
+PROJECTION = "read-models"  # the name of the read models' position (the runner's too)
 
 
 class Rows(Protocol):

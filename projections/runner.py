@@ -14,10 +14,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from domain.engine import Engine
 from projections.projector import project
+from projections.rows import PROJECTION
 from projections.store import LIVE_TABLES, ReadStore
 from projections.working_set import WorkingSet
 
-PROJECTION = "read-models"
 BATCH = 5000
 
 

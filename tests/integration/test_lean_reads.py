@@ -22,7 +22,6 @@ from adapters.settings import Settings
 from domain.commands.catalogue import parse_command
 from projections import queries
 from projections.rows import PROJECTION, SQLiteRows, events_head, schema_mark
-from projections.runner import PROJECTION as RUNNERS_PROJECTION
 from projections.store import ReadStore
 from projections.tables import DecisionRow, InitiativeRow
 
@@ -135,7 +134,6 @@ def test_the_pipeline_and_the_register_are_the_same_through_either_door(
 def test_the_lean_door_knows_the_position_and_the_head(stores: Kringloop) -> None:
     lean = SQLiteRows(stores.settings.home / "read.sqlite")
     try:
-        assert PROJECTION == RUNNERS_PROJECTION
         assert lean.position() == stores.runner.position()
         assert events_head(stores.settings.events_path) == stores.runner.head() > 0
         assert schema_mark() > 0
