@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from adapters.commanding import apply_lines
+from adapters.demo import scenario_path
+from domain.commands.catalogue import parse_command
 from domain.engine import Engine
 from domain.values import Stage
 from tests.conftest import Run, runner
@@ -11,6 +15,22 @@ from tests.conftest import Run, runner
 PROGRAMME = "mra"
 BROKER = "broker-anna"
 FOUNDED = "2015-01-15"
+
+
+def apply_scenario(engine: Engine, name: str) -> list[str]:
+    """Apply one of the shipped scenarios (adapters/scenarios) as `kringloop apply` does;
+    return its lines."""
+    lines = scenario_path(name).read_text().splitlines()
+    report = apply_lines(
+        engine,
+        (
+            (n, lambda line=line: parse_command(json.loads(line)))
+            for n, line in enumerate(lines, start=1)
+            if line.strip()
+        ),
+    )
+    assert report.stopped is None
+    return lines
 
 
 def a_target(key: str, unit: str, target: float, programme_id: str = PROGRAMME) -> dict[str, Any]:

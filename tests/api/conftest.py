@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,13 +13,12 @@ from httpx import Response
 
 from adapters.accounts.users import Role, add_user, create_table
 from adapters.api.app import create_app
-from adapters.commanding import apply_lines
-from adapters.demo import scenario_path
 from adapters.settings import Settings
 from adapters.store import open_engine, open_read_store
 from domain.commands.catalogue import parse_command
 from domain.engine import Engine
 from projections.runner import Runner
+from tests.scenario import apply_scenario
 
 USERS = {
     "broker-bas": Role.BROKER,  # mandate: textiles, construction (timber-reuse)
@@ -52,16 +50,7 @@ def load_first_steps(home: Path) -> dict[str, str]:
     """Apply the scenario through the engine's commands; return a token per user."""
     settings = Settings(home=home)
     engine, reads = open_engine(settings), open_read_store(settings)
-    lines = scenario_path("first-steps").read_text().splitlines()
-    report = apply_lines(
-        engine,
-        (
-            (n, lambda line=line: parse_command(json.loads(line)))
-            for n, line in enumerate(lines, start=1)
-            if line.strip()
-        ),
-    )
-    assert report.stopped is None
+    apply_scenario(engine, "first-steps")
     grant_roles(engine, {"audrey": Role.AUDITOR})  # the scenario's brokers and manager hold theirs
     Runner(engine, reads).catch_up()
     create_table(reads.engine)

@@ -16,11 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from adapters.audit.records import progress_as_of, progress_by_date
-from adapters.commanding import apply_lines
-from adapters.demo import scenario_path
 from adapters.settings import Settings
 from adapters.store import open_engine, open_read_store
-from domain.commands.catalogue import parse_command
 from domain.engine import Engine
 from domain.errors import KringloopError
 from projections import checkpoints
@@ -29,7 +26,7 @@ from projections.sandbox import InEffect, project_all, sandbox_store
 from projections.store import LIVE_TABLES, ReadStore
 from tests.conftest import Run, runner
 from tests.integration.histories import NORMAL_PATH, candidates
-from tests.scenario import a_target, programme
+from tests.scenario import a_target, apply_scenario, programme
 
 INITIATIVES = ["grass", "diapers", "timber", "glass", "pallets"]
 NOT_COMPARED = ("decisions", "projection_position")  # checkpoints leave out the decision log
@@ -262,16 +259,7 @@ def test_the_demo_programmes_progress_as_of_any_day_is_what_it_was_before(
     checkpoints show, at month ends and mid-month days from 2015 to 2027."""
     settings = Settings(home=tmp_path)
     engine, reads = open_engine(settings), open_read_store(settings)
-    lines = scenario_path("regional").read_text().splitlines()
-    report = apply_lines(
-        engine,
-        (
-            (n, lambda line=line: parse_command(json.loads(line)))
-            for n, line in enumerate(lines, start=1)
-            if line.strip()
-        ),
-    )
-    assert report.stopped is None
+    lines = apply_scenario(engine, "regional")
     Runner(engine, reads).catch_up()
     programme_id = json.loads(lines[1])["programme_id"]  # the second line creates it
     days = [d for d in days_to_ask(date(2027, 1, 1)) if d.year >= 2015][::3]
