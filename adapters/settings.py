@@ -84,12 +84,63 @@ class Settings(BaseSettings):
         description="seconds: after a decision or catch-up the chain heads are sealed when "
         "they moved and the latest seal is at least this old; 0 seals after every one",
     )
+    # anchoring the seals outside the data folder (README "Audit": what a verify proves)
+    tsa_url: str | None = Field(
+        default=None,
+        description="an RFC 3161 time-stamping authority: each anchored checkpoint of the "
+        "seals is time-stamped by it (needs KRINGLOOP_TSA_CERTIFICATES)",
+    )
+    tsa_certificates: Path | None = Field(
+        default=None,
+        description="PEM file: the time-stamping authority's certificate, its intermediates "
+        "and the root trusted for it; audit verify checks every time stamp against it",
+    )
+    witness_url: str | None = Field(
+        default=None,
+        description="a witness (C2SP tlog-witness, `kringloop witness serve`) that co-signs "
+        "each anchored checkpoint and refuses one a rollback made (needs KRINGLOOP_WITNESS_KEY)",
+    )
+    witness_key: str | None = Field(
+        default=None,
+        description="the witness's verifier key (name+id+key, as `kringloop witness key` "
+        "prints it): cosignatures are checked with it",
+    )
+    log_origin: str | None = Field(
+        default=None,
+        description="the name of this installation's log at the witness and in checkpoints; "
+        "pin it in production (default: one made for the data folder, kept in audit/origin)",
+    )
+    anchor_copy: Path | None = Field(
+        default=None,
+        description="a folder outside the data folder (another user's, another machine's) "
+        "that keeps a copy of every anchor, so a rollback of the data folder shows",
+    )
+    anchor_interval: float = Field(
+        default=3600.0,
+        ge=0,
+        description="seconds: after a seal the seals are anchored when the latest anchor is "
+        "at least this old; 0 anchors after every seal",
+    )
     session_idle_minutes: int = Field(
         default=30, ge=1, description="a web session ends after this long without a request"
     )
     session_max_hours: int = Field(
         default=8, ge=1, description="a web session ends this long after login, however busy"
     )
+
+    @model_validator(mode="after")
+    def _anchors_checkable(self) -> Settings:
+        if self.tsa_url and not self.tsa_certificates:
+            raise ValueError(
+                "KRINGLOOP_TSA_URL needs KRINGLOOP_TSA_CERTIFICATES: the authority's "
+                "certificates, to check its time stamps with"
+            )
+        if self.witness_url and not self.witness_key:
+            raise ValueError(
+                "KRINGLOOP_WITNESS_URL needs KRINGLOOP_WITNESS_KEY: the witness's verifier key, "
+                "to check its cosignatures with"
+            )
+        return self
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> Settings:

@@ -9,16 +9,19 @@ from datetime import UTC, datetime
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from adapters.audit.verify import seal, verify_store
+from adapters.audit.sealing import seal_verified
+from adapters.audit.verify import verify_store
 from flows import runtime
 
 
 @task(name="verify the chain", cache_policy=NO_CACHE)
 def verify() -> dict[str, object]:
-    home = runtime.settings().home
-    report, heads = verify_store(runtime.engine().recorder, home, mapper=runtime.engine().mapper)
-    if report.ok:
-        seal(home, heads, report.names, report.position)
+    settings = runtime.settings()
+    home = settings.home
+    report, heads = verify_store(
+        runtime.engine().recorder, home, mapper=runtime.engine().mapper, settings=settings
+    )
+    seal_verified(settings, report, heads)
     result = {"checked_at": datetime.now(tz=UTC).isoformat(), **report.as_dict()}
     folder = home / "audit" / "verify"
     folder.mkdir(parents=True, exist_ok=True)

@@ -92,7 +92,10 @@ def run_verify(current: Backend) -> dict[str, Any]:
     from adapters.audit.verify import verify_store
 
     report, _ = verify_store(
-        current.engine.recorder, current.settings.home, mapper=current.engine.mapper
+        current.engine.recorder,
+        current.settings.home,
+        mapper=current.engine.mapper,
+        settings=current.settings,
     )
     result = {**report.as_dict(), "checked_at": datetime.now(tz=UTC).isoformat(timespec="seconds")}
     current.remember_verify(result)
@@ -110,16 +113,20 @@ def export_bundle(current: Backend, initiative_id: str | None) -> tuple[bytes, s
     verified first, and the chain heads sealed if they moved. An unknown initiative is
     refused before any of that work."""
     from adapters.audit.export import export_record
-    from adapters.audit.verify import seal, verify_store
+    from adapters.audit.sealing import seal_verified
+    from adapters.audit.verify import verify_store
 
     if initiative_id is not None:
         current.engine.initiative(initiative_id)  # NotFoundError: 404
     report, heads = verify_store(
-        current.engine.recorder, current.settings.home, mapper=current.engine.mapper
+        current.engine.recorder,
+        current.settings.home,
+        mapper=current.engine.mapper,
+        settings=current.settings,
     )
     if not report.ok:
         raise TamperedError(N_("the store fails verification: run `kringloop audit verify`"))
-    seal(current.settings.home, heads, report.names, report.position)
+    seal_verified(current.settings, report, heads)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "export.jsonl"
         export_record(current.engine, current.settings.home, path, initiative_id)

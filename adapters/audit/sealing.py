@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.audit.anchoring import anchor_if_due
 from adapters.audit.chain import GENESIS, Chained, content_hash, link
 from adapters.audit.keys import KeyUnavailable, public_text, signing_key
 from adapters.audit.verify import (
     Heads,
+    Report,
     _heads_of,
     event_name,
     latest_seal,
@@ -27,6 +29,7 @@ from adapters.audit.verify import (
     signed_by,
     verify_store,
 )
+from adapters.settings import Settings
 
 PAGE = 5_000
 
@@ -35,21 +38,36 @@ class CannotSeal(Exception):
     """The tail does not extend the sealed heads: run `kringloop audit verify`."""
 
 
-def auto_seal(engine: Any, settings: Any, force: bool = False) -> Path | None:
+def auto_seal(engine: Any, settings: Settings, force: bool = False) -> Path | None:
     """Seal the heads that moved, if the latest seal is at least ``settings.seal_interval``
-    seconds old (or ``force``). Never fails the decision or catch-up it follows."""
+    seconds old (or ``force``), then anchor the seals if that is due
+    (adapters.audit.anchoring). Never fails the decision or catch-up it follows."""
     recorder = engine.recorder
     if not isinstance(recorder, Chained):
         return None
+    sealed = None
     try:
-        return seal_tail(
+        sealed = seal_tail(
             recorder, engine.mapper, settings.home, 0.0 if force else settings.seal_interval
         )
     except CannotSeal as error:
         log.error("not sealing: run `kringloop audit verify`", reason=str(error))
     except Exception as error:  # a seal is never worth a failed decision
         log.error("sealing failed", error=f"{type(error).__name__}: {error}")
-    return None
+    if sealed is not None or force:
+        anchor_if_due(settings, force=force)
+    return sealed
+
+
+def seal_verified(settings: Settings, report: Report, heads: Heads) -> Path | None:
+    """After a verify: seal the heads it found (unless the chain itself is broken: a seal
+    must never cover that; a rollback is no reason not to seal what is there), and anchor
+    the seals if that is due."""
+    if not report.sealable:
+        return None
+    sealed = seal(settings.home, heads, report.names, report.position)
+    anchor_if_due(settings)
+    return sealed
 
 
 class Sealer:
@@ -92,7 +110,7 @@ def seal_tail(recorder: Any, mapper: Any, home: Path, interval: float = 0.0) -> 
         raise CannotSeal("the latest seal fails its signature")
     if latest is None or "position" not in latest:
         # the first seal (or one from before positions): verify everything once
-        report, heads = verify_store(recorder, home, mapper=mapper)
+        report, heads = verify_store(recorder, home, mapper=mapper, anchors=False)
         if not report.ok:
             raise CannotSeal(f"{len(report.problems)} problems in the record")
         return seal(home, heads, report.names, report.position)
@@ -165,4 +183,4 @@ def _extend(
     return newest, previous
 
 
-__all__ = ["CannotSeal", "Heads", "Sealer", "auto_seal", "seal_tail"]
+__all__ = ["CannotSeal", "Heads", "Sealer", "auto_seal", "seal_tail", "seal_verified"]

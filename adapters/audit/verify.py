@@ -26,11 +26,12 @@ from adapters.audit.keys import (
     verify,
 )
 from adapters.logs import get_logger
+from adapters.settings import Settings
 
 log = get_logger("kringloop.audit")
 
-Kind = Literal["altered", "missing", "reordered", "inserted", "cut off", "unsealed"]
-Verdict = Literal["intact", "intact-with-unsealed-tail", "unsealed", "altered"]
+Kind = Literal["altered", "missing", "reordered", "inserted", "cut off", "unsealed", "rolled back"]
+Verdict = Literal["intact", "intact-with-unsealed-tail", "unsealed", "altered", "rolled-back"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Report:
     unsealed: list[Unsealed] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # aggregate id -> people's id
     position: int = 0  # the newest notification id when the walk began
+    anchoring: Any = None  # adapters.audit.anchoring.Anchoring: what holds the seals outside
 
     @property
     def ok(self) -> bool:
@@ -77,11 +79,19 @@ class Report:
         return not self.problems
 
     @property
+    def sealable(self) -> bool:
+        """The chain itself holds (a rollback shown by the anchors does not stop sealing
+        what is there: the anchors keep showing the rollback)."""
+        return all(p.kind == "rolled back" for p in self.problems)
+
+    @property
     def unsealed_events(self) -> int:
         return sum(u.events for u in self.unsealed)
 
     @property
     def verdict(self) -> Verdict:
+        if self.problems and all(p.kind == "rolled back" for p in self.problems):
+            return "rolled-back"
         if self.problems:
             return "altered"
         if self.sealed_at is None:
@@ -89,7 +99,16 @@ class Report:
         return "intact-with-unsealed-tail" if self.unsealed else "intact"
 
     def summary(self) -> str:
-        """The verdict and what it covers, in words."""
+        """The verdict and what it covers, in words; then what anchors the seals."""
+        anchored = f" {self.anchoring.summary()}" if self.anchoring is not None else ""
+        return self._covered() + anchored
+
+    def _covered(self) -> str:
+        if self.verdict == "rolled-back":
+            return (
+                f"rolled-back: the seals no longer reach what was anchored outside the data "
+                f"folder ({len(self.problems)} problems)"
+            )
         if self.verdict == "altered":
             return f"altered: {len(self.problems)} problems found"
         if self.verdict == "unsealed":
@@ -125,6 +144,7 @@ class Report:
             "unsealed_aggregates": len(self.unsealed),
             "unsealed": [{**vars(u), "events": u.events} for u in self.unsealed],
             "problems": [vars(p) for p in self.problems],
+            **(self.anchoring.as_dict() if self.anchoring is not None else {}),
         }
 
 
@@ -139,11 +159,15 @@ def verify_store(
     home: Path,
     on_progress: Callable[[int], None] = lambda n: None,
     mapper: Any = None,
+    settings: Settings | None = None,
+    anchors: bool = True,
 ) -> tuple[Report, Heads]:
     """Check every stored event against the chain, one aggregate at a time, and the chain
-    heads against the latest seal; list what was recorded since that seal. With the
-    engine's ``mapper``, aggregates are named by their people's id (read from their first
-    event when the seal does not name them already)."""
+    heads against the latest seal; list what was recorded since that seal; hold the seals
+    to every anchor outside the data folder (time stamps, the witness: ``settings``, by
+    default from the environment; not when ``anchors`` is false). With the engine's
+    ``mapper``, aggregates are named by their people's id (read from their first event when
+    the seal does not name them already)."""
     report = Report(position=recorder.max_notification_id() or 0)
     latest = _latest_valid_seal(home, report)
     sealed = _heads_of(latest)
@@ -197,6 +221,10 @@ def verify_store(
                 f"sealed at version {version}, no events remain (deleted entirely)",
             )
         )
+    if anchors:
+        from adapters.audit.anchoring import check_anchors
+
+        report.anchoring = check_anchors(settings or Settings(home=home), report)
     _name_everything(report)
     return report, heads
 
@@ -404,13 +432,13 @@ def _payload(body: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _seal_files(home: Path) -> list[Path]:
+def seal_files(home: Path) -> list[Path]:
     folder = seals_folder(home)
     return sorted(folder.glob("*.json")) if folder.exists() else []
 
 
 def latest_seal(home: Path) -> dict[str, Any] | None:
-    seals = _seal_files(home)
+    seals = seal_files(home)
     return json.loads(seals[-1].read_text()) if seals else None
 
 
@@ -495,7 +523,7 @@ def _first_difference(
     after the newest sealed head the chain still passes through."""
     own_key = public_key_text(home)
     holds, fails = [0], [sealed_version]
-    for path in _seal_files(home):
+    for path in seal_files(home):
         sealed = json.loads(path.read_text())
         if own_key is None or not signed_by(sealed, own_key):
             continue

@@ -26,6 +26,7 @@ from adapters.cli.lazy import CatalogueGroup
 from adapters.cli.orchestration import register_orchestration
 from adapters.cli.procurement import register_procurement
 from adapters.cli.reads import register_reads
+from adapters.cli.witness import witness_app
 from domain.errors import InvalidCommandError, KringloopError, Message
 from domain.messages import N_
 
@@ -70,6 +71,7 @@ register_reads(app, groups)
 register_orchestration(app)
 register_api(app)
 register_backup(app)
+app.add_typer(witness_app, name="witness")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 

@@ -194,6 +194,7 @@ def _verify_with_progress(current: Any) -> tuple[Any, Any]:
             current.settings.home,
             on_progress=lambda n: bar.advance(task, n),
             mapper=current.engine.mapper,
+            settings=current.settings,
         )
 
 
@@ -205,13 +206,12 @@ def verify(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     named), unsealed (no seal to check against: exit 0 too, but nothing proves the record
     was not rewritten), or altered (exit 1: each broken place named, aggregate, version and
     what). Seals the heads when nothing is altered (if this process holds the signing key)."""
-    from adapters.audit.verify import label, seal
+    from adapters.audit.sealing import seal_verified
+    from adapters.audit.verify import label
 
     current = session(ctx)
     report, heads = _verify_with_progress(current)
-    sealed_now = None
-    if report.ok:
-        sealed_now = seal(current.settings.home, heads, report.names, report.position)
+    sealed_now = seal_verified(current.settings, report, heads)
     if as_json:
         emit_json({**report.as_dict(), "sealed_now": sealed_now is not None})
     else:
@@ -221,11 +221,12 @@ def verify(ctx: typer.Context, as_json: JsonFlag = False) -> None:
             highlight=False,
         )
         for p in report.problems:
-            errors.print(
-                f"{p.kind.upper()}: {label(p.aggregate, p.name)} version {p.version}: {p.detail}",
-                highlight=False,
-                markup=False,
+            where = (
+                p.name or "the seals"
+                if p.aggregate == "*"
+                else f"{label(p.aggregate, p.name)} version {p.version}"
             )
+            errors.print(f"{p.kind.upper()}: {where}: {p.detail}", highlight=False, markup=False)
         console.print(report.summary(), highlight=False, markup=False)
         for u in report.unsealed:
             what = "all new since the seal" if u.new else "recorded since the seal"
@@ -245,13 +246,63 @@ def verify(ctx: typer.Context, as_json: JsonFlag = False) -> None:
 
 
 @audit_app.command("public-key")
-def public_key(ctx: typer.Context) -> None:
+def public_key(
+    ctx: typer.Context,
+    note: Annotated[
+        bool,
+        typer.Option(
+            "--note",
+            help="print the log's verifier key for a witness instead (origin+id+key): give it "
+            "to `kringloop witness serve --log`",
+        ),
+    ] = False,
+) -> None:
     """Print the public half of the signing key (for check-export and checking seals)."""
     from adapters.audit.keys import public_key_text, public_text, signing_key
 
-    home = session(ctx).settings.home
-    known = public_key_text(home)
-    sys.stdout.write((known or public_text(signing_key(home))) + "\n")
+    settings = session(ctx).settings
+    if note:
+        from adapters.audit.anchoring import log_vkey
+
+        sys.stdout.write(log_vkey(settings) + "\n")
+        return
+    known = public_key_text(settings.home)
+    sys.stdout.write((known or public_text(signing_key(settings.home))) + "\n")
+
+
+@audit_app.command("anchor")
+def anchor_now(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Anchor the seals outside the data folder now (it also happens after seals, at most
+    every KRINGLOOP_ANCHOR_INTERVAL seconds): seal what moved, sign the checkpoint of every
+    seal so far, have it time-stamped by KRINGLOOP_TSA_URL and co-signed by the witness at
+    KRINGLOOP_WITNESS_URL, and keep the anchor in audit/anchors (and KRINGLOOP_ANCHOR_COPY).
+    Exit 1 if the authority or the witness cannot be reached, or the witness co-signed a
+    longer record than this store has (it was rolled back)."""
+    from adapters.audit.anchoring import AnchorRefused, anchor, configured
+    from adapters.audit.sealing import CannotSeal, seal_tail
+
+    current = session(ctx)
+    settings = current.settings
+    if not configured(settings):
+        refuse(
+            "nothing to anchor with: set KRINGLOOP_TSA_URL (and KRINGLOOP_TSA_CERTIFICATES) "
+            "or KRINGLOOP_WITNESS_URL (and KRINGLOOP_WITNESS_KEY)",
+            "invalid",
+            as_json,
+        )
+    try:
+        seal_tail(current.engine.recorder, current.engine.mapper, settings.home)
+        written = anchor(settings)
+    except (AnchorRefused, CannotSeal) as error:
+        refuse(f"{error}: run `kringloop audit verify`", "tampered", as_json)
+    except Exception as error:  # the authority or the witness: say which, and why
+        refuse(f"not anchored: {error}", "unavailable", as_json)
+    if as_json:
+        emit_json({"anchored": written is not None, "anchor": str(written) if written else None})
+    elif written is None:
+        console.print("nothing sealed since the latest anchor: nothing to anchor", highlight=False)
+    else:
+        console.print(f"anchored the seals: {written}", highlight=False)
 
 
 @audit_app.command("export")
@@ -264,7 +315,7 @@ def export(
 ) -> None:
     """Write a signed, self-contained bundle: the events, their chain, an Ed25519 signature."""
     from adapters.audit.export import export_record
-    from adapters.audit.verify import seal
+    from adapters.audit.sealing import seal_verified
 
     if (initiative_id is None) == (not everything):
         refuse("give an INITIATIVE_ID or --all", "invalid", as_json)
@@ -277,7 +328,7 @@ def export(
             "tampered",
             as_json,
         )
-    seal(current.settings.home, heads, report.names, report.position)
+    seal_verified(current.settings, report, heads)
     with refusals(as_json):
         scope = export_record(current.engine, current.settings.home, out, initiative_id)
     count = sum(1 for _ in out.open("rb")) - 2  # the header and the signature
