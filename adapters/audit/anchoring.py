@@ -155,7 +155,9 @@ def _read(folder: Path) -> list[Anchor]:
     return found
 
 
-def _write(settings: Settings, anchor: Anchor) -> Path:
+def keep(settings: Settings, anchor: Anchor) -> Path:
+    """Write the anchor to the data folder and to the copy outside it; its path in the
+    data folder."""
     checkpoint = anchor.checkpoint
     name = f"{checkpoint.size:010d}-{anchor.anchored_at.replace(':', '-')}.json"
     written = anchors_folder(settings.home) / name
@@ -232,7 +234,7 @@ def anchor(settings: Settings, force: bool = True) -> Path | None:
             (a.checkpoint.size for a in own if len(split_note(a.note)[1]) > 1), default=0
         )
         note = add_signatures(note, _cosign(settings.witness_url, note, leaves, witnessed))
-    return _write(
+    return keep(
         settings, Anchor(note, stamp, datetime.now(tz=UTC).isoformat(timespec="microseconds"))
     )
 

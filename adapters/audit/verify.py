@@ -278,7 +278,7 @@ def _name_everything(report: Report) -> None:
         return report.names.get(aggregate, "")
 
     report.problems = [
-        Problem(p.aggregate, p.version, p.kind, p.detail, named(p.aggregate))
+        Problem(p.aggregate, p.version, p.kind, p.detail, named(p.aggregate) or p.name)
         for p in report.problems
     ]
     report.unsealed = [

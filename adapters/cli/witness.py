@@ -51,7 +51,8 @@ def serve(
             metavar="VKEY",
             help="a log to witness, as its note verifier key NAME+HASH+BASE64: the "
             "installation's audit key under its log name, as `kringloop audit public-key "
-            "--note` prints it there. That name (KRINGLOOP_LOG_ORIGIN) is the origin, the first line of the log's checkpoints. Repeat for each log",
+            "--note` prints it there. That name (KRINGLOOP_LOG_ORIGIN) is the origin, the "
+            "first line of the log's checkpoints. Repeat for each log",
         ),
     ],
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",

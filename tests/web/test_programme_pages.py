@@ -314,6 +314,39 @@ def test_the_audit_verdict_in_words(api: Api) -> None:
     assert "gebeurtenissen in" in words(result.group(2))
     english = api.client.get("/audit?lang=en").text
     assert words(inner(english, "h3", "class", "ams-heading ams-heading--4")) == "Unsealed"
+    assert "niet buiten de gegevensmap verankerd" in words(page)
+
+
+def test_a_rolled_back_record_on_the_audit_page(api: Api) -> None:
+    """An anchor, signed with the installation's key, of more seals than the data folder
+    still holds (newer seal files deleted): the page says the record was rolled back."""
+    from datetime import UTC, datetime
+
+    from adapters.audit import merkle
+    from adapters.audit.anchoring import Anchor, keep, origin
+    from adapters.audit.keys import signing_key
+    from adapters.audit.notes import Checkpoint, sign_note
+
+    settings = Settings(home=api.home)
+    name = origin(settings)
+    checkpoint = Checkpoint(
+        name, 3, merkle.root([merkle.leaf_hash(b"seal %d" % i) for i in range(3)])
+    )
+    note = sign_note(checkpoint.text(), name, signing_key(api.home))
+    keep(settings, Anchor(note, None, datetime.now(tz=UTC).isoformat()))
+    logged_in(api, "audrey")
+    csrf = csrf_of(api.client.get("/audit").text)
+    api.client.post("/audit/verify", data={"csrf_token": csrf})
+    page = api.client.get("/audit?lang=nl").text
+    result = re.search(
+        r'id="verify-result" data-verdict="([^"]+)"[^>]*>(.*?)</div>\s*</div>', page, re.S
+    )
+    assert result is not None
+    assert result.group(1) == "rolled-back"
+    assert words(result.group(2)).startswith("Teruggezet")
+    problems = words(inner(page, "ul", "id", "verify-problems"))
+    assert problems.startswith("teruggezet: the sealed record:"), problems
+    assert "attested 3 seals" in problems
 
 
 # -- in a browser -----------------------------------------------------------------------------

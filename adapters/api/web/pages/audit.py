@@ -29,6 +29,7 @@ VERDICTS = {
     "intact-with-unsealed-tail": N_("Intact, with an unsealed tail"),
     "unsealed": N_("Unsealed"),
     "altered": N_("Altered"),
+    "rolled-back": N_("Rolled back"),
 }
 """The hash chain's verdict (adapters.audit.verify.Verdict) in words."""
 
@@ -39,6 +40,7 @@ PROBLEMS = {
     "inserted": N_("inserted"),
     "cut off": N_("cut off"),
     "unsealed": N_("unsealed"),
+    "rolled back": N_("rolled back"),
 }
 """What the check found wrong with an event (adapters.audit.verify.Kind), in words."""
 
@@ -61,6 +63,7 @@ def audit_page(request: Request, who: WebUser) -> HTMLResponse:
         last=last,
         checked_at=_moment(last.get("checked_at")) if last else None,
         sealed_at=_moment(last.get("sealed_at")) if last else None,
+        anchored_at=_moment(last.get("anchored_at")) if last else None,
         verdicts=VERDICTS,
         problem_words=PROBLEMS,
         initiatives=initiatives,
