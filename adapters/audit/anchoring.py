@@ -203,17 +203,16 @@ def anchor(settings: Settings, force: bool = True) -> Path | None:
     (or it is younger than the interval, unless ``force``), or without the signing key.
     Raises AnchorRefused if the witness holds a longer record than this store."""
     home = settings.home
-    leaves = seal_leaves(home)
-    if not leaves:
-        return None
-    own = [a for a in _read(anchors_folder(home)) if _readable(a)]
-    latest = max(own, key=lambda a: a.checkpoint.size, default=None)
+    seals = len(seal_files(home))
+    latest = _latest_own(home)
     if latest is not None:
-        if latest.checkpoint.size >= len(leaves):
+        if latest.checkpoint.size >= seals:
             return None
         age = datetime.now(tz=UTC) - datetime.fromisoformat(latest.anchored_at)
         if not force and age.total_seconds() < settings.anchor_interval:
             return None
+    elif not seals:
+        return None
     try:
         key = signing_key(home)
     except KeyUnavailable as error:
@@ -222,6 +221,7 @@ def anchor(settings: Settings, force: bool = True) -> Path | None:
         )
         return None
     name = origin(settings)
+    leaves = seal_leaves(home)
     checkpoint = Checkpoint(name, len(leaves), merkle.root(leaves))
     note = sign_note(checkpoint.text(), name, key)
     stamp = None
@@ -230,13 +230,25 @@ def anchor(settings: Settings, force: bool = True) -> Path | None:
 
         stamp = request_timestamp(settings.tsa_url, checkpoint.text().encode())
     if settings.witness_url:
-        witnessed = max(
-            (a.checkpoint.size for a in own if len(split_note(a.note)[1]) > 1), default=0
-        )
+        cosigned = latest is not None and len(split_note(latest.note)[1]) > 1
+        witnessed = latest.checkpoint.size if latest is not None and cosigned else 0
         note = add_signatures(note, _cosign(settings.witness_url, note, leaves, witnessed))
     return keep(
         settings, Anchor(note, stamp, datetime.now(tz=UTC).isoformat(timespec="microseconds"))
     )
+
+
+def _latest_own(home: Path) -> Anchor | None:
+    """The newest anchor in the data folder (its files sort by size, then time)."""
+    folder = anchors_folder(home)
+    for path in sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else []:
+        try:
+            anchor = Anchor.read(path)
+            if anchor.checkpoint.size >= 0:
+                return anchor
+        except (ValueError, KeyError, OSError):  # not an anchor: verify names it
+            continue
+    return None
 
 
 def _cosign(url: str, note: str, leaves: Sequence[bytes], old: int) -> list[str]:
@@ -310,8 +322,9 @@ def check_anchors(settings: Settings, report: Report) -> Anchoring:
         return result
     leaves = seal_leaves(settings.home)
     result.seals = len(leaves)
-    roots: dict[int, bytes] = {}
     own_origin = origin(settings)
+    sizes = {a.checkpoint.size for a in anchors if _readable(a)}
+    roots = merkle.roots(leaves, {n for n in sizes if n <= len(leaves)})  # one pass
     failed: dict[str, list[Problem]] = {}  # by attester: the anchors the seals fail
     for found in anchors:
         attested = _attested(settings, found, report)
@@ -336,8 +349,6 @@ def check_anchors(settings: Settings, report: Report) -> Anchoring:
                 _rolled_back(found, by, at, checkpoint.size, len(leaves))
             )
             continue
-        if checkpoint.size not in roots:
-            roots[checkpoint.size] = merkle.root(leaves[: checkpoint.size])
         if roots[checkpoint.size] != checkpoint.root:
             failed.setdefault(by, []).append(
                 Problem(

@@ -15,7 +15,7 @@ simply does not verify."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 HASH_SIZE = 32
 _EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -36,6 +36,29 @@ def root(leaves: Sequence[bytes]) -> bytes:
     """MTH(D[n]) over leaf hashes (RFC 9162 section 2.1.1); the empty tree's is
     SHA-256 of the empty string."""
     return _subtree(leaves, 0, len(leaves))
+
+
+def roots(leaves: Sequence[bytes], sizes: Iterable[int]) -> dict[int, bytes]:
+    """MTH(D[n]) for each n of ``sizes`` (each at most ``len(leaves)``), in one pass over
+    the leaves: the tree of n leaves is its perfect subtrees, largest first (n's binary
+    digits), and its root folds them from the right."""
+    wanted = set(sizes)
+    found: dict[int, bytes] = {}
+    if 0 in wanted:
+        found[0] = root([])
+    stack: list[tuple[int, bytes]] = []  # (leaf count, root) of the perfect subtrees
+    for n, leaf in enumerate(leaves, start=1):
+        count, node = 1, leaf
+        while stack and stack[-1][0] == count:
+            left = stack.pop()[1]
+            count, node = count * 2, node_hash(left, node)
+        stack.append((count, node))
+        if n in wanted:
+            folded = stack[-1][1]
+            for _, left in reversed(stack[:-1]):
+                folded = node_hash(left, folded)
+            found[n] = folded
+    return found
 
 
 def inclusion_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:

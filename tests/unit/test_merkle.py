@@ -16,6 +16,7 @@ from adapters.audit.merkle import (
     leaf_hash,
     node_hash,
     root,
+    roots,
     verify_consistency,
     verify_inclusion,
 )
@@ -287,6 +288,18 @@ def test_a_large_tree_is_hashed_and_proved_quickly_enough() -> None:
     assert verify_inclusion(77_777, 100_000, leaves[77_777], proof, top)
     step = consistency_proof(leaves, 65_537)
     assert verify_consistency(65_537, 100_000, root(leaves[:65_537]), top, step)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 300), max_size=12))
+def test_the_roots_of_many_sizes_in_one_pass_equal_each_tree_s_root(sizes: list[int]) -> None:
+    """verify holds every anchored checkpoint to the seals with one pass (merkle.roots)."""
+    leaves = ALL[:300]
+    assert roots(leaves, sizes) == {n: root(leaves[:n]) for n in sizes}
+
+
+def test_the_roots_of_the_vector_trees_in_one_pass() -> None:
+    assert roots(LEAF_HASHES, range(9)) == dict(enumerate(ROOTS))
 
 
 def _leaves(n: int) -> list[bytes]:
