@@ -13,6 +13,11 @@
   (large): under 60 s. Baseline: a bare pass that only reads and decodes the same events
   (``select_notifications`` in pages of 5,000 and ``mapper.to_domain_event``).
 
+* ``audit_verify_anchored_s``: the same verify with 1,000 seals of the whole store (a
+  seal a minute for a working day and more: each seal file as big as a real one) and an
+  anchor an hour (signed checkpoints, no network), against the same verify without
+  anchors (``anchors=False``): what holding the seals to their anchors costs.
+
 * ``progress_as_of_s`` and ``progress_as_of_repeat_s`` (``_postgres`` appended on
   PostgreSQL): ``adapters.audit.records.progress_as_of`` of the workload's programme at a
   day in the store's last month of decisions (the latest effective date less 15 days: the
@@ -136,12 +141,63 @@ def verify_figures(backend: Backend, size: str, events: int | None) -> list[dict
     engine.close()
     note(f"verify: {count:,} events in {ours:.1f} s; bare read+decode {bare:.1f} s")
     suffix = "" if backend.name == "sqlite" else backend.suffix  # the SQLite names came first
+    anchored, plain = anchored_verify(engine_env=env, home=home)
     return [
         figure(f"audit_verify_s{suffix}", ours, "s", bare, "lower"),
         figure(
             f"audit_verify_events_per_s{suffix}", count / ours, "events/s", decoded / bare, "higher"
         ),
+        figure(f"audit_verify_anchored_s{suffix}", anchored, "s", plain, "lower"),
     ]
+
+
+ANCHORED_SEALS = 1_000
+
+
+def anchored_verify(engine_env: dict[str, str], home: Any) -> tuple[float, float]:
+    """verify_store with ANCHORED_SEALS seals of the whole store, each anchored (a
+    checkpoint signed by the installation's key, no network), against the same verify
+    without anchors: what holding the seals to their anchors costs."""
+    from datetime import UTC, datetime
+
+    from adapters.audit import merkle
+    from adapters.audit.anchoring import Anchor, keep, origin
+    from adapters.audit.keys import signing_key
+    from adapters.audit.notes import Checkpoint, sign_note
+    from adapters.audit.verify import seal, seal_files, verify_store
+    from adapters.settings import Settings
+
+    engine = Engine(env=engine_env, clock=lambda: CLOCK)
+    report, heads = verify_store(engine.recorder, home, anchors=False)
+    first = seal(home, heads, report.names, report.position) or seal_files(home)[-1]
+    body = first.read_text()
+    for number in range(1, ANCHORED_SEALS):  # a seal per minute: as many files, as big
+        (first.parent / f"{first.stem}-{number:05d}.json").write_text(body.replace("{", " {", 1))
+    settings = Settings(home=home)
+    name, key = origin(settings), signing_key(home)
+    leaves = [merkle.leaf_hash(path.read_bytes()) for path in seal_files(home)]
+    hourly = range(1, len(leaves) + 1, 60)
+    for size in [*hourly, len(leaves)]:  # anchored hourly, and the latest
+        checkpoint = Checkpoint(name, size, merkle.root(leaves[:size]))
+        keep(
+            settings,
+            Anchor(sign_note(checkpoint.text(), name, key), None, datetime.now(tz=UTC).isoformat()),
+        )
+    sealed_kb = first.stat().st_size / 1024
+    with stopwatch("verify anchored") as elapsed:
+        anchored, _ = verify_store(engine.recorder, home, settings=settings)
+    assert anchored.ok, anchored.as_dict()
+    assert anchored.anchoring.size == len(leaves), anchored.as_dict()
+    start = time.perf_counter()
+    verify_store(engine.recorder, home, anchors=False)
+    plain = time.perf_counter() - start
+    engine.close()
+    anchors = len(hourly) + 1
+    note(
+        f"verify with {len(leaves):,} seals of {sealed_kb:,.0f} KB and {anchors} anchors: "
+        f"{elapsed[0]:.2f} s; without anchors {plain:.2f} s"
+    )
+    return elapsed[0], plain
 
 
 def in_effect_figures(backend: Backend, size: str, events: int | None) -> list[dict[str, Any]]:
