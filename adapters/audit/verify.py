@@ -100,8 +100,8 @@ class Report:
 
     def summary(self) -> str:
         """The verdict and what it covers, in words; then what anchors the seals."""
-        anchored = f" {self.anchoring.summary()}" if self.anchoring is not None else ""
-        return self._covered() + anchored
+        anchored = self.anchoring.summary() if self.anchoring is not None else ""
+        return f"{self._covered()}. {anchored}" if anchored else self._covered()
 
     def _covered(self) -> str:
         if self.verdict == "rolled-back":
