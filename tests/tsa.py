@@ -107,16 +107,41 @@ def _serve(handler: type[BaseHTTPRequestHandler]) -> _Serving:
     return _Serving(server, thread)
 
 
+class Answering(BaseHTTPRequestHandler):
+    """A quiet handler (the tests' output is not an access log) with one way to answer."""
+
+    def answer(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def answering(status: int, content_type: str, body: bytes) -> type[BaseHTTPRequestHandler]:
+    """A server's handler that answers every POST with this status, type and body."""
+
+    class Answer(Answering):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.answer(status, content_type, body)
+
+    return Answer
+
+
 def _handler(config: Path, folder: Path) -> type[BaseHTTPRequestHandler]:
     """A handler answering POST / with ``openssl ts -reply``. One reply at a time: openssl
     reads and rewrites the serial file, which two at once would garble."""
     lock = threading.Lock()
 
-    class TSAHandler(BaseHTTPRequestHandler):
+    class TSAHandler(Answering):
         def do_POST(self) -> None:
             query = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             if self.headers.get("Content-Type") != QUERY:
-                self._answer(415, "text/plain", b"expected application/timestamp-query\n")
+                self.answer(415, "text/plain", b"expected application/timestamp-query\n")
                 return
             with lock, tempfile.TemporaryDirectory(dir=folder) as work:
                 query_file, reply_file = Path(work, "query.tsq"), Path(work, "reply.tsr")
@@ -129,19 +154,9 @@ def _handler(config: Path, folder: Path) -> type[BaseHTTPRequestHandler]:
                     check=False,
                 )
                 if run.returncode != 0 or not reply_file.exists():
-                    self._answer(400, "text/plain", run.stderr or b"openssl ts -reply failed\n")
+                    self.answer(400, "text/plain", run.stderr or b"openssl ts -reply failed\n")
                     return
-                self._answer(200, REPLY, reply_file.read_bytes())
-
-        def _answer(self, status: int, content_type: str, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet: the tests' output is not an access log."""
+                self.answer(200, REPLY, reply_file.read_bytes())
 
     return TSAHandler
 

@@ -10,7 +10,6 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from adapters.audit.timestamps import (
     tsa_name,
     verify_timestamp,
 )
-from tests.tsa import TestTSA, running_tsa, serving, start_tsa
+from tests.tsa import TestTSA, answering, running_tsa, serving, start_tsa
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -151,25 +150,9 @@ def test_an_unreachable_tsa(tmp_path: Path) -> None:
         request_timestamp(f"http://127.0.0.1:{port}/", CHECKPOINT, timeout=5)
 
 
-def _answering(status: int, content_type: str, body: bytes) -> type[BaseHTTPRequestHandler]:
-    class Answer(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet."""
-
-    return Answer
-
-
 def test_a_tsa_answering_500() -> None:
     with (
-        serving(_answering(500, "text/plain", b"database on fire\n")) as url,
+        serving(answering(500, "text/plain", b"database on fire\n")) as url,
         pytest.raises(TimestampError, match=r"answered HTTP 500 \(database on fire\)"),
     ):
         request_timestamp(url, CHECKPOINT)
@@ -177,7 +160,7 @@ def test_a_tsa_answering_500() -> None:
 
 def test_a_web_page_instead_of_a_tsa() -> None:
     with (
-        serving(_answering(200, "text/html; charset=utf-8", b"<h1>Welcome</h1>")) as url,
+        serving(answering(200, "text/html; charset=utf-8", b"<h1>Welcome</h1>")) as url,
         pytest.raises(TimestampError, match=r"answered text/html.*not application/timestamp-reply"),
     ):
         request_timestamp(url, CHECKPOINT)
@@ -185,7 +168,7 @@ def test_a_web_page_instead_of_a_tsa() -> None:
 
 def test_garbage_labelled_as_a_time_stamp() -> None:
     with (
-        serving(_answering(200, "application/timestamp-reply", b"\x30\x03garbage")) as url,
+        serving(answering(200, "application/timestamp-reply", b"\x30\x03garbage")) as url,
         pytest.raises(TimestampError, match="damaged or not a time stamp"),
     ):
         request_timestamp(url, CHECKPOINT)
@@ -193,7 +176,7 @@ def test_garbage_labelled_as_a_time_stamp() -> None:
 
 def test_a_replayed_answer_is_not_taken(stamped: Stamped) -> None:
     """A genuine time stamp on the same data, but for another request: its nonce differs."""
-    replay = _answering(200, "application/timestamp-reply", stamped.response)
+    replay = answering(200, "application/timestamp-reply", stamped.response)
     with (
         serving(replay) as url,
         pytest.raises(TimestampError, match="answered another request: the nonce"),

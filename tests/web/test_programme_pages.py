@@ -300,7 +300,8 @@ def test_a_refused_decision_names_why_and_keeps_what_was_typed(api: Api) -> None
 # -- the roadmap and the audit page ---------------------------------------------------------
 
 
-def test_the_audit_verdict_in_words(api: Api) -> None:
+def verified(api: Api) -> tuple[str, str, str]:
+    """An auditor verifies on the audit page: the verdict, its box's words, the Dutch page."""
     logged_in(api, "audrey")
     csrf = csrf_of(api.client.get("/audit").text)
     api.client.post("/audit/verify", data={"csrf_token": csrf})
@@ -309,9 +310,14 @@ def test_the_audit_verdict_in_words(api: Api) -> None:
         r'id="verify-result" data-verdict="([^"]+)"[^>]*>(.*?)</div>\s*</div>', page, re.S
     )
     assert result is not None
-    assert result.group(1) == "unsealed"  # the scenario was never sealed
-    assert words(result.group(2)).startswith("Niet verzegeld")
-    assert "gebeurtenissen in" in words(result.group(2))
+    return result.group(1), result.group(2), page
+
+
+def test_the_audit_verdict_in_words(api: Api) -> None:
+    verdict, box, page = verified(api)
+    assert verdict == "unsealed"  # the scenario was never sealed
+    assert words(box).startswith("Niet verzegeld")
+    assert "gebeurtenissen in" in words(box)
     english = api.client.get("/audit?lang=en").text
     assert words(inner(english, "h3", "class", "ams-heading ams-heading--4")) == "Unsealed"
     assert "niet buiten de gegevensmap verankerd" in words(page)
@@ -334,16 +340,9 @@ def test_a_rolled_back_record_on_the_audit_page(api: Api) -> None:
     )
     note = sign_note(checkpoint.text(), name, signing_key(api.home))
     keep(settings, Anchor(note, None, datetime.now(tz=UTC).isoformat()))
-    logged_in(api, "audrey")
-    csrf = csrf_of(api.client.get("/audit").text)
-    api.client.post("/audit/verify", data={"csrf_token": csrf})
-    page = api.client.get("/audit?lang=nl").text
-    result = re.search(
-        r'id="verify-result" data-verdict="([^"]+)"[^>]*>(.*?)</div>\s*</div>', page, re.S
-    )
-    assert result is not None
-    assert result.group(1) == "rolled-back"
-    assert words(result.group(2)).startswith("Teruggezet")
+    verdict, box, page = verified(api)
+    assert verdict == "rolled-back"
+    assert words(box).startswith("Teruggezet")
     problems = words(inner(page, "ul", "id", "verify-problems"))
     assert problems.startswith("teruggezet: the sealed record:"), problems
     assert "attested 3 seals" in problems
