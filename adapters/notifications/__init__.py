@@ -1,0 +1,1 @@
+"""Notifications: the notices queued in the outbox, delivered as e-mail and webhook calls."""

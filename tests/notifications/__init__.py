@@ -1,0 +1,1 @@
+"""Tests of the notifications' delivery: e-mail through a real SMTP server."""
