@@ -121,6 +121,52 @@ class Settings(BaseSettings):
         description="seconds: after a seal the seals are anchored when the latest anchor is "
         "at least this old; 0 anchors after every seal",
     )
+    # notifications (README "Notifications"): mail over SMTP, signed webhooks
+    smtp_host: str | None = Field(
+        default=None, description="the mail server notifications are sent through; none: no mail"
+    )
+    smtp_port: int = Field(default=587, description="its port (587: submission with STARTTLS)")
+    smtp_starttls: bool = Field(default=True, description="upgrade the connection with STARTTLS")
+    smtp_user: str | None = Field(default=None, description="the mail server's login, if any")
+    smtp_password: SecretStr | None = Field(default=None, description="its password")
+    smtp_password_file: Path | None = Field(
+        default=None, description="a file holding the password instead (it wins)"
+    )
+    smtp_from: str = Field(
+        default="kringloop@localhost", description="the From address of notification mails"
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="PEM: the certificate authority the mail server's certificate is checked "
+        "against (default: the system's)",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="where people reach the web pages: the links in notifications",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="whsec_...: webhooks are signed with it (Standard Webhooks); receivers "
+        "check the signature with the same secret",
+    )
+    webhook_secret_file: Path | None = Field(
+        default=None, description="a file holding the webhook secret instead (it wins)"
+    )
+    delivery_attempts: int = Field(
+        default=5, ge=1, description="tries before a notification is given up and shown as failed"
+    )
+    delivery_backoff: float = Field(
+        default=30.0,
+        ge=0,
+        description="seconds before the first retry of a notification; doubled each time, "
+        "at most an hour",
+    )
+    notify_max_age_days: int = Field(
+        default=14,
+        ge=0,
+        description="decisions taking effect longer ago than this (history entered late) "
+        "notify no one",
+    )
     session_idle_minutes: int = Field(
         default=30, ge=1, description="a web session ends after this long without a request"
     )

@@ -44,6 +44,7 @@ from domain.errors import (
 )
 from domain.initiative import Initiative
 from domain.messages import N_
+from domain.notices import Outbox, notices_of
 from domain.procurement import Commitment, Community
 from domain.programme import Programme
 from domain.record import DecisionRecord, record_word
@@ -92,6 +93,8 @@ class DecisionStore(EventStore[UUID]):
             if not self.checked:
                 self.backfill()
             kwargs["commands"] = command_rows(domain_events)
+        if isinstance(self.recorder, Outbox):
+            kwargs["notices"] = notices_of(domain_events)
         return super().put(domain_events, **kwargs)
 
     def backfill(self) -> None:

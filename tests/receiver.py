@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +44,7 @@ class Receiver:
     fail_first: int = 0
     seen: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    on_accept: Callable[[], None] | None = None  # run after noting a request, before answering
     _port: int = field(default=0, repr=False)
     _server: ThreadingHTTPServer | None = field(default=None, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
@@ -120,6 +121,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             headers = {name.lower(): value for name, value in self.headers.items()}
             status, answer = receiver._take(headers, body)
+            if status == 200 and receiver.on_accept is not None:
+                receiver.on_accept()  # e.g. kill the sender: it never hears the answer
             self.answer(status, "text/plain; charset=utf-8", answer)
 
     return Receiving

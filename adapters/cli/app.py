@@ -23,6 +23,7 @@ from adapters.cli.context import (
     session,
 )
 from adapters.cli.lazy import CatalogueGroup
+from adapters.cli.notifications import notifications_app
 from adapters.cli.orchestration import register_orchestration
 from adapters.cli.procurement import register_procurement
 from adapters.cli.reads import register_reads
@@ -72,6 +73,7 @@ register_orchestration(app)
 register_api(app)
 register_backup(app)
 app.add_typer(witness_app, name="witness")
+app.add_typer(notifications_app, name="notifications")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 

@@ -11,6 +11,7 @@ applied to that record.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -22,11 +23,13 @@ from adapters.audit.chain import ChainedSQLiteRecorder
 from adapters.failures import StorageError, describe_failure, is_locked
 from adapters.logs import get_logger
 from domain.applied import Applied, CommandRow
+from domain.notices import Notice, Queued
 
 log = get_logger("kringloop.store")
 FIRST_WAIT = 0.1  # seconds before the first retry; doubles up to MAX_WAIT
 MAX_WAIT = 2.0
 COMMAND_TABLE = "kringloop_commands"
+OUTBOX_TABLE = "kringloop_outbox"  # domain.notices: written with the decisions that cause them
 CHUNK = 500  # command ids per look-up
 
 
@@ -42,13 +45,31 @@ class SQLiteEvents(ChainedSQLiteRecorder):
             f"CREATE TABLE IF NOT EXISTS {COMMAND_TABLE} (command_id TEXT, originator_id TEXT, "
             "version INTEGER, digest TEXT, PRIMARY KEY (command_id, originator_id)) "
             "WITHOUT ROWID",
+            f"CREATE TABLE IF NOT EXISTS {OUTBOX_TABLE} (sequence INTEGER PRIMARY KEY "
+            "AUTOINCREMENT, key TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, record TEXT NOT NULL, "
+            "version INTEGER NOT NULL, data TEXT NOT NULL, queued_at TEXT NOT NULL "
+            "DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
         ]
 
     def _insert_events(self, c: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         returning = super()._insert_events(c, stored_events, **kwargs)
         rows: Sequence[CommandRow] = kwargs.get("commands", ())
         c.executemany(f"INSERT INTO {COMMAND_TABLE} VALUES (?, ?, ?, ?)", _rows(rows))  # noqa: S608
+        _queue(c, kwargs.get("notices", ()))
         return returning
+
+    def queue_notices(self, notices: Sequence[Notice]) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            _queue(c, notices)
+
+    def notices_after(self, sequence: int, limit: int) -> list[Queued]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT sequence, key, kind, record, version, data, queued_at FROM {OUTBOX_TABLE} "  # noqa: S608
+                "WHERE sequence > ? ORDER BY sequence LIMIT ?",
+                (sequence, limit),
+            )
+            return [queued(*row) for row in c.fetchall()]
 
     def applied_command(self, originator_id: UUID, command_id: str) -> Applied | None:
         with self.datastore.transaction(commit=False) as c:
@@ -111,6 +132,22 @@ class SQLiteEvents(ChainedSQLiteRecorder):
     def _failure(self, error: Exception) -> StorageError:
         store = f"the event store {self.datastore.pool.db_name}"
         return describe_failure(error, store, waited=self.lock_timeout)
+
+
+def _queue(c: Any, notices: Sequence[Notice]) -> None:
+    c.executemany(
+        f"INSERT OR IGNORE INTO {OUTBOX_TABLE} (key, kind, record, version, data) "  # noqa: S608
+        "VALUES (?, ?, ?, ?, ?)",
+        [(n.key, n.kind, n.record, n.version, n.data_json()) for n in notices],
+    )
+
+
+def queued(
+    sequence: int, key: str, kind: str, record: str, version: int, data: str, queued_at: Any
+) -> Queued:
+    """A notice as read back from an outbox table."""
+    at = queued_at.isoformat() if hasattr(queued_at, "isoformat") else str(queued_at)
+    return Queued(key, kind, record, int(version), json.loads(data), int(sequence), at)
 
 
 def _rows(rows: Sequence[CommandRow]) -> list[tuple[str, str, int, str]]:

@@ -14,8 +14,9 @@ from psycopg.sql import SQL, Identifier
 from adapters.audit.chain import ChainRow, StoredRow
 from adapters.audit.chain_postgres import ChainedPostgresRecorder
 from adapters.failures import describe_failure
-from adapters.recorders import COMMAND_TABLE
+from adapters.recorders import COMMAND_TABLE, OUTBOX_TABLE, queued
 from domain.applied import Applied, CommandRow
+from domain.notices import Notice, Queued
 
 
 class PostgresEvents(ChainedPostgresRecorder):
@@ -33,6 +34,15 @@ class PostgresEvents(ChainedPostgresRecorder):
                 "PRIMARY KEY (command_id, originator_id))"
             ).format(*self.command_table)
         )
+        self.outbox_table = Identifier(self.datastore.schema), Identifier(OUTBOX_TABLE)
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {}.{} (sequence bigserial PRIMARY KEY, "
+                "key text NOT NULL UNIQUE, kind text NOT NULL, record text NOT NULL, "
+                "version bigint NOT NULL, data text NOT NULL, "
+                "queued_at timestamptz NOT NULL DEFAULT now())"
+            ).format(*self.outbox_table)
+        )
 
     def _fetch_ids_after_insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -45,7 +55,45 @@ class PostgresEvents(ChainedPostgresRecorder):
                 SQL("INSERT INTO {}.{} VALUES (%s, %s, %s, %s)").format(*self.command_table),
                 [(r.command_id, r.originator_id, r.version, r.digest) for r in rows],
             )
+        self._queue(curs, kwargs.get("notices", ()))
         return notification_ids
+
+    def _queue(self, curs: Any, notices: Sequence[Notice]) -> None:
+        if notices:
+            curs.executemany(
+                SQL(
+                    "INSERT INTO {}.{} (key, kind, record, version, data) "
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING"
+                ).format(*self.outbox_table),
+                [(n.key, n.kind, n.record, n.version, n.data_json()) for n in notices],
+            )
+
+    def queue_notices(self, notices: Sequence[Notice]) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            self._queue(curs, notices)
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def notices_after(self, sequence: int, limit: int) -> list[Queued]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL(
+                    "SELECT sequence, key, kind, record, version, data, queued_at FROM {}.{} "
+                    "WHERE sequence > %s ORDER BY sequence LIMIT %s"
+                ).format(*self.outbox_table),
+                (sequence, limit),
+            )
+            return [
+                queued(
+                    r["sequence"],
+                    r["key"],
+                    r["kind"],
+                    r["record"],
+                    r["version"],
+                    r["data"],
+                    r["queued_at"],
+                )
+                for r in curs.fetchall()
+            ]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def applied_command(self, originator_id: UUID, command_id: str) -> Applied | None:

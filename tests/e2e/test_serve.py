@@ -81,6 +81,8 @@ def test_serve_runs_every_deployment_and_stops_cleanly(tmp_path: Path) -> None:
             "audit-verify",
             "close-consultation",
             "form-consortium",
+            "deliver-notifications",
+            "weekly-digest",
         }
         assert (tmp_path / "prefect" / "prefect.db").exists(), "Prefect lives in the data folder"
 

@@ -58,8 +58,7 @@ CONTEXTS: dict[str, dict[str, Any]] = {
             {
                 "initiative_id": "grass",
                 "title": "Grasvezel uit bermmaaisel",
-                "from_stage": "proposed",
-                "to_stage": "expert_scan",
+                "stage": "expert_scan",
             }
         ],
         "overdue": [{"initiative_id": "mattress", "title": "Matrassen", "what": "financiering"}],
@@ -117,11 +116,11 @@ EXPECTED: dict[str, dict[str, tuple[str, str]]] = {
     "weekly-digest": {
         "nl": (
             "Week 49 van 2026: Circulair Friesland",
-            "Grasvezel uit bermmaaisel: van voorgesteld naar expertonderzoek",
+            "Grasvezel uit bermmaaisel: nu expertonderzoek",
         ),
         "en": (
             "Week 49 of 2026: Circulair Friesland",
-            "Grasvezel uit bermmaaisel: from proposed to expert scan",
+            "Grasvezel uit bermmaaisel: now expert scan",
         ),
     },
 }

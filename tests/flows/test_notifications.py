@@ -1,0 +1,158 @@
+"""Notifications end to end: the deadlines flow's escalations mailed to the initiative's
+broker in Dutch through a real SMTP server (STARTTLS, login), the Monday digest once per
+week, webhooks retried until the receiver takes them, a receiver that stays down given up
+without holding up anything else."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.notifications import store
+from adapters.notifications.webhooks import new_secret
+from domain.values import Stage
+from flows import runtime
+from flows.deadlines import escalate_deadlines
+from flows.notifications import deliver_notifications, send_weekly_digest
+from tests.conftest import TODAY, Run
+from tests.receiver import Receiver, running_receiver
+from tests.scenario import BROKER, PROGRAMME, checked_programme, initiative_at
+from tests.smtp import TestSMTP, running_smtp
+
+SECRET = new_secret()
+
+
+@pytest.fixture
+def mailbox(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestSMTP]:
+    """A real SMTP server (STARTTLS and login required), and the flows' settings pointing
+    at it; webhooks signed with SECRET; retries without waiting."""
+    with running_smtp(home / "smtp") as smtp:
+        for name, value in {
+            "KRINGLOOP_SMTP_HOST": smtp.host,
+            "KRINGLOOP_SMTP_PORT": str(smtp.port),
+            "KRINGLOOP_SMTP_USER": smtp.user,
+            "KRINGLOOP_SMTP_PASSWORD": smtp.password,
+            "KRINGLOOP_SMTP_CA_FILE": str(smtp.ca_file),
+            "KRINGLOOP_SMTP_FROM": "programmabureau@kringloop.test",
+            "KRINGLOOP_PUBLIC_URL": "https://kringloop.test",
+            "KRINGLOOP_WEBHOOK_SECRET": SECRET,
+            "KRINGLOOP_DELIVERY_BACKOFF": "0",
+            "KRINGLOOP_DELIVERY_ATTEMPTS": "3",
+        }.items():
+            monkeypatch.setenv(name, value)
+        runtime.close()
+        yield smtp
+
+
+@pytest.fixture
+def scheduled(mailbox: TestSMTP, run: Run) -> Run:
+    checked_programme(run)
+    return run
+
+
+def subscribe(identity: str, **fields: object) -> None:
+    reads = runtime.read_store().engine
+    store.create_tables(reads)
+    store.subscribe(reads, identity, "board", **fields)
+
+
+def overdue(run: Run) -> None:
+    initiative_at(run, Stage.PRECONDITION_FULFILMENT, initiative_id="late")
+    run(
+        "register-precondition",
+        initiative_id="late",
+        precondition="vergunning",
+        kind="permit",
+        responsible="Omgevingsdienst",
+        due="2017-01-01",
+    )
+
+
+def test_the_deadlines_flow_mails_the_initiative_s_broker_in_dutch(
+    mailbox: TestSMTP, scheduled: Run
+) -> None:
+    overdue(scheduled)
+    subscribe(BROKER, email="anna@gemeente.test")
+    subscribe("someone-else", email="else@gemeente.test")
+    escalate_deadlines(stalled_days=90, today=TODAY)
+    done = deliver_notifications(today=TODAY)
+    assert (done["queued"], done["sent"], done["failed"]) == (1, 1, 0), done
+    (mail,) = mailbox.received
+    assert mail["To"] == "anna@gemeente.test"
+    assert mail["From"] == "programmabureau@kringloop.test"
+    text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "https://kringloop.test/initiatives/late" in text
+    assert "vergunning" in text
+    assert "voorwaarde" in (mail["Subject"] + text).lower(), "in Dutch by default"
+    again = deliver_notifications(today=TODAY)
+    assert (again["queued"], again["sent"]) == (0, 0)
+    assert len(mailbox.received) == 1, "sent once"
+
+
+def test_the_monday_digest_is_sent_once_per_week(mailbox: TestSMTP, scheduled: Run) -> None:
+    subscribe("board", email="bureau@board.test", language="en")
+    monday = TODAY - timedelta(days=TODAY.weekday())
+    first = send_weekly_digest(programme_id=PROGRAMME, today=monday)
+    second = send_weekly_digest(programme_id=PROGRAMME, today=monday)
+    assert first["digest"] == second["digest"]
+    assert (first["sent"], second["sent"]) == (1, 0)
+    assert len(mailbox.received) == 1
+    assert "Week" in mailbox.received[0]["Subject"] or "week" in mailbox.received[0]["Subject"]
+    send_weekly_digest(programme_id=PROGRAMME, today=monday + timedelta(days=7))
+    assert len(mailbox.received) == 2, "the next week's"
+
+
+@pytest.fixture
+def receiver(mailbox: TestSMTP) -> Iterator[Receiver]:
+    with running_receiver(SECRET, fail_first=2) as started:
+        yield started
+
+
+def test_a_webhook_failing_twice_is_delivered_once_on_the_third_try(
+    receiver: Receiver, scheduled: Run
+) -> None:
+    overdue(scheduled)
+    subscribe(BROKER, webhook_url=receiver.url)
+    escalate_deadlines(stalled_days=90, today=TODAY)
+    tries = [deliver_notifications(today=TODAY) for _ in range(3)]
+    assert [(t["sent"], t["retrying"]) for t in tries] == [(0, 1), (0, 1), (1, 0)]
+    ((webhook_id, payload),) = receiver.received
+    assert receiver.attempts == 3
+    assert set(receiver.seen) == {webhook_id}, "every try carried the same id"
+    assert (payload["type"], payload["initiative"]) == ("overdue-precondition", "late")
+    (sent,) = store.messages(runtime.read_store().engine, "sent")
+    assert sent.attempts == 3
+    attempts = store.attempts_of(runtime.read_store().engine, sent.id)
+    assert [a.outcome for a in attempts] == ["failed", "failed", "sent"]
+
+
+def test_a_receiver_that_stays_down_is_given_up_and_holds_up_nothing(
+    mailbox: TestSMTP, scheduled: Run
+) -> None:
+    with running_receiver(SECRET) as receiver:
+        given_up_then_retried(mailbox, receiver, scheduled)
+
+
+def given_up_then_retried(mailbox: TestSMTP, receiver: Receiver, scheduled: Run) -> None:
+    overdue(scheduled)
+    receiver.down()
+    subscribe(BROKER, webhook_url=receiver.url, email="anna@gemeente.test")
+    escalate_deadlines(stalled_days=90, today=TODAY)
+    first = deliver_notifications(today=TODAY)
+    assert (first["sent"], first["retrying"]) == (1, 1), "the mail went at once"
+    for _ in range(2):
+        deliver_notifications(today=TODAY)
+    reads = runtime.read_store().engine
+    (failed,) = store.messages(reads, "failed")
+    assert (failed.channel, failed.attempts) == ("webhook", 3)
+    assert "refused" in failed.last_error.lower() or "connect" in failed.last_error.lower()
+    assert len(mailbox.received) == 1
+    assert store.retry(reads, failed.id) is not None
+    receiver.up()
+    assert deliver_notifications(today=TODAY)["sent"] == 1, "retried by hand, delivered"
+    attempts = store.attempts_of(reads, failed.id)
+    assert [a.outcome for a in attempts] == ["failed"] * 3 + ["sent"], "the log goes on"
+    assert [payload["type"] for _, payload in receiver.received] == ["overdue-precondition"]
