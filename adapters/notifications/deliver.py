@@ -31,7 +31,7 @@ from adapters.notifications.store import (
 )
 from domain.authority import Authority
 from domain.notices import Notice, Outbox, Queued
-from projections.tables import InitiativeRow, ProgrammeRow
+from projections.tables import InitiativeRow, PreconditionRow, ProgrammeRow
 
 log = get_logger("kringloop.notifications")
 PAGE = 500
@@ -267,9 +267,14 @@ def message_context(reads: Engine, message: MessageRow, settings: Any) -> dict[s
         "title": initiative.title,
         "link": f"{base}/initiatives/{initiative.initiative_id}",
     }
-    effective = date.fromisoformat(data["effective"]) if data.get("effective") else None
     if message.kind == "overdue-precondition":
-        return {**context, "precondition": data.get("subject", ""), "due": effective}
+        with Session(reads) as db:
+            found = db.get(PreconditionRow, (initiative.initiative_id, data.get("subject", "")))
+        return {
+            **context,
+            "precondition": (found.description or found.precondition) if found else data["subject"],
+            "due": found.due if found else None,
+        }
     if message.kind == "stalled":
         return {**context, "since": initiative.status_since}
     if message.kind == "scale-up-assessed":

@@ -23,6 +23,7 @@ from domain.scale_up import Phase3Figures, assess
 
 DATA = Path(__file__).with_name("regional.yaml")
 SCHEDULER = "scheduler:phase-3-check"
+DEADLINES = "scheduler:deadlines"  # the daily deadlines flow's identity (flows.runtime)
 Step = tuple[date, str, str, str, list[str], dict[str, Any]]  # day, command, actor, reason, ...
 
 
@@ -491,6 +492,21 @@ def procurement(rec: Record, p: dict[str, Any], municipalities: list[str]) -> No
             )
 
 
+def deadlines_mandate(rec: Record, p: dict[str, Any]) -> None:
+    """The daily deadlines check gets its mandate on every stream on the record's last day
+    (last in the file: the lines before keep their command ids)."""
+    last = max(step[0] for step in rec.steps)
+    rec.add(
+        last,
+        "grant-mandate",
+        p["actor"],
+        rec.text["deadlines"],
+        programme_id=rec.pid,
+        broker=DEADLINES,
+        streams=["all"],
+    )
+
+
 def main() -> None:
     data = yaml.safe_load(DATA.read_text(encoding="utf-8"))
     p = data["programme"]
@@ -499,6 +515,7 @@ def main() -> None:
     for spec in data["initiatives"]:
         rec.steps.extend(initiative(rec, spec, data["experts"]))
     procurement(rec, data["procurement"], p["municipalities"])
+    deadlines_mandate(rec, p)
     for line in rec.lines():
         sys.stdout.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
 

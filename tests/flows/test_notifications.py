@@ -13,11 +13,14 @@ import pytest
 
 from adapters.notifications import store
 from adapters.notifications.webhooks import new_secret
+from domain.engine import today_in_programme_tz
 from domain.values import Stage
 from flows import runtime
 from flows.deadlines import escalate_deadlines
 from flows.notifications import deliver_notifications, send_weekly_digest
+from projections import queries
 from tests.conftest import TODAY, Run
+from tests.e2e.test_cli import kringloop
 from tests.receiver import Receiver, running_receiver
 from tests.scenario import BROKER, PROGRAMME, checked_programme, initiative_at
 from tests.smtp import TestSMTP, running_smtp
@@ -156,3 +159,37 @@ def given_up_then_retried(mailbox: TestSMTP, receiver: Receiver, scheduled: Run)
     attempts = store.attempts_of(reads, failed.id)
     assert [a.outcome for a in attempts] == ["failed"] * 3 + ["sent"], "the log goes on"
     assert [payload["type"] for _, payload in receiver.received] == ["overdue-precondition"]
+
+
+@pytest.mark.slow
+def test_on_the_demo_data_each_overdue_precondition_is_mailed_to_its_broker_in_dutch(
+    mailbox: TestSMTP, home: Path
+) -> None:
+    kringloop(home, "demo", "--fresh", "--json")
+    runtime.close()
+    addresses = {"broker-anna": "anna@mra.test", "broker-bas": "bas@mra.test"}
+    for broker, address in addresses.items():
+        subscribe(broker, email=address)
+    escalated = escalate_deadlines(stalled_days=90)
+    assert escalated["refused"] == 0, escalated["refusals"]
+    delivered = deliver_notifications()
+    assert delivered["failed"] == 0, delivered
+    reads = runtime.read_store()
+    today = today_in_programme_tz()
+    brokers = {s.id: s.broker for s in queries.list_initiatives(reads, today)}
+    expected = {
+        (addresses[brokers[p.initiative_id]], p.initiative_id)
+        for p in queries.register(reads, today, overdue=True)
+    }
+    assert expected, "the demo has overdue preconditions"
+    overdue_mails = [  # a long subject is folded before it: strip the fold's space
+        m for m in mailbox.received if m["Subject"].strip().startswith("Randvoorwaarde")
+    ]
+    found = set()
+    for mail in overdue_mails:
+        text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        (initiative,) = {i for _, i in expected if f"/initiatives/{i}" in text}
+        found.add((mail["To"], initiative))
+        assert "vervuld" in text, "in Dutch"
+    assert found == expected
+    assert len(overdue_mails) == len(expected), "one mail each"
