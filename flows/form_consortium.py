@@ -1,10 +1,9 @@
-"""Broker workflow: form the consortium, then notify each of its members (a notice per
-member in the data folder's outbox, and a log line), and bring the read models up."""
+"""Broker workflow: form the consortium, bring the read models up, then notify each member's
+contacts at once (the decision queued its notice in the outbox; delivering it now, rather
+than at the next minute's delivery, sends them their mail or webhook as the flow ends)."""
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import date
 from typing import Any
 
@@ -13,12 +12,10 @@ from prefect import flow
 from domain.commands.base import Outcome
 from domain.commands.catalogue import validate_command
 from domain.commands.initiative import FormConsortium
-from domain.engine import today_in_programme_tz
-from domain.errors import NotFoundError, WrongStageError
+from domain.errors import WrongStageError
 from domain.values import Stage
 from flows import runtime
 from flows.projection_catch_up import catch_up
-from projections.queries import initiative_detail
 
 
 @runtime.retried("form consortium")
@@ -49,35 +46,21 @@ def form(initiative_id: str, actor: str, reason: str, effective: date | None) ->
 
 @runtime.retried("notify members")
 def notify(initiative_id: str) -> list[str]:
-    """Write one notice per member; writing it again changes nothing (same file)."""
-    detail = initiative_detail(runtime.read_store(), initiative_id, today_in_programme_tz())
-    if detail is None:
-        raise NotFoundError(f"initiative '{initiative_id}' is not in the read models")
-    outbox = runtime.settings().home / "outbox"
-    outbox.mkdir(parents=True, exist_ok=True)
-    notified = []
-    for member, role in sorted(detail.initiative.members.items()):
-        slug = re.sub(r"[^a-z0-9]+", "-", member.lower()).strip("-")
-        notice = {
-            "to": member,
-            "role": role,
-            "initiative": initiative_id,
-            "subject": f"Consortium formed: {detail.initiative.title}",
-            "formed_on": str(detail.initiative.consortium_formed_on),
-        }
-        (outbox / f"{initiative_id}--{slug}--consortium-formed.json").write_text(
-            json.dumps(notice, indent=2)
-        )
-        runtime.log.info("member notified", initiative=initiative_id, member=member)
-        notified.append(member)
-    return notified
+    """Deliver the outbox now; who the consortium's forming was sent to (delivering again
+    sends nothing twice: each message is marked sent once the receiver took it)."""
+    from adapters.notifications.deliver import deliver, sent_about
+
+    engine, reads = runtime.engine(), runtime.read_store().engine
+    done = deliver(engine, reads, runtime.settings(), engine.clock())
+    runtime.log.info("members' contacts notified", initiative=initiative_id, **done.as_dict())
+    return sent_about(reads, engine.initiative(initiative_id).id.hex, "consortium-formed")
 
 
 @flow(name="form-consortium", retries=1, retry_delay_seconds=0)
 def form_consortium(
     initiative_id: str, actor: str, reason: str, effective: date | None = None
 ) -> dict[str, Any]:
-    """Form the consortium and notify its members."""
+    """Form the consortium and notify its members' contacts."""
     runtime.bind_run()
     formed = form(initiative_id, actor, reason, effective)
     catch_up()

@@ -3,8 +3,10 @@ waiting or failed, and sending now. The deliver-notifications flow sends every m
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 from rich.table import Table
@@ -62,7 +64,15 @@ def subscribe(
     if actor != identity and (
         register is None or register.grant_of(actor, "manager", today) is None
     ):
-        refuse(f"{actor} may set only their own notifications (a manager may set anyone's)")
+        refuse(
+            f"{actor} may set only their own notifications (a manager may set anyone's)",
+            "forbidden",
+            as_json,
+        )
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        refuse(f"--email {email!r}: not an e-mail address (name@example.nl)", "invalid", as_json)
+    if webhook and urlsplit(webhook).scheme not in ("https", "http"):
+        refuse(f"--webhook {webhook!r}: not an http(s) address", "invalid", as_json)
     if kinds is not None and kinds != "*":
         unknown = sorted(set(kinds.split(",")) - set(KINDS))
         if unknown:

@@ -349,6 +349,17 @@ def _next(db: Session, message: str) -> int:
     return max(numbers, default=0) + 1
 
 
+def sent_about(reads: Engine, record: str, kind: str) -> list[str]:
+    """Who was sent a notice of this kind about this record (an aggregate id, hex)."""
+    with Session(reads) as db:
+        found = db.exec(
+            select(MessageRow.recipient).where(
+                MessageRow.record == record, MessageRow.kind == kind, MessageRow.status == "sent"
+            )
+        ).all()
+    return sorted(set(found))
+
+
 # -- the weekly digest ------------------------------------------------------------------------
 
 

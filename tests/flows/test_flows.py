@@ -15,7 +15,6 @@ from domain.values import Stage
 from flows import runtime
 from flows.audit_verify import audit_verify
 from flows.deadlines import escalate_deadlines
-from flows.form_consortium import form_consortium
 from flows.projection_catch_up import projection_catch_up
 from flows.scale_up_check import scale_up_check
 from projections import queries
@@ -221,37 +220,6 @@ def test_a_whole_flow_run_retried_records_each_step_once(
     assert events.count("MarketConsultationClosed") == 1
     assert events.count("PreconditionRegistered") == 1
     assert result["registered"] == 1
-
-
-def test_forming_a_consortium_notifies_every_member(run: Run, home: Path) -> None:
-    programme(run)
-    initiative_at(run, Stage.PRECONDITION_FULFILMENT)
-    for command, fields in (
-        ("fulfil-precondition", {"precondition": "volume", "evidence": ["c.pdf"]}),
-        ("waive-precondition", {"precondition": "offtake"}),
-        ("admit-member", {"organisation": "GrassFibre", "role": "lead"}),
-        ("admit-member", {"organisation": "Port of Amsterdam", "role": "other"}),
-        ("declare-no-arrangement", {}),
-    ):
-        run(command, initiative_id="grass", effective="2016-10-01", **fields)
-    result = form_consortium(
-        initiative_id="grass", actor="broker-anna", reason="all met", effective=date(2016, 11, 1)
-    )
-    assert result["notified"] == ["GrassFibre", "Port of Amsterdam"]
-    notices = sorted(p.name for p in (home / "outbox").iterdir())
-    assert notices == [
-        "grass--grassfibre--consortium-formed.json",
-        "grass--port-of-amsterdam--consortium-formed.json",
-    ]
-    assert json.loads((home / "outbox" / notices[1]).read_text())["role"] == "other"
-
-    for notice in (home / "outbox").iterdir():
-        notice.unlink()  # as if the first run was lost between forming and notifying
-    again = form_consortium(
-        initiative_id="grass", actor="broker-anna", reason="all met", effective=date(2016, 11, 1)
-    )
-    assert again == result, "a new run finds the consortium formed and still notifies"
-    assert len(list((home / "outbox").iterdir())) == 2
 
 
 def test_projection_catch_up_brings_the_read_models_to_the_head(run: Run, engine: Engine) -> None:

@@ -17,6 +17,7 @@ from domain.engine import today_in_programme_tz
 from domain.values import Stage
 from flows import runtime
 from flows.deadlines import escalate_deadlines
+from flows.form_consortium import form_consortium
 from flows.notifications import deliver_notifications, send_weekly_digest
 from projections import queries
 from tests.conftest import TODAY, Run
@@ -193,3 +194,44 @@ def test_on_the_demo_data_each_overdue_precondition_is_mailed_to_its_broker_in_d
         assert "vervuld" in text, "in Dutch"
     assert found == expected
     assert len(overdue_mails) == len(expected), "one mail each"
+
+
+def test_forming_a_consortium_notifies_each_member_s_contacts(
+    receiver: Receiver, scheduled: Run
+) -> None:
+    """The form-consortium flow delivers at once; a run started again after a lost one
+    finds the consortium formed and sends nothing twice."""
+    initiative_at(scheduled, Stage.PRECONDITION_FULFILMENT)
+    for command, fields in (
+        ("fulfil-precondition", {"precondition": "volume", "evidence": ["c.pdf"]}),
+        ("waive-precondition", {"precondition": "offtake"}),
+        ("admit-member", {"organisation": "GrassFibre", "role": "lead"}),
+        ("admit-member", {"organisation": "Port of Amsterdam", "role": "other"}),
+        ("declare-no-arrangement", {}),
+    ):
+        scheduled(command, initiative_id="grass", effective="2016-10-01", **fields)
+    for identity, organisation in (
+        ("grassfibre-office", "GrassFibre"),
+        ("port-office", "Port of Amsterdam"),
+    ):
+        scheduled(
+            "grant-role",
+            identity=identity,
+            role="organisation",
+            organisation=organisation,
+            actor="board",
+            effective="2016-01-01",
+        )
+        subscribe(identity, webhook_url=receiver.url)
+    receiver.fail_first = 0
+    result = form_consortium(
+        initiative_id="grass", actor="broker-anna", reason="all met", effective=TODAY
+    )
+    assert result["notified"] == ["grassfibre-office", "port-office"]
+    assert sorted(p["recipient"] for _, p in receiver.received) == result["notified"]
+    assert {p["type"] for _, p in receiver.received} == {"consortium-formed"}
+    again = form_consortium(
+        initiative_id="grass", actor="broker-anna", reason="all met", effective=TODAY
+    )
+    assert again == result, "a new run finds the consortium formed"
+    assert len(receiver.received) == 2, "and sends nothing twice"
