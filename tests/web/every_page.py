@@ -34,10 +34,11 @@ KINDS = [
     Kind("communities", r"/communities"),
     Kind("community", r"/communities/[^/]+"),
     Kind("audit", r"/audit"),
+    Kind("notifications", r"/notifications"),
     Kind("statement", r"/toegankelijkheid"),
 ]
 # found for every logged-in role, or the navigation lost a link
-REQUIRED = {"pipeline", "initiative", "programme", "roadmap", "audit", "statement"}
+REQUIRED = {"pipeline", "initiative", "programme", "roadmap", "audit", "notifications", "statement"}
 # pages a stranger sees (no login)
 PUBLIC = [("login", "/login"), ("statement", "/toegankelijkheid")]
 START = "/pipeline"

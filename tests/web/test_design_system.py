@@ -179,10 +179,17 @@ def test_a_logged_in_page_has_the_navigation_the_user_and_the_logout(api: Api) -
     response = api.client.get("/programmes?lang=nl")
     frame = _frame(response.text)
     links = {a["href"]: a for a in frame.all("a", "ams-page-header__menu-link")}
-    assert list(links) == ["/pipeline", "/programmes", "/organisations", "/communities", "/audit"]
+    assert list(links) == [
+        "/pipeline",
+        "/programmes",
+        "/organisations",
+        "/communities",
+        "/audit",
+        "/notifications",
+    ]
     assert links["/programmes"].get("aria-current") == "page"
     assert "aria-current" not in links["/pipeline"]
-    for word in ("Pijplijn", "Programma", "Organisaties", "Communities", "Audit"):
+    for word in ("Pijplijn", "Programma", "Organisaties", "Communities", "Audit", "Meldingen"):
         assert f">{word}</a>" in response.text
     assert 'translate="no">broker-bas</strong>' in response.text
     assert "(transitiemakelaar)" in response.text  # the role in the glossary's word

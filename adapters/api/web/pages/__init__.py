@@ -11,6 +11,7 @@ from adapters.api.web.pages import (
     communities,
     initiative,
     login,
+    notifications,
     organisations,
     pipeline,
     programme,
@@ -24,5 +25,7 @@ router.include_router(statement.router)  # the accessibility statement, open to 
 # the record's pages answer conditionally, from answers kept at the read models' position
 for module in (pipeline, initiative, programme, audit, organisations, communities):
     router.include_router(module.router, dependencies=[Depends(page_read)])
+# messages change without a new event: this page does not answer conditionally
+router.include_router(notifications.router)
 
 __all__ = ["render", "router"]
