@@ -146,13 +146,19 @@ def kept_anchors(settings: Settings) -> list[Anchor]:
 
 
 def _read(folder: Path) -> list[Anchor]:
-    found = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-        try:
-            found.append(Anchor.read(path))
-        except (ValueError, KeyError, OSError) as error:  # verify names it as no anchor
-            found.append(Anchor(f"unreadable: {error}", None, "", str(path)))
-    return found
+    return [_read_one(path) for path in _anchor_files(folder)]
+
+
+def _anchor_files(folder: Path) -> list[Path]:
+    """Oldest first: their names sort by size, then time."""
+    return sorted(folder.glob("*.json")) if folder.is_dir() else []
+
+
+def _read_one(path: Path) -> Anchor:
+    try:
+        return Anchor.read(path)
+    except (ValueError, KeyError, OSError) as error:  # verify names it as no anchor
+        return Anchor(f"unreadable: {error}", None, "", str(path))
 
 
 def keep(settings: Settings, anchor: Anchor) -> Path:
@@ -161,7 +167,8 @@ def keep(settings: Settings, anchor: Anchor) -> Path:
     checkpoint = anchor.checkpoint
     name = f"{checkpoint.size:010d}-{anchor.anchored_at.replace(':', '-')}.json"
     written = anchors_folder(settings.home) / name
-    for folder in _folders(settings):
+    for folder in reversed(_folders(settings)):  # the copy first: if it cannot be written,
+        # neither is the data folder's, and the next anchoring tries both again
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / name
         temporary = path.with_suffix(".tmp")
@@ -239,15 +246,10 @@ def anchor(settings: Settings, force: bool = True) -> Path | None:
 
 
 def _latest_own(home: Path) -> Anchor | None:
-    """The newest anchor in the data folder (its files sort by size, then time)."""
-    folder = anchors_folder(home)
-    for path in sorted(folder.glob("*.json"), reverse=True) if folder.is_dir() else []:
-        try:
-            anchor = Anchor.read(path)
-            if anchor.checkpoint.size >= 0:
-                return anchor
-        except (ValueError, KeyError, OSError):  # not an anchor: verify names it
-            continue
+    """The newest anchor in the data folder, read from the end (not every anchor)."""
+    for path in reversed(_anchor_files(anchors_folder(home))):
+        if _readable(found := _read_one(path)):
+            return found
     return None
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -48,6 +49,7 @@ class Delivery:
     unaddressed: int = 0  # a recipient without a subscription that wants the kind
     sent: int = 0
     retrying: int = 0
+    deferred: int = 0  # due, but their server or host failed earlier in this run
     failed: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -173,16 +175,31 @@ def _initiative(db: Session, record: str) -> InitiativeRow | None:
 
 def send_due(reads: Engine, settings: Any, done: Delivery) -> None:
     """Send every pending message whose time has come; each is marked in its own
-    transaction after the server or receiver accepted it."""
+    transaction after the server or receiver accepted it. Once a mail server or a webhook's
+    host fails for a reason that may pass, its other messages wait for the next run (no
+    attempt counted): a server that hangs costs one timeout a run, not one a message."""
+    failing: set[str] = set()
     for message in _due(reads):
+        endpoint = _endpoint(message)
+        if endpoint in failing:
+            done.deferred += 1
+            continue
         try:
             _send(message, reads, settings)
         except Exception as error:  # DeliveryFailed, or anything a template or server throws
             final = bool(getattr(error, "permanent", False))  # refused for good: no retry
             _failed(reads, message, f"{type(error).__name__}: {error}", settings, done, final)
+            if not final:
+                failing.add(endpoint)
             continue
         _sent(reads, message)
         done.sent += 1
+
+
+def _endpoint(message: MessageRow) -> str:
+    if message.channel == "email":
+        return "smtp"
+    return f"webhook:{urlsplit(message.address).netloc}"
 
 
 def _due(reads: Engine) -> Iterator[MessageRow]:

@@ -235,3 +235,20 @@ def test_forming_a_consortium_notifies_each_member_s_contacts(
     )
     assert again == result, "a new run finds the consortium formed"
     assert len(receiver.received) == 2, "and sends nothing twice"
+
+
+def test_a_failing_host_costs_one_try_a_run_not_one_a_message(scheduled: Run) -> None:
+    monday = TODAY - timedelta(days=TODAY.weekday())
+    with running_receiver(SECRET) as receiver:
+        receiver.down()
+        subscribe("board", webhook_url=receiver.url)
+        subscribe("office", webhook_url=receiver.url, digest=True)
+        first = send_weekly_digest(programme_id=PROGRAMME, today=monday)
+        assert (first["queued"], first["retrying"], first["deferred"]) == (2, 1, 1)
+        receiver.up()
+        second = deliver_notifications(today=monday)
+        assert (second["sent"], second["deferred"]) == (2, 0)
+    reads = runtime.read_store().engine
+    tries = sorted(len(store.attempts_of(reads, m.id)) for m in store.messages(reads, "sent"))
+    assert tries == [1, 2], "the deferred one was tried once, when the host was back"
+    assert sorted(p["recipient"] for _, p in receiver.received) == ["board", "office"]
