@@ -178,7 +178,8 @@ def deliver_now(
         emit_json(done.as_dict())
         return
     console.print(
-        f"{done.queued} new, {done.sent} sent, {done.retrying} to retry, {done.failed} failed"
+        f"{done.queued} new, {done.sent} sent, {done.retrying} to retry, {done.deferred} "
+        f"waiting for their server, {done.failed} failed"
         f" ({done.unaddressed} without an address, {done.too_old} about old decisions)",
         highlight=False,
     )
