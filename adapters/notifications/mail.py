@@ -22,7 +22,6 @@ import hashlib
 import re
 import smtplib
 import ssl
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -35,12 +34,11 @@ from jinja2 import (
     Environment,
     FileSystemLoader,
     StrictUndefined,
-    pass_context,
     select_autoescape,
 )
-from jinja2.runtime import Context
 
-from adapters.i18n import Translator, translator
+from adapters.i18n import translator
+from adapters.i18n.templating import speak
 
 TEMPLATES: Final = Path(__file__).parent / "templates"
 KINDS: Final[tuple[str, ...]] = (
@@ -114,47 +112,9 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        _gettext, _ngettext, newstyle=True
-    )
-    env.filters.update(
-        {name: _figure(name) for name in ("day", "moment", "number")},
-        term=_term,
-    )
+    speak(env)
     return env
-
-
-def _t(context: Context) -> Translator:
-    found: Translator = context["t"]
-    return found
-
-
-@pass_context
-def _gettext(context: Context, message: str) -> str:
-    return _t(context).gettext(message)
-
-
-@pass_context
-def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
-    return _t(context).ngettext(singular, plural, n)
-
-
-def _figure(method: str) -> Callable[..., str]:
-    """A filter formatting its value with the mail's translator (``{{ due|day }}``)."""
-
-    @pass_context
-    def formatted(context: Context, value: Any, *args: Any) -> str:
-        result: str = getattr(_t(context), method)(value, *args)
-        return result
-
-    return formatted
-
-
-@pass_context
-def _term(context: Context, value: Any, kind: str) -> str:
-    return _t(context).term(kind, value)
 
 
 # -- sending -----------------------------------------------------------------------------

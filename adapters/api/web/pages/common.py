@@ -6,15 +6,12 @@ remembered choice, else the browser's ``Accept-Language``; Dutch when none of th
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import pass_context
-from jinja2.runtime import Context
 
 from adapters.accounts import preferences
 from adapters.api.auth import Principal
@@ -22,6 +19,7 @@ from adapters.api.backend import Backend
 from adapters.api.conditional import conditional, read_position
 from adapters.api.web.session import WebUser, csrf_token, set_cookie
 from adapters.i18n import PSEUDO, Translator, choices, chosen, negotiate, translator
+from adapters.i18n.templating import speak
 from domain.engine import today_in_programme_tz
 from projections.figures import DEMONSTRATION_NOTE, any_demonstration
 
@@ -111,45 +109,5 @@ def render(
 
 # -- the templates' words and figures, in the page's language ----------------------------
 
-
-def _t(context: Context) -> Translator:
-    found: Translator = context["t"]
-    return found
-
-
-@pass_context
-def _gettext(context: Context, message: str) -> str:
-    return _t(context).gettext(message)
-
-
-@pass_context
-def _ngettext(context: Context, singular: str, plural: str, n: int) -> str:
-    return _t(context).ngettext(singular, plural, n)
-
-
-def _figure(method: str) -> Callable[..., str]:
-    """A filter that formats its value with the page's translator: ``{{ x|number }}``,
-    ``{{ d|day }}``, ``{{ pct|percent(1) }}`` (the arguments after the value pass on)."""
-
-    @pass_context
-    def formatted(context: Context, value: Any, *args: Any) -> str:
-        result: str = getattr(_t(context), method)(value, *args)
-        return result
-
-    return formatted
-
-
-@pass_context
-def _term(context: Context, value: Any, kind: str) -> str:
-    return _t(context).term(kind, value)
-
-
-templates.env.add_extension("jinja2.ext.i18n")
-templates.env.install_gettext_callables(  # type: ignore[attr-defined]
-    _gettext, _ngettext, newstyle=True
-)
-templates.env.filters.update(
-    {name: _figure(name) for name in ("day", "moment", "number", "money", "percent")},
-    term=_term,
-)
+speak(templates.env)
 templates.env.globals["today"] = today_in_programme_tz  # the printed page's date line (base.html)
