@@ -75,6 +75,7 @@ SAMPLE_PARAMETERS = {
     "command": "stall",
     "organisation_id": "gemeente-amsterdam",
     "community_id": "cop-construction",
+    "message_id": "0" * 32,  # a notification (adapters.notifications.store)
 }
 
 

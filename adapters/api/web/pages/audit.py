@@ -9,9 +9,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from adapters.api.audit import MAY_AUDIT, export_bundle, run_verify
-from adapters.api.auth import Principal, refused
+from adapters.api.auth import Principal
 from adapters.api.problems import status_for
-from adapters.api.web.pages.common import backend, page_translator, render
+from adapters.api.web.pages.common import (
+    backend,
+    forbidden,
+    page_translator,
+    render,
+    role_forbidden,
+)
 from adapters.api.web.pages.deciding import FORM_EXPIRED
 from adapters.api.web.session import (
     WebUser,
@@ -71,10 +77,7 @@ def audit_page(request: Request, who: WebUser) -> HTMLResponse:
 
 
 def _may_not_audit(request: Request, who: Principal) -> Response:
-    refused(request, 403, f"role {who.role.value} may not verify or export", who.name)
-    t = page_translator(request, who)
-    message = t.gettext(MAY_NOT_AUDIT).format(role=t.term("role", who.role.value))
-    return render(request, "error.html", who, 403, message=message)
+    return role_forbidden(request, who, MAY_NOT_AUDIT, "verify or export")
 
 
 @router.post("/audit/verify")
@@ -82,8 +85,7 @@ def audit_verify(
     request: Request, who: WebUser, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     if not csrf_ok(request, csrf_token):
-        message = page_translator(request, who).gettext(FORM_EXPIRED)
-        return render(request, "error.html", who, 403, message=message)
+        return forbidden(request, who, FORM_EXPIRED)
     if who.role not in MAY_AUDIT:
         return _may_not_audit(request, who)
     run_verify(backend(request))

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from adapters.accounts import preferences
-from adapters.api.auth import Principal
+from adapters.api.auth import Principal, refused
 from adapters.api.backend import Backend
 from adapters.api.conditional import conditional, read_position
 from adapters.api.web.session import WebUser, csrf_token, set_cookie
@@ -105,6 +105,22 @@ def render(
     response.headers["Content-Language"] = "nl" if lang == PSEUDO else lang
     response.headers["Vary"] = "Accept-Language, Cookie"
     return response
+
+
+def role_forbidden(request: Request, who: Principal, message: str, action: str) -> Response:
+    """The 403 page: ``message`` (a message id naming the ``{role}``) in the page's
+    language; the refusal logged as "role ... may not ``action``"."""
+    refused(request, 403, f"role {who.role.value} may not {action}", who.name)
+    t = page_translator(request, who)
+    said = t.gettext(message).format(role=t.term("role", who.role.value))
+    return render(request, "error.html", who, 403, message=said)
+
+
+def forbidden(request: Request, who: Principal, message: str) -> Response:
+    """The 403 page saying ``message`` (a message id) in the page's language."""
+    return render(
+        request, "error.html", who, 403, message=page_translator(request, who).gettext(message)
+    )
 
 
 # -- the templates' words and figures, in the page's language ----------------------------

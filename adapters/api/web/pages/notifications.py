@@ -20,8 +20,15 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from adapters.accounts.users import Role
-from adapters.api.auth import Principal, refused
-from adapters.api.web.pages.common import backend, page_language, page_translator, render
+from adapters.api.auth import Principal
+from adapters.api.web.pages.common import (
+    backend,
+    forbidden,
+    page_language,
+    page_translator,
+    render,
+    role_forbidden,
+)
 from adapters.api.web.pages.deciding import FORM_EXPIRED
 from adapters.api.web.session import WebUser, csrf_ok
 from adapters.i18n import LANGUAGE_NAMES, LANGUAGES
@@ -219,8 +226,7 @@ Submitted = Annotated[Choices, Depends(submitted)]
 
 
 def _expired(request: Request, who: Principal) -> Response:
-    message = page_translator(request, who).gettext(FORM_EXPIRED)
-    return render(request, "error.html", who, 403, message=message)
+    return forbidden(request, who, FORM_EXPIRED)
 
 
 def _in_words(request: Request, who: Principal, choices: Choices) -> Choices:
@@ -278,10 +284,7 @@ def save_for(
 
 
 def _may_not(request: Request, who: Principal, what: str) -> Response:
-    refused(request, 403, f"role {who.role.value} may not manage notifications", who.name)
-    t = page_translator(request, who)
-    message = t.gettext(what).format(role=t.term("role", who.role.value))
-    return render(request, "error.html", who, 403, message=message)
+    return role_forbidden(request, who, what, "manage notifications")
 
 
 @router.post("/notifications/{message_id}/retry")
