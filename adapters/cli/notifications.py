@@ -3,10 +3,8 @@ waiting or failed, and sending now. The deliver-notifications flow sends every m
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 import typer
 from rich.table import Table
@@ -69,9 +67,9 @@ def subscribe(
             "forbidden",
             as_json,
         )
-    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+    if email and not store.email_ok(email):
         refuse(f"--email {email!r}: not an e-mail address (name@example.nl)", "invalid", as_json)
-    if webhook and urlsplit(webhook).scheme not in ("https", "http"):
+    if webhook and not store.url_ok(webhook):
         refuse(f"--webhook {webhook!r}: not an http(s) address", "invalid", as_json)
     if kinds is not None and kinds != "*":
         unknown = sorted(set(kinds.split(",")) - set(KINDS))

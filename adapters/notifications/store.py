@@ -11,14 +11,38 @@ got it before a crash can tell it is the same message."""
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import HttpUrl, TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 CHANNELS = ("email", "webhook")
+
+# one @, something either side, a dot in the domain, no spaces: the mail server judges the rest
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+
+
+def email_ok(value: str) -> bool:
+    """Whether ``value`` looks like an e-mail address (the page and the CLI both ask)."""
+    return len(value) <= 254 and _EMAIL.fullmatch(value) is not None
+
+
+def url_ok(value: str) -> bool:
+    """An http(s) address with a host (pydantic's HttpUrl), as typed: no spaces."""
+    if len(value) > 2000 or any(c.isspace() for c in value):
+        return False
+    try:
+        _URL.validate_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
 STATUSES = ("pending", "sent", "failed")
 
 

@@ -7,7 +7,6 @@ without a new event (a delivery, a retry): it does not answer conditionally."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated
@@ -15,7 +14,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import HttpUrl, TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -61,10 +59,6 @@ NO_SUCH_MESSAGE = N_("There is no message {message} here.")
 NEWEST = 100  # messages in the table
 MAX_IDENTITY = 200
 
-# one @, something either side, a dot in the domain, no spaces: the mail server judges the rest
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
-_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
-
 
 @dataclass
 class Choices:
@@ -101,21 +95,6 @@ def is_manager(who: Principal) -> bool:
     return who.role is Role.MANAGER
 
 
-def email_ok(value: str) -> bool:
-    return len(value) <= 254 and _EMAIL.fullmatch(value) is not None
-
-
-def url_ok(value: str) -> bool:
-    """An http(s) address with a host (pydantic's HttpUrl), as typed: no spaces."""
-    if len(value) > 2000 or any(c.isspace() for c in value):
-        return False
-    try:
-        _URL.validate_python(value)
-    except ValidationError:
-        return False
-    return True
-
-
 def typed(email: str, webhook_url: str, kinds: list[str], delivery: str, language: str) -> Choices:
     """The submitted form as choices, each field checked; a value not offered (a tampered
     form) falls back to what the form offers first."""
@@ -126,9 +105,9 @@ def typed(email: str, webhook_url: str, kinds: list[str], delivery: str, languag
         digest=delivery == "digest",
         language=language if language in LANGUAGES else "nl",
     )
-    if choices.email and not email_ok(choices.email):
+    if choices.email and not store.email_ok(choices.email):
         choices.errors["email"] = BAD_EMAIL
-    if choices.webhook_url and not url_ok(choices.webhook_url):
+    if choices.webhook_url and not store.url_ok(choices.webhook_url):
         choices.errors["webhook_url"] = BAD_URL
     return choices
 
