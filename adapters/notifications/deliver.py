@@ -355,8 +355,17 @@ def _failed(
         kind=message.kind,
         channel=message.channel,
         attempt=message.attempts + 1,
-        error=error[:200],
+        error=_without_address(error, message)[:200],
     )
+
+
+def _without_address(error: str, message: MessageRow) -> str:
+    """The error for the log, a webhook's address cut to its host: a path or query may hold
+    a receiver's token (the page shows managers the whole address; the log does not)."""
+    if message.channel != "webhook":
+        return error
+    parts = urlsplit(message.address)
+    return error.replace(message.address, f"{parts.scheme}://{parts.netloc}/...")
 
 
 def _next(db: Session, message: str) -> int:

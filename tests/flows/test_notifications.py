@@ -252,3 +252,31 @@ def test_a_failing_host_costs_one_try_a_run_not_one_a_message(scheduled: Run) ->
     tries = sorted(len(store.attempts_of(reads, m.id)) for m in store.messages(reads, "sent"))
     assert tries == [1, 2], "the deferred one was tried once, when the host was back"
     assert sorted(p["recipient"] for _, p in receiver.received) == ["board", "office"]
+
+
+@pytest.fixture
+def wrong_password(mailbox: TestSMTP, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The mail server's login refused: a wrong password set before the flows open."""
+    monkeypatch.setenv("KRINGLOOP_SMTP_PASSWORD", "wrong-password-42")
+    runtime.close()
+    return "wrong-password-42"
+
+
+def test_no_secret_reaches_the_logs(wrong_password: str, scheduled: Run) -> None:
+    """A wrong SMTP password, the webhook secret and a token in a receiver's address stay
+    out of the log lines of failed deliveries."""
+    from structlog.testing import capture_logs
+
+    overdue(scheduled)
+    with running_receiver(SECRET) as receiver:
+        receiver.down()
+        address = f"{receiver.url}?token=receiver-token-42"
+        subscribe(BROKER, webhook_url=address, email="anna@gemeente.test")
+        escalate_deadlines(stalled_days=90, today=TODAY)
+        with capture_logs() as logs:
+            done = deliver_notifications(today=TODAY)
+    assert (done["failed"], done["retrying"]) == (1, 1), done  # the login for good, the hook
+    said = repr(logs)
+    assert "notification not delivered" in said
+    for secret in (wrong_password, SECRET, "receiver-token-42"):
+        assert secret not in said
