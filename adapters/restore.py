@@ -66,7 +66,7 @@ def restore_backup(
     engine = open_engine(settings)  # nothing cached from before the restore
     try:
         rebuilt = Runner(engine, reads).rebuild(on_progress)
-        report, _ = verify_store(engine.recorder, settings.home)
+        report, _ = verify_store(engine.recorder, settings.home, settings=settings)
     finally:
         engine.close()
         reads.close()

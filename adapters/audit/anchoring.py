@@ -292,7 +292,11 @@ class Anchoring:
         return (
             f"Anchored outside the data folder: the first {self.size} of {self.seals} seals, "
             f"attested by {' and '.join(self.by)} at {self.attested_at}"
-            + (f"; {since} seals since are not yet anchored." if since else ".")
+            + (
+                f"; {since} {'seal' if since == 1 else 'seals'} since not yet anchored."
+                if since
+                else "."
+            )
             + (f" ({self.note})" if self.note else "")
         )
 
@@ -328,23 +332,15 @@ def check_anchors(settings: Settings, report: Report) -> Anchoring:
     sizes = {a.checkpoint.size for a in anchors if _readable(a)}
     roots = merkle.roots(leaves, {n for n in sizes if n <= len(leaves)})  # one pass
     failed: dict[str, list[Problem]] = {}  # by attester: the anchors the seals fail
+    others: set[str] = set()
     for found in anchors:
         attested = _attested(settings, found, report)
         if attested is None:
             continue
         at, by = attested
         checkpoint = found.checkpoint
-        if checkpoint.origin != own_origin:
-            report.problems.append(
-                Problem(
-                    "*",
-                    checkpoint.size,
-                    "unsealed",
-                    f"{found.source}: an anchor of another log ({checkpoint.origin}; this "
-                    f"one is {own_origin})",
-                    "the anchors",
-                )
-            )
+        if checkpoint.origin != own_origin:  # an earlier log of this folder (a restore
+            others.add(checkpoint.origin)  # started a new one): not this log's to check
             continue
         if checkpoint.size > len(leaves):
             failed.setdefault(by, []).append(
@@ -358,7 +354,8 @@ def check_anchors(settings: Settings, report: Report) -> Anchoring:
                     checkpoint.size,
                     "rolled back",
                     f"the first {checkpoint.size} seals differ from those {by} attested at "
-                    f"{at}: sealed history was rewritten and re-signed ({found.source})",
+                    f"{at}: the seals were rewritten, or an older copy was put in place and "
+                    f"sealed since ({found.source})",
                     "the sealed record",
                 )
             )
@@ -380,6 +377,11 @@ def check_anchors(settings: Settings, report: Report) -> Anchoring:
             "the anchors are kept only in the data folder: a rollback of the whole folder "
             "takes them with it (set KRINGLOOP_ANCHOR_COPY or a witness)"
         )
+    if others:
+        earlier = ", ".join(sorted(others))
+        result.note = "; ".join(
+            filter(None, [result.note, f"anchors of an earlier log ({earlier}) left unchecked"])
+        )
     return result
 
 
@@ -389,8 +391,9 @@ def _rolled_back(found: Anchor, by: str, at: str, anchored: int, have: int) -> P
         anchored,
         "rolled back",
         f"{by} attested {anchored} seals at {at}, this store has {have}: the record was "
-        f"rolled back (an older copy put in place), so whatever was sealed after seal {have} "
-        f"is gone ({found.source})",
+        f"rolled back (an older copy put in place, by a restore or otherwise), so whatever "
+        f"was sealed after seal {have} is gone; or this is another installation under the "
+        f"same log name ({found.source})",
         "the sealed record",
     )
 
@@ -473,7 +476,16 @@ def _witness_latest(settings: Settings, result: Anchoring, report: Report) -> An
     try:
         note = latest_checkpoint(settings.witness_url, origin(settings))
     except WitnessError as error:
-        result.note = f"the witness could not be asked ({error})"
+        report.problems.append(
+            Problem(
+                "*",
+                0,
+                "unanchored",
+                f"the witness at {settings.witness_url} could not be asked ({error}): whether "
+                "the record was rolled back cannot be checked now",
+                "the witness",
+            )
+        )
         return None
     if note is None:
         result.note = (

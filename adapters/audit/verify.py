@@ -30,8 +30,20 @@ from adapters.settings import Settings
 
 log = get_logger("kringloop.audit")
 
-Kind = Literal["altered", "missing", "reordered", "inserted", "cut off", "unsealed", "rolled back"]
-Verdict = Literal["intact", "intact-with-unsealed-tail", "unsealed", "altered", "rolled-back"]
+Kind = Literal[
+    "altered",
+    "missing",
+    "reordered",
+    "inserted",
+    "cut off",
+    "unsealed",
+    "rolled back",
+    "unanchored",
+]
+Verdict = Literal[
+    "intact", "intact-with-unsealed-tail", "unsealed", "altered", "rolled-back", "unanchored"
+]
+OUTSIDE = ("rolled back", "unanchored")  # what the anchors outside the data folder say
 
 
 @dataclass(frozen=True)
@@ -82,7 +94,7 @@ class Report:
     def sealable(self) -> bool:
         """The chain itself holds (a rollback shown by the anchors does not stop sealing
         what is there: the anchors keep showing the rollback)."""
-        return all(p.kind == "rolled back" for p in self.problems)
+        return all(p.kind in OUTSIDE for p in self.problems)
 
     @property
     def unsealed_events(self) -> int:
@@ -90,8 +102,9 @@ class Report:
 
     @property
     def verdict(self) -> Verdict:
-        if self.problems and all(p.kind == "rolled back" for p in self.problems):
-            return "rolled-back"
+        if self.problems and all(p.kind in OUTSIDE for p in self.problems):
+            kinds = {p.kind for p in self.problems}
+            return "rolled-back" if "rolled back" in kinds else "unanchored"
         if self.problems:
             return "altered"
         if self.sealed_at is None:
@@ -106,11 +119,16 @@ class Report:
     def _covered(self) -> str:
         if self.verdict == "rolled-back":
             return (
-                f"rolled-back: the seals no longer reach what was anchored outside the data "
-                f"folder ({len(self.problems)} problems)"
+                "rolled-back: the seals no longer reach what was anchored outside the data "
+                f"folder ({_problems(len(self.problems))})"
+            )
+        if self.verdict == "unanchored":
+            return (
+                "unanchored: the chain holds, but the record could not be held to its anchors "
+                "outside the data folder (the witness could not be asked)"
             )
         if self.verdict == "altered":
-            return f"altered: {len(self.problems)} problems found"
+            return f"altered: {_problems(len(self.problems))} found"
         if self.verdict == "unsealed":
             return (
                 f"unsealed: {self.events} events in {self.aggregates} aggregates are chained, "
@@ -146,6 +164,10 @@ class Report:
             "problems": [vars(p) for p in self.problems],
             **(self.anchoring.as_dict() if self.anchoring is not None else {}),
         }
+
+
+def _problems(count: int) -> str:
+    return "1 problem" if count == 1 else f"{count} problems"
 
 
 Heads = dict[str, tuple[int, str]]  # aggregate id -> (version, chain hash)

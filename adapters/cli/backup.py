@@ -139,8 +139,8 @@ def restore(
         console.print(
             "audit chain verified: the record is intact"
             if ok
-            else f"audit chain: {len(restored.verify['problems'])} problems "
-            "(run `kringloop audit verify` for the list)",
+            else f"audit verify: {restored.verify['summary']} (run `kringloop audit verify` "
+            "for the list)",
             highlight=False,
         )
     if not ok:

@@ -99,6 +99,31 @@ def test_the_witness_names_a_rollback_re_signed_with_a_new_key(
     refused = kringloop(home, "audit", "anchor", env=env, ok=False)
     assert refused.returncode == 1, "the witness co-signs nothing for the rolled-back store"
 
+    witness.stop()  # blocking the witness hides nothing: the verdict is not intact
+    code, blocked = verify(home, env)
+    assert (code, blocked["verdict"]) == (1, "unanchored")
+    assert "could not be asked" in blocked["problems"][0]["detail"]
+
+
+def test_a_new_log_name_after_a_restore_checks_out_and_leaves_the_old_anchors_be(
+    record: tuple[Path, str], witness: RunningWitness, tmp_path: Path
+) -> None:
+    """A restore on purpose shows as rolled back; the installation then starts a new log
+    (README): verify holds the seals to the new log and leaves the earlier log's anchors."""
+    home, _ = record
+    env = {**BASE, "KRINGLOOP_WITNESS_URL": witness.url, "KRINGLOOP_WITNESS_KEY": witness.vkey}
+    kringloop(home, "audit", "anchor", env=env)
+    backup = tmp_path / "before.kringloop-backup"
+    kringloop(home, "backup", str(backup), env=env)
+    decide(home, env, "stall")
+    restored = kringloop(home, "restore", str(backup), "--force", env=env, ok=False)
+    assert restored.returncode == 1
+    assert "rolled-back" in restored.stdout, restored.stdout
+    renamed = {**env, "KRINGLOOP_LOG_ORIGIN": "kringloop.test/mra-2"}
+    code, checked = verify(home, renamed)
+    assert (code, checked["verdict"]) == (0, "intact"), checked["problems"]
+    assert "anchors of an earlier log (kringloop.test/mra) left unchecked" in checked["anchor_note"]
+
 
 def test_time_stamps_kept_outside_the_data_folder_name_a_rollback(
     record: tuple[Path, str], tsa: TestTSA, tmp_path: Path

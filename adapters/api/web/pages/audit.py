@@ -36,6 +36,7 @@ VERDICTS = {
     "unsealed": N_("Unsealed"),
     "altered": N_("Altered"),
     "rolled-back": N_("Rolled back"),
+    "unanchored": N_("Not held to its anchors"),
 }
 """The hash chain's verdict (adapters.audit.verify.Verdict) in words."""
 
@@ -47,6 +48,7 @@ PROBLEMS = {
     "cut off": N_("cut off"),
     "unsealed": N_("unsealed"),
     "rolled back": N_("rolled back"),
+    "unanchored": N_("not held to its anchors"),
 }
 """What the check found wrong with an event (adapters.audit.verify.Kind), in words."""
 
