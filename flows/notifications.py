@@ -40,6 +40,6 @@ def send_weekly_digest(programme_id: str, today: date | None = None) -> dict[str
     runtime.bind_run()
     day = today or today_in_programme_tz()
     catch_up()
-    notice = weekly_digest(runtime.engine(), runtime.read_store().engine, day, programme_id)
+    notice = weekly_digest(runtime.engine(), runtime.read_store(), day, programme_id)
     result = deliver_outbox(day)
     return {"digest": notice.key if notice else None, **result}

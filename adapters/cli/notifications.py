@@ -59,9 +59,16 @@ def subscribe(
     current = session(ctx)
     register = current.engine.register()
     today = _today(None)
-    if actor != identity and (
-        register is None or register.grant_of(actor, "manager", today) is None
-    ):
+    if register is None:
+        refuse("no authority register yet: start it with `kringloop init`", "not_found", as_json)
+    for who in dict.fromkeys((identity, actor)):
+        if who not in register.roles:
+            refuse(
+                f"{who} is not in the authority register: only its identities are notified",
+                "not_found",
+                as_json,
+            )
+    if actor != identity and register.grant_of(actor, "manager", today) is None:
         refuse(
             f"{actor} may set only their own notifications (a manager may set anyone's)",
             "forbidden",
@@ -114,7 +121,7 @@ def list_messages(
     store.create_tables(reads)
     rows = store.messages(reads, status, limit)
     if as_json:
-        emit_json([r.model_dump(mode="json") for r in rows])
+        emit_json([_plain(r) for r in rows])
         return
     table = Table(title="Notifications")
     for column in ("id", "kind", "to", "via", "status", "attempts", "last error"):
@@ -132,6 +139,15 @@ def list_messages(
     console.print(table)
 
 
+def _plain(row: Any) -> dict[str, Any]:
+    """A message for --json: its notice's data as an object, not a string of JSON."""
+    import json
+
+    found: dict[str, Any] = row.model_dump(mode="json")
+    found["data"] = json.loads(found["data"])
+    return found
+
+
 @notifications_app.command("retry")
 def retry(
     ctx: typer.Context,
@@ -141,6 +157,8 @@ def retry(
     """Put a failed notification back in the queue; the next delivery sends it."""
     from adapters.notifications import store
 
+    if len(message) < 6:
+        refuse("give the notification's id, at least its first 6 characters", "invalid", as_json)
     reads = session(ctx).read_store.engine
     store.create_tables(reads)
     matches = [r.id for r in store.messages(reads, None, 100_000) if r.id.startswith(message)]
@@ -150,13 +168,20 @@ def retry(
             "not_found",
             as_json,
         )
+    before = next(r for r in store.messages(reads, None, 100_000) if r.id == matches[0])
+    if before.status == "sent":
+        refuse(f"{before.id[:12]} was sent already: nothing to retry", "invalid", as_json)
     row = store.retry(reads, matches[0])
     if row is None:
         refuse(f"no notification {message}", "not_found", as_json)
     if as_json:
-        emit_json(row.model_dump(mode="json"))
+        emit_json(_plain(row))
     else:
-        console.print(f"{row.id[:12]}: {row.status}", highlight=False)
+        console.print(
+            f"{row.id[:12]}: back in the queue (it was {before.status}); `kringloop "
+            "notifications deliver` or the next delivery sends it",
+            highlight=False,
+        )
 
 
 @notifications_app.command("deliver")
@@ -194,12 +219,30 @@ def digest(
 ) -> None:
     """Queue the week's digest for the programme office now (once per ISO week: the
     weekly-digest flow does it on Mondays); `deliver` sends it."""
+    from sqlmodel import Session
+
     from adapters.notifications.deliver import weekly_digest
+    from domain.engine import today_in_programme_tz
+    from projections.tables import ProgrammeRow
 
     current = session(ctx)
     reads = current.fresh_reads()
-    notice = weekly_digest(current.engine, reads.engine, _today(today), programme_id)
+    day = _today(today)
+    if day > today_in_programme_tz():
+        refuse(
+            f"--today {day}: a week's digest is queued in that week or later", "invalid", as_json
+        )
+    with Session(reads.engine) as db:
+        known = db.get(ProgrammeRow, programme_id)
+    if known is None:
+        refuse(f"no programme {programme_id}", "not_found", as_json)
+    notice = weekly_digest(current.engine, reads, day, programme_id)
     if as_json:
         emit_json({"digest": notice.key if notice else None})
     else:
-        console.print(f"queued {notice.key}" if notice else "this store has no outbox")
+        console.print(
+            f"the week's digest: {notice.key} (queued once per week; a second time changes nothing)"
+            if notice
+            else "this store has no outbox",
+            highlight=False,
+        )

@@ -38,6 +38,7 @@ log = get_logger("kringloop.notifications")
 PAGE = 500
 POSITION = "outbox"
 LAST_RETRY = timedelta(hours=1)
+STALLED_DAYS = 90  # as the deadlines flow's default: a stall this long is overdue
 
 
 @dataclass
@@ -90,8 +91,17 @@ def expand(engine: Any, reads: Engine, settings: Any, today: date, done: Deliver
                     done.too_old += 1
                     continue
                 found = recipients(db, notice, register, today)
-                if notice.kind == "weekly-digest":  # and whoever asked for the digest only
-                    found = sorted({*found, *(s.identity for s in wanted.values() if s.digest)})
+                if notice.kind == "weekly-digest":  # and whoever holds a role and asked for it
+                    found = sorted(
+                        {
+                            *found,
+                            *(
+                                i
+                                for i, s in wanted.items()
+                                if s.digest and _holds(register, i, today)
+                            ),
+                        }
+                    )
                 for recipient in found:
                     sub = wanted.get(recipient)
                     if sub is None or not sub.wants(notice.kind) or not sub.addresses():
@@ -144,6 +154,9 @@ def recipients(db: Session, notice: Notice, register: Authority | None, today: d
     initiative = _initiative(db, notice.record)
     if initiative is None:
         return []
+    ready = notice.kind == "scale-up-assessed" and notice.data.get("outcome") == "ready"
+    if ready and initiative.stage == "scaled_up":  # scaled up already: no news for anyone
+        return []
     if notice.kind in ("consortium-formed", "board-withdrawn"):
         members = json.loads(initiative.members or "{}")
         return sorted(
@@ -164,6 +177,10 @@ def _holding(
     )
 
 
+def _holds(register: Authority | None, identity: str, today: date) -> bool:
+    return register is not None and bool(register.roles_of(identity, today))
+
+
 def _initiative(db: Session, record: str) -> InitiativeRow | None:
     if not record:
         return None
@@ -180,6 +197,18 @@ def send_due(reads: Engine, settings: Any, done: Delivery) -> None:
     attempt counted): a server that hangs costs one timeout a run, not one a message."""
     failing: set[str] = set()
     for message in _due(reads):
+        address = _address_now(reads, message)
+        if address is None:
+            _failed(
+                reads,
+                message,
+                f"no {message.channel} address subscribed any more",
+                settings,
+                done,
+                True,
+            )
+            continue
+        message.address = address  # a corrected address counts, a retry goes there
         endpoint = _endpoint(message)
         if endpoint in failing:
             done.deferred += 1
@@ -194,6 +223,14 @@ def send_due(reads: Engine, settings: Any, done: Delivery) -> None:
             continue
         _sent(reads, message)
         done.sent += 1
+
+
+def _address_now(reads: Engine, message: MessageRow) -> str | None:
+    """Where the recipient wants this channel now (their subscription may have changed
+    since the message was made); None if they no longer want it there."""
+    with Session(reads) as db:
+        sub = db.get(SubscriptionRow, message.recipient)
+    return dict(sub.addresses()).get(message.channel) if sub is not None else None
 
 
 def _endpoint(message: MessageRow) -> str:
@@ -310,6 +347,7 @@ def _sent(reads: Engine, message: MessageRow) -> None:
     with Session(reads) as db:
         row = db.get(MessageRow, message.id) or message
         row.attempts += 1
+        row.address = message.address
         row.status, row.sent_at, row.last_error = "sent", now(), ""
         db.add(row)
         db.add(AttemptRow(message_id=row.id, attempt=_next(db, row.id), at=now(), outcome="sent"))
@@ -328,6 +366,7 @@ def _failed(
     with Session(reads) as db:
         row = db.get(MessageRow, message.id) or message
         row.attempts += 1
+        row.address = message.address
         row.last_error = error[:500]
         if final or row.attempts >= settings.delivery_attempts:
             row.status = "failed"
@@ -365,7 +404,11 @@ def _without_address(error: str, message: MessageRow) -> str:
     if message.channel != "webhook":
         return error
     parts = urlsplit(message.address)
-    return error.replace(message.address, f"{parts.scheme}://{parts.netloc}/...")
+    said = error.replace(message.address, f"{parts.scheme}://{parts.netloc}/...")
+    for secretive in (parts.query, parts.path):  # as the HTTP library quotes them too
+        if len(secretive) > 1:
+            said = said.replace(secretive, "...")
+    return said
 
 
 def _next(db: Session, message: str) -> int:
@@ -389,39 +432,54 @@ def sent_about(reads: Engine, record: str, kind: str) -> list[str]:
 # -- the weekly digest ------------------------------------------------------------------------
 
 
-def weekly_digest(engine: Any, reads: Engine, today: date, programme_id: str) -> Notice | None:
+def weekly_digest(engine: Any, reads: Any, today: date, programme_id: str) -> Notice | None:
     """Queue the programme office's digest of the week before ``today`` (once per ISO
-    week, whoever asks and however often: the outbox keeps one notice per key)."""
+    week, whoever asks and however often: the outbox keeps one notice per key), from the
+    read store ``reads`` (a projections.store.ReadStore): what moved to another stage,
+    what is overdue (a precondition past its date, a stall past 90 days: what the
+    deadlines check escalates), what is at risk."""
+    from projections.queries import deadline_concerns
+
     recorder = engine.recorder
     if not isinstance(recorder, Outbox):
         return None
     year, week, _ = today.isocalendar()
     label = f"{year}-W{week:02d}"
     since = today - timedelta(days=7)
-    with Session(reads) as db:
-        rows = list(
-            db.exec(select(InitiativeRow).where(InitiativeRow.programme_id == programme_id))
-        )
+    with Session(reads.engine) as db:
+        rows = {
+            r.initiative_id: r
+            for r in db.exec(
+                select(InitiativeRow).where(InitiativeRow.programme_id == programme_id)
+            )
+        }
+        described = {
+            (p.initiative_id, p.precondition): p.description or p.precondition
+            for p in db.exec(
+                select(PreconditionRow).where(PreconditionRow.programme_id == programme_id)
+            )
+        }
+    overdue = [
+        {
+            "initiative_id": initiative,
+            "title": rows[initiative].title,
+            "what": described.get((initiative, subject), subject),
+        }
+        for initiative, _, subject in deadline_concerns(reads, today, STALLED_DAYS)
+        if initiative in rows
+    ]
     data = {
         "week": label,
         "programme": programme_id,
         "effective": today.isoformat(),
         "moved": [
             {"initiative_id": r.initiative_id, "title": r.title, "stage": r.stage}
-            for r in rows
+            for r in rows.values()
             if r.stage_since >= since
         ],
-        "overdue": [
-            {
-                "initiative_id": r.initiative_id,
-                "title": r.title,
-                "what": r.status_reason or r.status,
-            }
-            for r in rows
-            if r.last_escalated_on is not None and r.last_escalated_on >= since
-        ],
+        "overdue": overdue,
         "at_risk": [
-            {"initiative_id": r.initiative_id, "title": r.title} for r in rows if r.at_risk
+            {"initiative_id": r.initiative_id, "title": r.title} for r in rows.values() if r.at_risk
         ],
     }
     notice = Notice(f"weekly-digest:{programme_id}:{label}", "weekly-digest", "", 0, data)

@@ -11,9 +11,11 @@ got it before a crash can tell it is the same message."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import HttpUrl, TypeAdapter, ValidationError
 from sqlalchemy import Engine
@@ -40,7 +42,17 @@ def url_ok(value: str) -> bool:
         _URL.validate_python(value)
     except ValidationError:
         return False
-    return True
+    return not _reserved_host(urlsplit(value).hostname or "")
+
+
+def _reserved_host(host: str) -> bool:
+    """A literal link-local, unspecified or multicast address (the cloud's metadata service
+    at 169.254.169.254): never a receiver. Names are checked when sending (webhooks)."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_link_local or ip.is_unspecified or ip.is_multicast
 
 
 STATUSES = ("pending", "sent", "failed")

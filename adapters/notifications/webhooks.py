@@ -18,11 +18,14 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import json
 import secrets
+import socket
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from adapters.notifications.mail import DeliveryFailed
 
@@ -79,6 +82,25 @@ def verify(
         raise WebhookRejected("no webhook-signature matches this body signed with the secret")
 
 
+def forbidden_target(url: str) -> str | None:
+    """Why a webhook may not be posted to ``url``, or None: an address that resolves to a
+    link-local, unspecified or multicast address (the cloud's metadata service at
+    169.254.169.254 above all) is never a receiver; loopback and private networks are
+    (an intranet's). Checked when sending, so a name that resolves there later is caught."""
+    host = urlsplit(url).hostname
+    if not host:
+        return "the address names no host"
+    try:
+        found = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except OSError:
+        return None  # not resolvable now: the post fails and is retried
+    for address in found:
+        ip = ipaddress.ip_address(str(address).split("%")[0])
+        if ip.is_link_local or ip.is_unspecified or ip.is_multicast:
+            return f"{host} resolves to {ip}, where no webhook is sent (link-local or reserved)"
+    return None
+
+
 def post(
     url: str,
     secret: str,
@@ -97,6 +119,9 @@ def post(
     address that is no URL, a secret, id or payload that cannot be sent."""
     import requests  # here: only the delivery flow pays for importing it
 
+    forbidden = forbidden_target(url)
+    if forbidden:
+        raise DeliveryFailed(f"webhook {message_id}: {forbidden}", permanent=True)
     timestamp = int(time.time()) if now is None else now
     body, headers = _request(secret, message_id, payload, timestamp)
     try:

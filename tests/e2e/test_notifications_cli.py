@@ -14,6 +14,19 @@ def test_subscriptions_are_set_by_their_owner_or_a_manager(tmp_path: Path) -> No
     other = kringloop(tmp_path, *base, "--email", "a@b.nl", "--actor", "broker-bas", ok=False)
     assert other.returncode == 1
     assert "may set only their own notifications" in other.stderr
+    unknown = kringloop(
+        tmp_path,
+        "notifications",
+        "subscribe",
+        "mallory",
+        "--email",
+        "m@x.nl",
+        "--actor",
+        "mallory",
+        "--json",
+        ok=False,
+    )
+    assert "mallory is not in the authority register" in as_json(unknown)["message"]
     for bad, said in (
         (("--email", "anna at gemeente"), "not an e-mail address"),
         (("--webhook", "ftp://example.nl/hook"), "not an http(s) address"),
@@ -72,3 +85,9 @@ def test_a_failed_notification_is_listed_and_put_back(tmp_path: Path) -> None:
     assert (back["id"], back["status"], back["attempts"]) == (failed["id"], "pending", 0)
     unknown = kringloop(tmp_path, "notifications", "retry", "ffffffffffff", "--json", ok=False)
     assert as_json(unknown)["error"] == "not_found"
+    short = kringloop(tmp_path, "notifications", "retry", "", "--json", ok=False)
+    assert "at least its first 6 characters" in as_json(short)["message"]
+    nope = kringloop(tmp_path, "notifications", "digest", "--programme", "nope", ok=False)
+    assert "no programme nope" in nope.stderr
+    ahead = kringloop(tmp_path, "notifications", "digest", "--today", "2999-01-04", ok=False)
+    assert ahead.returncode == 1

@@ -98,12 +98,13 @@ def test_the_deadlines_flow_mails_the_initiative_s_broker_in_dutch(
 
 def test_the_monday_digest_is_sent_once_per_week(mailbox: TestSMTP, scheduled: Run) -> None:
     subscribe("board", email="bureau@board.test", language="en")
+    subscribe("mallory", email="mallory@example.test", digest=True)  # in no register
     monday = TODAY - timedelta(days=TODAY.weekday())
     first = send_weekly_digest(programme_id=PROGRAMME, today=monday)
     second = send_weekly_digest(programme_id=PROGRAMME, today=monday)
     assert first["digest"] == second["digest"]
     assert (first["sent"], second["sent"]) == (1, 0)
-    assert len(mailbox.received) == 1
+    assert [m["To"] for m in mailbox.received] == ["bureau@board.test"], "not to mallory"
     assert "Week" in mailbox.received[0]["Subject"] or "week" in mailbox.received[0]["Subject"]
     send_weekly_digest(programme_id=PROGRAMME, today=monday + timedelta(days=7))
     assert len(mailbox.received) == 2, "the next week's"
@@ -239,10 +240,13 @@ def test_forming_a_consortium_notifies_each_member_s_contacts(
 
 def test_a_failing_host_costs_one_try_a_run_not_one_a_message(scheduled: Run) -> None:
     monday = TODAY - timedelta(days=TODAY.weekday())
+    scheduled(
+        "grant-role", identity=BROKER, role="broker", actor="board", effective="2015-02-01"
+    )  # a digest goes to the register's identities only
     with running_receiver(SECRET) as receiver:
         receiver.down()
         subscribe("board", webhook_url=receiver.url)
-        subscribe("office", webhook_url=receiver.url, digest=True)
+        subscribe(BROKER, webhook_url=receiver.url, digest=True)  # holds a role: may
         first = send_weekly_digest(programme_id=PROGRAMME, today=monday)
         assert (first["queued"], first["retrying"], first["deferred"]) == (2, 1, 1)
         receiver.up()
@@ -251,7 +255,7 @@ def test_a_failing_host_costs_one_try_a_run_not_one_a_message(scheduled: Run) ->
     reads = runtime.read_store().engine
     tries = sorted(len(store.attempts_of(reads, m.id)) for m in store.messages(reads, "sent"))
     assert tries == [1, 2], "the deferred one was tried once, when the host was back"
-    assert sorted(p["recipient"] for _, p in receiver.received) == ["board", "office"]
+    assert sorted(p["recipient"] for _, p in receiver.received) == ["board", BROKER]
 
 
 @pytest.fixture
@@ -280,3 +284,30 @@ def test_no_secret_reaches_the_logs(wrong_password: str, scheduled: Run) -> None
     assert "notification not delivered" in said
     for secret in (wrong_password, SECRET, "receiver-token-42"):
         assert secret not in said
+
+
+def test_a_retry_goes_to_the_address_subscribed_now(scheduled: Run) -> None:
+    overdue(scheduled)
+    with running_receiver(SECRET) as wrong, running_receiver(SECRET) as right:
+        wrong.down()
+        subscribe(BROKER, webhook_url=wrong.url)
+        escalate_deadlines(stalled_days=90, today=TODAY)
+        for _ in range(3):
+            deliver_notifications(today=TODAY)
+        reads = runtime.read_store().engine
+        (failed,) = store.messages(reads, "failed")
+        subscribe(BROKER, webhook_url=right.url)  # the broker corrects the address
+        store.retry(reads, failed.id)
+        assert deliver_notifications(today=TODAY)["sent"] == 1
+        assert [p["type"] for _, p in right.received] == ["overdue-precondition"]
+        (sent,) = store.messages(reads, "sent")
+        assert sent.address == right.url
+
+
+def test_the_digest_names_what_is_overdue(mailbox: TestSMTP, scheduled: Run) -> None:
+    overdue(scheduled)
+    subscribe("board", email="bureau@board.test", language="en")
+    send_weekly_digest(programme_id=PROGRAMME, today=TODAY)
+    (mail,) = mailbox.received
+    text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "vergunning" in text, "the overdue precondition itself, not the status"

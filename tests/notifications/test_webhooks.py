@@ -303,3 +303,21 @@ def test_a_secret_that_is_none_fails_for_good_without_being_repeated() -> None:
         webhooks.post("http://127.0.0.1:9/", "whsec_c2hvcnQ=", "ntc_12", NOTICE)
     assert failed.value.permanent
     assert "c2hvcnQ" not in str(failed.value)
+
+
+def test_no_webhook_goes_to_a_link_local_address() -> None:
+    """The cloud's metadata service (169.254.169.254) and other link-local or reserved
+    addresses are never receivers: refused when subscribing and when sending."""
+    from adapters.notifications.store import url_ok
+
+    for url in (
+        "http://169.254.169.254/latest/meta-data",
+        "http://[fe80::1]/hook",
+        "http://0.0.0.0/",
+    ):
+        assert webhooks.forbidden_target(url) is not None, url
+        assert not url_ok(url), url
+        with pytest.raises(DeliveryFailed) as failed:
+            webhooks.post(url, webhooks.new_secret(), "msg_1", {"x": 1})
+        assert failed.value.permanent
+    assert webhooks.forbidden_target("http://127.0.0.1:8000/hook") is None, "an intranet's may"

@@ -50,7 +50,7 @@ def test_a_digest_over_a_webhook_on_either_store(engine: Engine, read_store: Any
     store.create_tables(reads)
     with running_receiver(SECRET, fail_first=2) as receiver:
         store.subscribe(reads, "board", "board", webhook_url=receiver.url, language="en")
-        assert weekly_digest(engine, reads, MONDAY, PROGRAMME) is not None
+        assert weekly_digest(engine, read_store, MONDAY, PROGRAMME) is not None
         first = deliver(engine, reads, settings(), MONDAY)
         assert (first.queued, first.retrying) == (1, 1)
         second = deliver(engine, reads, settings(), MONDAY)

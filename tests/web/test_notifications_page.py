@@ -262,14 +262,14 @@ def test_retrying_an_unknown_message_is_not_found(api: Api) -> None:
 
 def test_a_manager_sets_someone_elses_notifications(api: Api) -> None:
     logged_in(api, MANAGER)
-    chosen = api.client.get("/notifications?for=contact-grassfibre").text
-    assert words(inner(chosen, "h3", "id", "for-whom")) == "contact-grassfibre"
+    chosen = api.client.get("/notifications?for=broker-bas").text
+    assert words(inner(chosen, "h3", "id", "for-whom")) == "broker-bas"
     response = api.client.post(
         "/notifications/for",
         data={
             "csrf_token": csrf_of(chosen),
-            "identity": "contact-grassfibre",
-            "email": "info@grassfibre.example",
+            "identity": "broker-bas",
+            "email": "bas@gemeente.example",
             "kinds": ["consortium-formed", "board-withdrawn"],
             "delivery": "immediate",
             "language": "en",
@@ -277,19 +277,33 @@ def test_a_manager_sets_someone_elses_notifications(api: Api) -> None:
     )
     assert response.status_code == 200
     assert status_message(response.text) == (
-        "De instellingen voor meldingen van contact-grassfibre zijn opgeslagen."
+        "De instellingen voor meldingen van broker-bas zijn opgeslagen."
     )
     theirs = response.text.split('id="for-form"')[1]
-    assert field_value(theirs, "email") == "info@grassfibre.example"
+    assert field_value(theirs, "email") == "bas@gemeente.example"
     assert checked(theirs, "kinds") == ["consortium-formed", "board-withdrawn"]
-    row = store.subscription(reads(api), "contact-grassfibre")
+    row = store.subscription(reads(api), "broker-bas")
     assert row is not None
     assert (row.email, row.kinds, row.language, row.updated_by) == (
-        "info@grassfibre.example",
+        "bas@gemeente.example",
         "consortium-formed,board-withdrawn",
         "en",
         MANAGER,
     )
+
+
+def test_a_manager_cannot_set_notifications_for_someone_not_in_the_register(api: Api) -> None:
+    logged_in(api, MANAGER)
+    chosen = api.client.get("/notifications?for=nobody-at-all")
+    assert chosen.status_code == 404
+    assert "nobody-at-all staat niet in het bevoegdhedenregister" in words(chosen.text)
+    assert 'id="for-whom"' not in chosen.text
+    response = api.client.post(
+        "/notifications/for",
+        data={"csrf_token": csrf_of(chosen.text), "identity": "nobody-at-all", "email": "n@x.nl"},
+    )
+    assert response.status_code == 404
+    assert store.subscription(reads(api), "nobody-at-all") is None
 
 
 def test_a_broker_may_not_set_someone_elses_notifications(api: Api) -> None:

@@ -56,6 +56,9 @@ BAD_URL = N_("Enter a web address that starts with https:// or http://, or leave
 MAY_NOT_SEE_SENT = N_("Your role ({role}) may not see or retry the notifications sent.")
 MAY_NOT_SET_FOR = N_("Your role ({role}) may not set someone else's notifications.")
 NO_SUCH_MESSAGE = N_("There is no message {message} here.")
+NOT_IN_REGISTER = N_(
+    "%(identity)s is not in the authority register: only its identities are notified."
+)
 NEWEST = 100  # messages in the table
 MAX_IDENTITY = 200
 
@@ -131,6 +134,7 @@ def page(
     saved: str = "",
     retried: store.MessageRow | None = None,
     others: Choices | None = None,
+    unknown: str = "",  # an identity asked for that the authority register does not know
 ) -> HTMLResponse:
     engine = read_engine(request)
     manager = is_manager(who)
@@ -148,6 +152,7 @@ def page(
         sent=[(m, _created(m)) for m in sent],
         shown=shown,
         others=others if manager else None,
+        unknown=unknown if manager else "",
         subscribers=store.subscriptions(engine) if manager else [],
         kinds=KINDS,
         kind_words=KIND_WORDS,
@@ -180,11 +185,21 @@ def notifications_page(
     manager = is_manager(who)
     with Session(engine) as db:
         again = db.get(store.MessageRow, retried) if retried and manager else None
-    others = None
+    others, unknown = None, ""
     if manager and (identity := _identity(for_)):
-        others = Choices.of(store.subscription(engine, identity), "nl")
-        others.identity = identity
-    return page(request, who, mine, saved=saved, retried=again, others=others)
+        if not _registered(request, identity):
+            unknown = identity
+        else:
+            others = Choices.of(store.subscription(engine, identity), "nl")
+            others.identity = identity
+    status = 404 if unknown else 200
+    return page(request, who, mine, status, saved, again, others, unknown)
+
+
+def _registered(request: Request, identity: str) -> bool:
+    """Whether the authority register knows ``identity`` (held a role, ever)."""
+    register = backend(request).engine.register()
+    return register is not None and identity in register.roles
 
 
 def submitted(
@@ -253,6 +268,10 @@ def save_for(
         return _may_not(request, who, MAY_NOT_SET_FOR)
     if not choices.identity:
         return RedirectResponse("/notifications#for", status_code=303)
+    if not _registered(request, choices.identity):
+        engine = read_engine(request)
+        mine = Choices.of(store.subscription(engine, who.name), page_language(request, who))
+        return page(request, who, mine, 404, unknown=choices.identity)
     if choices.errors:
         engine = read_engine(request)
         mine = Choices.of(store.subscription(engine, who.name), page_language(request, who))
