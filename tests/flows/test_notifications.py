@@ -5,6 +5,7 @@ without holding up anything else."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -311,3 +312,25 @@ def test_the_digest_names_what_is_overdue(mailbox: TestSMTP, scheduled: Run) -> 
     (mail,) = mailbox.received
     text = mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "vergunning" in text, "the overdue precondition itself, not the status"
+
+
+def test_ready_to_scale_up_is_news_only_before_scaling_up(scheduled: Run) -> None:
+    subscribe(BROKER, webhook_url="http://127.0.0.1:9/unused")
+    for initiative, stage in (("grass", Stage.BOARD_WITHDRAWN), ("done", Stage.SCALED_UP)):
+        initiative_at(scheduled, stage, initiative_id=initiative)
+        scheduled(
+            "assess-scale-up",
+            initiative_id=initiative,
+            ready=True,
+            criteria="met: everything",
+            figures={},
+            actor="scheduler:phase-3-check",
+            effective=TODAY.isoformat(),
+        )
+    deliver_notifications(today=TODAY)
+    made = store.messages(runtime.read_store().engine)
+    assert [json.loads(m.data)["outcome"] for m in made] == ["ready"]
+    assert {m.kind for m in made} == {"scale-up-assessed"}
+    (only,) = made
+    grass = runtime.engine().initiative("grass")
+    assert only.record == grass.id.hex, "not the one scaled up already"
