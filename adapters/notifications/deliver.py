@@ -217,12 +217,22 @@ def send_due(reads: Engine, settings: Any, done: Delivery) -> None:
             _send(message, reads, settings)
         except Exception as error:  # DeliveryFailed, or anything a template or server throws
             final = bool(getattr(error, "permanent", False))  # refused for good: no retry
-            _failed(reads, message, f"{type(error).__name__}: {error}", settings, done, final)
+            _failed(reads, message, _said(error, message), settings, done, final)
             if not final:
                 failing.add(endpoint)
             continue
         _sent(reads, message)
         done.sent += 1
+
+
+def _said(error: Exception, message: MessageRow) -> str:
+    """What went wrong, in short: a delivery failure's own words (without the message id
+    they repeat), anything else with its type."""
+    from adapters.notifications.mail import DeliveryFailed
+
+    if isinstance(error, DeliveryFailed):
+        return str(error).replace(f"webhook {message.id}: ", "")
+    return f"{type(error).__name__}: {error}"
 
 
 def _address_now(reads: Engine, message: MessageRow) -> str | None:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 import pytest
 import requests
@@ -321,3 +322,25 @@ def test_no_webhook_goes_to_a_link_local_address() -> None:
             webhooks.post(url, webhooks.new_secret(), "msg_1", {"x": 1})
         assert failed.value.permanent
     assert webhooks.forbidden_target("http://127.0.0.1:8000/hook") is None, "an intranet's may"
+
+
+def test_the_readme_s_receiver_check_accepts_our_webhooks_and_no_other() -> None:
+    """The README shows receivers a check with the standard library only: it holds."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"```python\n(import base64.*?)```", readme, re.S)
+    assert found is not None, "the README's receiver example"
+    example: dict[str, Any] = {}
+    exec(found.group(1), example)
+    secret, stamp, body = webhooks.new_secret(), int(time.time()), b'{"type": "stalled"}'
+    headers = {
+        "webhook-id": "msg_7",
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": webhooks.signature(secret, "msg_7", stamp, body),
+    }
+    assert example["genuine"](secret, headers, body)
+    assert not example["genuine"](secret, headers, body + b" ")
+    assert not example["genuine"](webhooks.new_secret(), headers, body)
+    assert not example["genuine"](secret, {**headers, "webhook-timestamp": str(stamp - 600)}, body)

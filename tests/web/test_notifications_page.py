@@ -208,7 +208,8 @@ def test_a_manager_sees_a_failed_message_and_retries_it(api: Api) -> None:
     failed = inner(page, "tr", "data-message", FAILED)
     assert words(failed) == (
         "30 november 2026 09:15 Initiatief stilgevallen broker-bas e-mail: bas@example.nl "
-        "mislukt Opnieuw proberen: broker-bas, Initiatief stilgevallen 3 550 mailbox unavailable"
+        "mislukt Opnieuw proberen: broker-bas, Initiatief stilgevallen, 30 november 2026 09:15, "
+        "0f0f0f0f 3 550 mailbox unavailable"
     )
     sent = inner(page, "tr", "data-message", SENT)
     assert "verzonden" in words(sent)
@@ -334,7 +335,8 @@ def test_the_page_in_english(api: Api) -> None:
     assert "Only the weekly digest" in page
     assert words(inner(page, "tr", "data-message", FAILED)) == (
         "30 November 2026 09:15 Initiative stalled broker-bas e-mail: bas@example.nl failed "
-        "Retry: broker-bas, Initiative stalled 3 550 mailbox unavailable"
+        "Retry: broker-bas, Initiative stalled, 30 November 2026 09:15, 0f0f0f0f 3 "
+        "550 mailbox unavailable"
     )
     refused = save(api, email="not an address", delivery="immediate", language="en")
     assert words(inner(refused.text, "p", "id", "mine-email-error")) == (
