@@ -1,0 +1,83 @@
+"""`kringloop publish`: active publication under the Woo. Writes the programme's public
+decision log (JSON, CSV, an HTML index) with a signed manifest; `publish check` verifies
+a published folder offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from adapters.cli.context import console, emit_json, errors, refusals, refuse, session
+
+publish_app = typer.Typer(
+    help="Publish the public decision log (Woo), and check a published folder offline.",
+    invoke_without_command=True,
+    rich_markup_mode=None,
+)
+JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+
+
+@publish_app.callback()
+def write(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="the folder to write", file_okay=False)
+    ] = None,
+    programme: Annotated[str, typer.Option("--programme", help="the programme")] = ("mra-circular"),
+    as_json: JsonFlag = False,
+) -> None:
+    """Write the decisions the programme publishes (consortia formed, Board withdrawals,
+    every programme decision), without personal data, and its targets and progress, to
+    --out: besluiten.json/.csv, voortgang.json/.csv, index.html and manifest.json (signed
+    with the audit signing key). Run it again to add only the decisions published since."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if out is None:
+        refuse("give --out DIR (or `publish check DIR`)", "invalid", as_json)
+    from adapters.publication import publish
+
+    with refusals(as_json):
+        try:
+            done = publish(session(ctx), out, programme)
+        except ValueError as error:
+            refuse(str(error), "not_found", as_json)
+    if as_json:
+        emit_json({"out": str(out), "added": done.added, "total": done.total, "files": done.files})
+    else:
+        console.print(
+            f"published {done.total} decisions ({done.added} new) to {out}", highlight=False
+        )
+
+
+@publish_app.command("check")
+def check(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", exists=True, file_okay=False)],
+    public_key: Annotated[
+        str | None,
+        typer.Option("--public-key", help="as `audit public-key` printed it"),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check a published folder offline: every file's hash and the manifest's signature.
+    Without --public-key the key in the manifest is used: that shows the files are as
+    signed, not who signed them. Exit 1 naming what fails."""
+    from adapters.publication import check as check_folder
+
+    problems = check_folder(folder, public_key)
+    key_from = "given" if public_key else "manifest"
+    if as_json:
+        emit_json({"ok": not problems, "public_key_from": key_from, "problems": problems})
+    else:
+        if not public_key:
+            console.print(
+                "checked with the public key in the manifest: give --public-key to check "
+                "who signed it",
+                highlight=False,
+            )
+        for problem in problems:
+            errors.print(problem, highlight=False, markup=False)
+        console.print("valid" if not problems else "INVALID", highlight=False)
+    if problems:
+        raise typer.Exit(1)

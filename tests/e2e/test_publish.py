@@ -1,0 +1,189 @@
+"""`kringloop publish`: the public decision log under the Woo, as a programme publishes it
+and as anyone checks it: real processes on the first-steps demo, the files as written."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from adapters.audit.keys import PREFIX
+from adapters.publication import progress_record
+from adapters.settings import Settings
+from adapters.store import open_read_store
+from projections.progress import programme_progress
+from tests.e2e.test_cli import as_json, kringloop
+
+PROGRAMME = "mra-circular"
+IDENTITIES = ("broker-anna", "broker-bas", "board-secretariat")
+DIWOO = {"identifier", "titel", "datum", "informatiecategorie", "verantwoordelijke"}
+
+
+def demo(home: Path) -> None:
+    kringloop(home, "demo", "--fresh", "--scenario", "first-steps", "--json")
+
+
+def publish(home: Path, out: Path) -> dict[str, Any]:
+    done: dict[str, Any] = as_json(kringloop(home, "publish", "--out", str(out), "--json"))
+    return done
+
+
+def decisions(out: Path) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = json.loads((out / "besluiten.json").read_text())["besluiten"]
+    return found
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
+    home = tmp_path_factory.mktemp("publish")
+    demo(home)
+    out = home / "woo"
+    return home, out, publish(home, out)
+
+
+def test_publishing_writes_every_file_and_they_check_offline(
+    published: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    home, out, done = published
+    assert sorted(p.name for p in out.iterdir()) == sorted(done["files"])
+    assert done["added"] == done["total"] == len(decisions(out)) > 0
+    checked = as_json(kringloop(home, "publish", "check", str(out), "--json"))
+    assert checked == {"ok": True, "public_key_from": "manifest", "problems": []}
+    key = kringloop(home, "audit", "public-key").stdout.strip()
+    with_key = kringloop(home, "publish", "check", str(out), "--public-key", key)
+    assert "valid" in with_key.stdout
+
+
+def test_no_person_and_no_evidence_is_published(
+    published: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    home, out, _ = published
+    log = as_json(kringloop(home, "decisions", "--json", "--limit", "100000"))
+    evidence = {e for entry in log for e in entry["evidence"]}
+    assert evidence, "the demo's decisions carry evidence to leave out"
+    for path in out.iterdir():
+        text = path.read_text(encoding="utf-8")
+        for secret in (*IDENTITIES, *evidence):
+            assert secret not in text, f"{secret} in {path.name}"
+
+
+def test_the_records_carry_the_diwoo_fields_and_the_csv_opens_the_dutch_way(
+    published: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    _, out, _ = published
+    records = decisions(out)
+    assert all(set(r) >= DIWOO for r in records)
+    titles = {r["titel"] for r in records}
+    assert any(t.startswith("Consortium gevormd: ") for t in titles)
+    assert any(t.startswith("Board trekt zich terug: ") for t in titles)
+    assert {r["informatiecategorie"] for r in records} == {
+        "Overige besluiten van algemene strekking"
+    }
+    raw = (out / "besluiten.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == [
+        "identifier",
+        "titel",
+        "datum",
+        "informatiecategorie",
+        "verantwoordelijke",
+        "onderwerp",
+        "toelichting",
+        "gepubliceerd_op",
+    ]
+    assert [row[0] for row in rows[1:]] == [r["identifier"] for r in records]
+    page = (out / "index.html").read_text()
+    assert '<html lang="nl">' in page
+    assert '<th scope="col">' in page
+    assert "<caption>" in page
+    for external in ("<script", "<link", "src=", "url("):
+        assert external not in page
+
+
+def test_the_progress_figures_are_the_projections_own(
+    published: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    home, out, _ = published
+    reads = open_read_store(Settings(home=home))
+    try:
+        expected = [progress_record(t) for t in programme_progress(reads, PROGRAMME)]
+    finally:
+        reads.close()
+    written = json.loads((out / "voortgang.json").read_text())
+    assert written["doelen"] == expected
+    assert any(t["huidige_waarde"] not in (None, 0) for t in written["doelen"])
+    rows = list(
+        csv.reader(io.StringIO((out / "voortgang.csv").read_text("utf-8-sig")), delimiter=";")
+    )
+    assert rows[0][:3] == ["sleutel", "omschrijving", "eenheid"]
+    assert len(rows) == len(expected) + 1
+
+
+def test_publishing_again_adds_only_the_new_public_decision(tmp_path: Path) -> None:
+    demo(tmp_path)
+    out = tmp_path / "woo"
+    first = publish(tmp_path, out)
+    before = decisions(out)
+    assert publish(tmp_path, out)["added"] == 0
+    assert decisions(out) == before
+    kringloop(
+        tmp_path,
+        "programme",
+        "record-target-measurement",
+        PROGRAMME,
+        "--key",
+        "new-jobs",
+        "--value",
+        "40",
+        "--source",
+        "regional jobs monitor",
+        "--actor",
+        "board-secretariat",
+        "--reason",
+        "Jobs monitor published",
+        "--effective",
+        "2020-06-30",
+    )
+    third = publish(tmp_path, out)
+    assert (third["added"], third["total"]) == (1, first["total"] + 1)
+    after = decisions(out)
+    assert after[: len(before)] == before  # gepubliceerd_op included
+    assert after[-1]["titel"].startswith("Meting van een doel vastgelegd: ")
+    assert after[-1]["datum"] == "2020-06-30"
+    assert kringloop(tmp_path, "publish", "check", str(out)).returncode == 0
+
+
+def test_a_changed_byte_or_another_key_fails_the_check(
+    published: tuple[Path, Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    home, out, _ = published
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    data = bytearray((copy / "besluiten.json").read_bytes())
+    data[200] ^= 1
+    (copy / "besluiten.json").write_bytes(bytes(data))
+    failed = kringloop(home, "publish", "check", str(copy), ok=False)
+    assert failed.returncode == 1
+    assert "besluiten.json: differs from what was signed" in failed.stderr
+    carried = kringloop(home, "publish", "--out", str(copy), ok=False)
+    assert carried.returncode == 1
+    assert "besluiten.json: differs from what was signed" in carried.stderr
+
+    raw = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    other = PREFIX + base64.b64encode(raw).decode()
+    wrong = kringloop(home, "publish", "check", str(out), "--public-key", other, ok=False)
+    assert wrong.returncode == 1
+    assert "manifest.json: the signature does not match this public key" in wrong.stderr
