@@ -26,6 +26,7 @@ from adapters.cli.lazy import CatalogueGroup
 from adapters.cli.notifications import notifications_app
 from adapters.cli.orchestration import register_orchestration
 from adapters.cli.procurement import register_procurement
+from adapters.cli.publish import publish_app
 from adapters.cli.reads import register_reads
 from adapters.cli.witness import witness_app
 from domain.errors import InvalidCommandError, KringloopError, Message
@@ -74,6 +75,7 @@ register_api(app)
 register_backup(app)
 app.add_typer(witness_app, name="witness")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(publish_app, name="publish")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 
