@@ -17,7 +17,7 @@ import hashlib
 import html
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -58,6 +58,8 @@ TITLES: Final = {
     "StreamRegistered": "Materiaalstroom geregistreerd",
     "MandateGranted": "Mandaat verleend",
     "MandateRevoked": "Mandaat ingetrokken",
+    "MemberAdded": "Lid toegevoegd",
+    "ScaleUpCriteriaSet": "Criteria voor opschaling vastgesteld",
     "DecisionCorrected": "Besluit gecorrigeerd",
 }
 """The decision in Dutch words, for the title; an event not named here is titled by its
@@ -222,10 +224,12 @@ def _table(name: str, fields: tuple[str, ...], rows: list[dict[str, Any]]) -> Ta
 
 def _index(name: str, programme_id: str, decisions: list[dict[str, Any]]) -> str:
     """A plain page in Dutch: a heading, the files, and the decisions as a table."""
-    e = html.escape
+    from adapters.i18n import translator
+
+    e, dutch = html.escape, translator("nl")
     links = "".join(f'<li><a href="{f}">{f}</a></li>' for f in (*FILES[:4], MANIFEST))
     rows = "".join(
-        f"<tr><td>{e(d['datum'])}</td><td>{e(d['titel'])}</td>"
+        f"<tr><td>{e(dutch.day(date.fromisoformat(d['datum'])))}</td><td>{e(d['titel'])}</td>"
         f"<td>{e(d['informatiecategorie'])}</td><td>{e(d['toelichting'])}</td></tr>"
         for d in decisions
     )

@@ -7,6 +7,7 @@ import base64
 import csv
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from adapters.audit.keys import PREFIX
-from adapters.publication import progress_record
+from adapters.publication import TITLES, progress_record
 from adapters.settings import Settings
 from adapters.store import open_read_store
 from projections.progress import programme_progress
@@ -84,6 +85,8 @@ def test_the_records_carry_the_diwoo_fields_and_the_csv_opens_the_dutch_way(
     titles = {r["titel"] for r in records}
     assert any(t.startswith("Consortium gevormd: ") for t in titles)
     assert any(t.startswith("Board trekt zich terug: ") for t in titles)
+    said = {t.split(": ")[0] for t in titles}
+    assert said <= set(TITLES.values()), f"every title in Dutch: {said - set(TITLES.values())}"
     assert {r["informatiecategorie"] for r in records} == {
         "Overige besluiten van algemene strekking"
     }
@@ -105,6 +108,11 @@ def test_the_records_carry_the_diwoo_fields_and_the_csv_opens_the_dutch_way(
     assert '<html lang="nl">' in page
     assert '<th scope="col">' in page
     assert "<caption>" in page
+    assert re.search(
+        r"<td>\d{1,2} (januari|februari|maart|april|mei|juni|juli|augustus|"
+        r"september|oktober|november|december) \d{4}</td>",
+        page,
+    ), "Dutch dates"
     for external in ("<script", "<link", "src=", "url("):
         assert external not in page
 
