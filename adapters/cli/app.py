@@ -109,10 +109,23 @@ def root(
         overrides["database_url"] = database_url
     if log_level is not None:
         overrides["log_level"] = log_level
+    from pydantic import ValidationError
+
     from adapters.settings import Settings
 
-    ctx.obj = Door(Settings(**overrides))
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as error:  # a setting that does not read: say which, no traceback
+        refuse("; ".join(_setting_problem(e) for e in error.errors()), "invalid")
+    ctx.obj = Door(settings)
     ctx.call_on_close(ctx.obj.close)
+
+
+def _setting_problem(error: Any) -> str:
+    """One setting's problem, named as the environment names it."""
+    where = error.get("loc") or ()
+    said = str(error.get("msg", "")).removeprefix("Value error, ")
+    return f"KRINGLOOP_{str(where[0]).upper()}: {said}" if where else said
 
 
 @groups["programme"].command("show")

@@ -57,23 +57,7 @@ def subscribe(
     from domain.notices import KINDS
 
     current = session(ctx)
-    register = current.engine.register()
-    today = _today(None)
-    if register is None:
-        refuse("no authority register yet: start it with `kringloop init`", "not_found", as_json)
-    for who in dict.fromkeys((identity, actor)):
-        if who not in register.roles:
-            refuse(
-                f"{who} is not in the authority register: only its identities are notified",
-                "not_found",
-                as_json,
-            )
-    if actor != identity and register.grant_of(actor, "manager", today) is None:
-        refuse(
-            f"{actor} may set only their own notifications (a manager may set anyone's)",
-            "forbidden",
-            as_json,
-        )
+    _may_set(current, identity, actor, as_json)
     if email and not store.email_ok(email):
         refuse(f"--email {email!r}: not an e-mail address (name@example.nl)", "invalid", as_json)
     if webhook and not store.url_ok(webhook):
@@ -102,6 +86,79 @@ def subscribe(
     where = ", ".join(a for _, a in row.addresses()) or "nowhere (no address)"
     what = "the Monday digest only" if row.digest else f"kinds {row.kinds}"
     console.print(f"{identity}: {what}, to {where}, in {row.language}", highlight=False)
+
+
+def _may_set(current: Any, identity: str, actor: str, as_json: bool) -> None:
+    """Refused unless both are in the authority register and the actor is the identity
+    itself or a manager."""
+    register = current.engine.register()
+    if register is None:
+        refuse("no authority register yet: start it with `kringloop init`", "not_found", as_json)
+    for who in dict.fromkeys((identity, actor)):
+        if who not in register.roles:
+            refuse(
+                f"{who} is not in the authority register: only its identities are notified",
+                "not_found",
+                as_json,
+            )
+    if actor != identity and register.grant_of(actor, "manager", _today(None)) is None:
+        refuse(
+            f"{actor} may set only their own notifications (a manager may set anyone's)",
+            "forbidden",
+            as_json,
+        )
+
+
+@notifications_app.command("unsubscribe")
+def unsubscribe(
+    ctx: typer.Context,
+    identity: Annotated[str, typer.Argument(help="the identity, as in the authority register")],
+    actor: Annotated[
+        str, typer.Option("--actor", help="who does it: the identity itself or a manager")
+    ],
+    as_json: JsonFlag = False,
+) -> None:
+    """Stop every notification to IDENTITY and forget its e-mail address and webhook (the
+    log of what was sent stays)."""
+    from adapters.notifications import store
+
+    current = session(ctx)
+    _may_set(current, identity, actor, as_json)
+    reads = current.read_store.engine
+    store.create_tables(reads)
+    forgotten = store.unsubscribe(reads, identity)
+    if as_json:
+        emit_json({"identity": identity, "unsubscribed": forgotten})
+    else:
+        said = "no longer notified" if forgotten else "was not subscribed"
+        console.print(f"{identity}: {said}", highlight=False)
+
+
+@notifications_app.command("subscriptions")
+def list_subscriptions(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """Who hears what, where and in which language."""
+    from adapters.notifications import store
+
+    reads = session(ctx).read_store.engine
+    store.create_tables(reads)
+    rows = store.subscriptions(reads)
+    if as_json:
+        emit_json([r.model_dump(mode="json") for r in rows])
+        return
+    table = Table(title="Subscriptions")
+    for column in ("identity", "kinds", "when", "e-mail", "webhook", "language", "set by"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r.identity,
+            r.kinds,
+            "Monday digest" if r.digest else "at once",
+            r.email or "",
+            r.webhook_url or "",
+            r.language,
+            r.updated_by,
+        )
+    console.print(table)
 
 
 @notifications_app.command("list")

@@ -166,6 +166,18 @@ def subscribe(engine: Engine, identity: str, by: str, **fields: Any) -> Subscrip
         return row
 
 
+def unsubscribe(engine: Engine, identity: str) -> bool:
+    """Forget what ``identity`` wanted to hear (their e-mail address and webhook with it);
+    False if there was nothing to forget. Messages already made keep their log."""
+    with Session(engine) as db:
+        row = db.get(SubscriptionRow, identity)
+        if row is None:
+            return False
+        db.delete(row)
+        db.commit()
+        return True
+
+
 def subscription(engine: Engine, identity: str) -> SubscriptionRow | None:
     with Session(engine) as db:
         return db.get(SubscriptionRow, identity)

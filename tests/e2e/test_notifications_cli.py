@@ -58,6 +58,14 @@ def test_subscriptions_are_set_by_their_owner_or_a_manager(tmp_path: Path) -> No
         kringloop(tmp_path, *base, "--email", "", "--actor", "board-secretariat", "--json")
     )
     assert (by_manager["email"], by_manager["kinds"]) == (None, "stalled"), "'' stops mail"
+    (listed,) = as_json(kringloop(tmp_path, "notifications", "subscriptions", "--json"))
+    assert (listed["identity"], listed["updated_by"]) == ("broker-anna", "board-secretariat")
+    other = ("notifications", "unsubscribe", "broker-anna", "--actor", "broker-bas", "--json")
+    assert kringloop(tmp_path, *other, ok=False).returncode == 1, "not someone else's"
+    gone = ("notifications", "unsubscribe", "broker-anna", "--actor", "broker-anna", "--json")
+    assert as_json(kringloop(tmp_path, *gone))["unsubscribed"] is True
+    assert as_json(kringloop(tmp_path, "notifications", "subscriptions", "--json")) == []
+    assert as_json(kringloop(tmp_path, *gone))["unsubscribed"] is False
 
 
 def test_a_failed_notification_is_listed_and_put_back(tmp_path: Path) -> None:
@@ -91,3 +99,17 @@ def test_a_failed_notification_is_listed_and_put_back(tmp_path: Path) -> None:
     assert "no programme nope" in nope.stderr
     ahead = kringloop(tmp_path, "notifications", "digest", "--today", "2999-01-04", ok=False)
     assert ahead.returncode == 1
+
+
+def test_a_setting_that_does_not_read_is_named_not_a_traceback(tmp_path: Path) -> None:
+    for env, said in (
+        (
+            {"KRINGLOOP_SMTP_STARTTLS": ""},
+            "KRINGLOOP_SMTP_STARTTLS: Input should be a valid boolean",
+        ),
+        ({"KRINGLOOP_WITNESS_URL": "http://127.0.0.1:9"}, "needs KRINGLOOP_WITNESS_KEY"),
+    ):
+        done = kringloop(tmp_path, "notifications", "list", env=env, ok=False)
+        assert done.returncode == 1
+        assert said in done.stderr
+        assert "Traceback" not in done.stderr
