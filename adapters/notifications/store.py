@@ -191,12 +191,16 @@ def subscriptions(engine: Engine) -> list[SubscriptionRow]:
 # -- messages --------------------------------------------------------------------------------
 
 
-def messages(engine: Engine, status: str | None = None, limit: int = 500) -> list[MessageRow]:
-    """The newest messages first (of one status if given)."""
+def messages(
+    engine: Engine, status: str | None = None, limit: int = 500, recipient: str | None = None
+) -> list[MessageRow]:
+    """The newest messages first (of one status, to one recipient, if given)."""
     with Session(engine) as db:
         query = select(MessageRow)
         if status is not None:
             query = query.where(MessageRow.status == status)
+        if recipient is not None:
+            query = query.where(MessageRow.recipient == recipient)
         query = query.order_by(col(MessageRow.created_at).desc(), col(MessageRow.id)).limit(limit)
         return list(db.exec(query))
 

@@ -236,13 +236,18 @@ def test_a_manager_sees_a_failed_message_and_retries_it(api: Api) -> None:
     assert f'data-message="{FAILED}"' not in after  # no longer failed
 
 
-def test_a_broker_sees_no_messages_and_may_not_retry(api: Api) -> None:
+def test_a_broker_sees_only_their_own_messages_and_may_not_retry(api: Api) -> None:
     add_messages(reads(api))
     logged_in(api, BROKER)
     page = api.client.get("/notifications").text
     assert 'id="sent"' not in page
     assert "Verzonden meldingen" not in page
     assert "550 mailbox unavailable" not in page
+    own = inner(page, "table", "id", "received-messages")
+    assert f'data-message="{FAILED}"' in own
+    assert SENT not in page, "not someone else's"
+    assert "Uw berichten" in page
+    assert "mislukt" in words(own)
 
     response = api.client.post(f"/notifications/{FAILED}/retry", data={"csrf_token": csrf_of(page)})
 

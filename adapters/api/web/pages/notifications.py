@@ -150,6 +150,10 @@ def page(
         retried=retried,
         manager=manager,
         sent=[(m, _created(m)) for m in sent],
+        received=[
+            (m, _created(m))
+            for m in ([] if manager else store.messages(engine, None, NEWEST, who.name))
+        ],
         shown=shown,
         others=others if manager else None,
         unknown=unknown if manager else "",
