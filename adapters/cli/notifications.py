@@ -17,6 +17,10 @@ notifications_app = typer.Typer(
     no_args_is_help=True,
 )
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+IdentityArgument = Annotated[str, typer.Argument(help="the identity, as in the authority register")]
+ActorOption = Annotated[
+    str, typer.Option("--actor", help="who does it: the identity itself or a manager")
+]
 KINDS_HELP = (
     "comma-separated kinds: overdue-precondition, stalled, scale-up-assessed, "
     "consortium-formed, board-withdrawn, weekly-digest; '*' for all"
@@ -32,10 +36,8 @@ def _today(value: str | None) -> date:
 @notifications_app.command("subscribe")
 def subscribe(
     ctx: typer.Context,
-    identity: Annotated[str, typer.Argument(help="the identity, as in the authority register")],
-    actor: Annotated[
-        str, typer.Option("--actor", help="who sets it: the identity itself or a manager")
-    ],
+    identity: IdentityArgument,
+    actor: ActorOption,
     email: Annotated[str | None, typer.Option(help="send mails here ('' stops them)")] = None,
     webhook: Annotated[
         str | None, typer.Option(help="post signed webhooks here ('' stops them)")
@@ -112,10 +114,8 @@ def _may_set(current: Any, identity: str, actor: str, as_json: bool) -> None:
 @notifications_app.command("unsubscribe")
 def unsubscribe(
     ctx: typer.Context,
-    identity: Annotated[str, typer.Argument(help="the identity, as in the authority register")],
-    actor: Annotated[
-        str, typer.Option("--actor", help="who does it: the identity itself or a manager")
-    ],
+    identity: IdentityArgument,
+    actor: ActorOption,
     as_json: JsonFlag = False,
 ) -> None:
     """Stop every notification to IDENTITY and forget its e-mail address and webhook (the
