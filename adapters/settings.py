@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         description="comma-separated addresses or networks of reverse proxies whose "
         "X-Forwarded-For and X-Forwarded-Proto are believed; none by default",
     )
+    privacy_key: Path | None = Field(
+        default=None,
+        description="the master key file of personal data's keys, outside the data folder and "
+        "readable only by the services that seal and show personal data (README 'Privacy, "
+        "retention and publication'); default DATA/privacy/master-key",
+    )
     signing_key: Path | None = Field(
         default=None,
         description="the audit signing key file (Ed25519 PEM), outside the data folder and "

@@ -153,6 +153,9 @@ def open_engine(settings: Settings) -> Engine:
         ) from None
     if hasattr(engine.recorder, "lock_timeout"):  # adapters.recorders.SQLiteEvents
         engine.recorder.lock_timeout = settings.lock_timeout
+    from adapters.keyring import keyring_for
+
+    engine.keyring = keyring_for(settings)  # personal data's keys, outside the event store
     return engine
 
 

@@ -17,6 +17,7 @@ from eventsourcing.domain import event
 
 from domain.errors import Message, NotFoundError, RuleError, Term
 from domain.messages import N_
+from domain.personal import Personal
 from domain.record import DecisionRecord, forget_applied_commands
 from domain.values import AuthorityRole, Decision
 
@@ -41,6 +42,8 @@ class Authority(DecisionRecord):
     def __init__(self, authority_id: str, manager: str, decision: Decision) -> None:
         self.authority_id = authority_id
         self.roles: dict[str, dict[str, list[list[Any]]]] = {}
+        self.people: dict[str, Personal] = {}  # identity -> the person's name, sealed
+        self.forgotten: dict[str, dict[str, Any]] = {}  # subject -> when, on which request
         self.last_effective = decision.effective
         self._add(manager, AuthorityRole.MANAGER, "", decision)
 
@@ -84,6 +87,42 @@ class Authority(DecisionRecord):
                 since=periods[-1][0],
             )
         periods[-1][1] = decision.effective
+
+    @event("PersonNamed")
+    def name_person(self, identity: str, name: Personal, decision: Decision) -> None:
+        """The natural person behind an identity (their name is personal data: sealed with
+        their own key, erasable)."""
+        self._refuse_forgotten(identity)
+        self.people[identity] = name
+
+    @event("SubjectForgotten")
+    def forget_subject(self, subject: str, request: str, decision: Decision) -> None:
+        """The subject's personal data is erased (their key destroyed, by the adapters once
+        this decision is recorded): from now on it shows as erased everywhere."""
+        self._refuse_forgotten(subject)
+        if subject not in self.people and subject not in self.roles:
+            raise NotFoundError(
+                N_("'{subject}' is not in the authority register: nothing to forget"),
+                subject=subject,
+            )
+        self.forgotten[subject] = {
+            "on": decision.effective,
+            "request": request,
+            "command_id": decision.command_id,
+        }
+
+    def _refuse_forgotten(self, subject: str) -> None:
+        found = self.forgotten.get(subject)
+        if found is not None:
+            raise RuleError(
+                N_(
+                    "the personal data of '{subject}' was erased on {day} (request {request}); "
+                    "a person who returns gets a new identity"
+                ),
+                subject=subject,
+                day=found["on"],
+                request=found["request"],
+            )
 
     def _add(self, identity: str, role: str, organisation: str, decision: Decision) -> None:
         periods = self.roles.setdefault(identity, {}).setdefault(role, [])

@@ -45,6 +45,7 @@ from domain.errors import (
 from domain.initiative import Initiative
 from domain.messages import N_
 from domain.notices import Outbox, notices_of
+from domain.personal import Keyring, NoKeyring, PersonalAsDict, sealing
 from domain.procurement import Commitment, Community
 from domain.programme import Programme
 from domain.record import DecisionRecord, record_word
@@ -139,6 +140,7 @@ class Engine(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.clock = clock or today_in_programme_tz
+        self.keyring: Keyring = NoKeyring()  # personal data's keys (adapters.privacy)
         # One decision at a time per engine: decisions are made on the cached aggregates in
         # place, so two threads (the API's) deciding on one object at once recorded both
         # events under the first save, a command id twice (tests/faults/test_races.py).
@@ -159,6 +161,7 @@ class Engine(Application[UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
         transcoder.register(DecisionAsDict())
+        transcoder.register(PersonalAsDict())
 
     # -- the one way in -----------------------------------------------------------------
 
@@ -277,8 +280,8 @@ class Engine(Application[UUID]):
             return self._create(command, decision, kind.create_id(command.subject_id), batch)
         aggregate = self._load(kind, command.subject_id, batch)
         decision = self._authorise(command, aggregate, decision, batch)
-        with recorded_commands(self.applied_command):  # a correction names one
-            command.decide(aggregate, decision)
+        with recorded_commands(self.applied_command), sealing(self.keyring):
+            command.decide(aggregate, decision)  # a correction names a recorded command
         return self._save(command, aggregate, decision, batch)
 
     def _create(

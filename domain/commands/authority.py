@@ -1,4 +1,5 @@
-"""Commands of the authority register: the bootstrap, and roles granted and revoked."""
+"""Commands of the authority register: the bootstrap, roles granted and revoked, the persons
+behind identities named, and a person's data forgotten (erased)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pydantic import Field
 
 from domain.authority import REGISTER, Authority
 from domain.commands.base import Command, Name
+from domain.personal import seal
 from domain.values import AuthorityRole, Decision
 
 
@@ -66,3 +68,34 @@ class RevokeRole(AuthorityCommand):
 
     def decide(self, authority: Authority, decision: Decision) -> None:
         authority.revoke_role(identity=self.identity, role=str(self.role), decision=decision)
+
+
+class NamePerson(AuthorityCommand):
+    """Record the natural person behind an identity: their name. It is personal data: sealed
+    with the person's own key, shown to those who may read the register, and erased for good
+    with `kringloop privacy forget`."""
+
+    command: ClassVar[str] = "name-person"
+    step: ClassVar[str] = "name_person"
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"name"})
+    identity: Name = Field(description="the identity (actor id) the person decides as")
+    name: Name = Field(description="the person's name, as shown (personal data)")
+
+    def decide(self, authority: Authority, decision: Decision) -> None:
+        authority.name_person(
+            identity=self.identity, name=seal(self.identity, self.name), decision=decision
+        )
+
+
+class ForgetSubject(AuthorityCommand):
+    """Erase a person's data (AVG article 17): the decision is recorded, then their key is
+    destroyed, so that what was sealed with it reads as erased everywhere. Run it as
+    `kringloop privacy forget`, which also removes their addresses and links."""
+
+    command: ClassVar[str] = "forget-subject"
+    step: ClassVar[str] = "forget_subject"
+    subject: Name = Field(description="the identity whose personal data is erased")
+    request: Name = Field(description="the request it answers (a case or letter reference)")
+
+    def decide(self, authority: Authority, decision: Decision) -> None:
+        authority.forget_subject(subject=self.subject, request=self.request, decision=decision)

@@ -195,9 +195,14 @@ class Command(BaseModel):
     """Fields added after commands were first recorded: left out of the fingerprint while
     they hold their default, so a command recorded before they existed keeps its digest."""
 
+    personal_fields: ClassVar[frozenset[str]] = frozenset()
+    """Fields that hold a person's data (domain.personal): sealed in the event, and left out
+    of the fingerprint, which is stored in clear and would let a guess be confirmed after
+    the data is erased."""
+
     def digest(self) -> str:
-        """A fingerprint of the content, without the command id."""
-        body = self.model_dump(mode="json", exclude={"command_id"})
+        """A fingerprint of the content, without the command id (nor personal data)."""
+        body = self.model_dump(mode="json", exclude={"command_id", *self.personal_fields})
         for name in ("recorded_by", *self.added_later):
             if getattr(self, name) == type(self).model_fields[name].get_default(
                 call_default_factory=True

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from domain.personal import as_plain
 from projections.working_set import Row, WorkingSet
 
 
@@ -58,6 +59,7 @@ def log_decision(ws: WorkingSet, notification_id: int, event: Any, subject: Subj
             "effective": decision.effective,
             "recorded_at": event.timestamp,
             "command_id": decision.command_id,
-            "details": {k: v for k, v in vars(event).items() if k not in _BASE_FIELDS},
+            # personal data only as whose it is: the read models hold no sealed or clear text
+            "details": as_plain({k: v for k, v in vars(event).items() if k not in _BASE_FIELDS}),
         },
     )
