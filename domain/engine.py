@@ -31,6 +31,7 @@ from domain.applied import (
     command_rows,
     recorded_commands,
 )
+from domain.archive import Archive
 from domain.authority import REGISTER, Authority
 from domain.commands.base import Command, Outcome
 from domain.errors import (
@@ -58,6 +59,7 @@ AGGREGATES: dict[str, type[DecisionRecord]] = {
     "initiative": Initiative,
     "commitment": Commitment,
     "community": Community,
+    "archive": Archive,
 }
 Record = TypeVar("Record", bound=DecisionRecord)
 ATTEMPTS = 5  # a stale write is decided again against the new state this many times
