@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from domain.commands import authority, correction, initiative, procurement, programme
+from domain.commands import archive, authority, correction, initiative, procurement, programme
 from domain.commands.base import Command, Outcome
 from domain.commands.initiative import InitiativeCommand, ProposeInitiative
 from domain.commands.programme import CreateProgramme, ProgrammeCommand
@@ -34,6 +34,7 @@ CATALOGUE: dict[str, type[Command]] = {
     + _concrete(initiative)
     + _concrete(correction)
     + _concrete(procurement)
+    + _concrete(archive)
 }
 """Every command by its name, in the order a lifecycle runs."""
 
