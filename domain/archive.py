@@ -39,7 +39,8 @@ DEFAULT_TABLE: tuple[dict[str, Any], ...] = (
     {"kind": "scale-up", "category": "scale-up", "rule": PERMANENT},
     {
         "kind": "initiative-lifecycle",
-        "category": "initiative stage and status changes (what the initiative went through)",
+        "category": "initiative stages and statuses, options and preconditions (what kept "
+        "decisions rest on)",
         "rule": PERMANENT,
     },
     {
@@ -50,7 +51,7 @@ DEFAULT_TABLE: tuple[dict[str, Any], ...] = (
     },
     {
         "kind": "initiative-decision",
-        "category": "other initiative decisions (options, preconditions, impact, escalations)",
+        "category": "other initiative decisions (impact reports, escalations)",
         "rule": AFTER_END,
         "years": 10,
     },

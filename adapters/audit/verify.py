@@ -27,6 +27,7 @@ from adapters.audit.keys import (
 )
 from adapters.logs import get_logger
 from adapters.settings import Settings
+from domain.archive import Archive, Destroyed
 
 log = get_logger("kringloop.audit")
 
@@ -44,6 +45,7 @@ Verdict = Literal[
     "intact", "intact-with-unsealed-tail", "unsealed", "altered", "rolled-back", "unanchored"
 ]
 OUTSIDE = ("rolled back", "unanchored")  # what the anchors outside the data folder say
+DESTROYED_TOPIC = f"{Destroyed.__module__}:{Destroyed.__qualname__}"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,17 @@ class Unsealed:
         return self.to_version - self.from_version + 1
 
 
+@dataclass(frozen=True)
+class DestroyedEvent:
+    """An event destroyed under an approved destruction list: its tombstone names the
+    content hash the chain recorded, and the list names the event and that hash."""
+
+    aggregate: str
+    version: int
+    list_number: int
+    destroyed_on: str
+
+
 @dataclass
 class Report:
     events: int = 0
@@ -84,6 +97,7 @@ class Report:
     names: dict[str, str] = field(default_factory=dict)  # aggregate id -> people's id
     position: int = 0  # the newest notification id when the walk began
     anchoring: Any = None  # adapters.audit.anchoring.Anchoring: what holds the seals outside
+    destroyed: list[DestroyedEvent] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -112,9 +126,23 @@ class Report:
         return "intact-with-unsealed-tail" if self.unsealed else "intact"
 
     def summary(self) -> str:
-        """The verdict and what it covers, in words; then what anchors the seals."""
+        """The verdict and what it covers, in words; then what was destroyed under approved
+        lists; then what anchors the seals."""
         anchored = self.anchoring.summary() if self.anchoring is not None else ""
-        return f"{self._covered()}. {anchored}" if anchored else self._covered()
+        said = "; ".join([self._covered(), *self.destructions()])
+        return f"{said}. {anchored}" if anchored else said
+
+    def destructions(self) -> list[str]:
+        """ "N events destroyed on DATE under list N", one line per list and day."""
+        counts: dict[tuple[str, int], int] = {}
+        for d in self.destroyed:
+            counts[(d.destroyed_on, d.list_number)] = (
+                counts.get((d.destroyed_on, d.list_number), 0) + 1
+            )
+        return [
+            f"{n} {'event' if n == 1 else 'events'} destroyed on {day} under list {number}"
+            for (day, number), n in sorted(counts.items(), key=lambda item: item[0][1])
+        ]
 
     def _covered(self) -> str:
         if self.verdict == "rolled-back":
@@ -162,6 +190,8 @@ class Report:
             "unsealed_aggregates": len(self.unsealed),
             "unsealed": [{**vars(u), "events": u.events} for u in self.unsealed],
             "problems": [vars(p) for p in self.problems],
+            "destroyed": [vars(d) for d in self.destroyed],
+            "destructions": self.destructions(),
             **(self.anchoring.as_dict() if self.anchoring is not None else {}),
         }
 
@@ -199,6 +229,7 @@ def verify_store(
         report.sealed_aggregates = len(sealed)
         report.sealed_events = sum(version for version, _ in sealed.values())
     heads: Heads = {}
+    approved = approved_entries(recorder, mapper)
     events = _grouped(_paged(recorder.stored_page), on_progress)
     links = _grouped(_paged(recorder.chain_page))
     for aggregate, stored_rows, chain_rows in _merge(events, links):
@@ -221,6 +252,8 @@ def verify_store(
             )
             head: tuple[int, str] | None = (last, chain[last].chain_hash)
         else:
+            for version in _destroyed(aggregate, stored_rows, chain, approved, mapper, report):
+                stored[version] = chain[version].content_hash  # as approved: not altered
             head = _check_aggregate(aggregate, stored, chain, found)
         if head is not None:
             heads[aggregate] = head
@@ -259,6 +292,7 @@ NAMED_BY = (
     ("commitment_id", "commitment"),
     ("community_id", "community"),
     ("authority_id", "authority"),
+    ("archive_id", "archive"),  # retention and destruction (domain.archive)
     ("programme_id", "programme"),  # last: the others name their programme too
 )
 
@@ -291,7 +325,9 @@ def event_name(event: Any) -> str | None:
     for attribute, kind in NAMED_BY:
         value = getattr(event, attribute, None)
         if isinstance(value, str) and value:
-            return "authority register" if kind == "authority" else f"{kind} {value}"
+            if kind in ("authority", "archive"):
+                return "authority register" if kind == "authority" else "retention archive"
+            return f"{kind} {value}"
     return None
 
 
@@ -571,3 +607,76 @@ def _first_difference(
         f"the chain no longer passes through its sealed head (version {sealed_version}); "
         f"{where} (its links were recomputed)",
     )
+
+
+# -- destroyed under an approved list (domain.archive, adapters.retention) ----------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"_type_", "_data_"}:
+        return value["_data_"]
+    return value
+
+
+def decode_state(state: bytes, mapper: Any = None) -> dict[str, Any]:
+    """A stored event's state as plain JSON values (dates as ISO text)."""
+    if mapper is not None:
+        if mapper.cipher:
+            state = mapper.cipher.decrypt(state)
+        if mapper.compressor:
+            state = mapper.compressor.decompress(state)
+    found: dict[str, Any] = json.loads(state, object_hook=_plain)
+    return found
+
+
+def approved_entries(recorder: Any, mapper: Any = None) -> dict[tuple[str, int], dict[str, Any]]:
+    """Every event an approved destruction list names: (aggregate, version) -> the entry,
+    with the list's number and approval day."""
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for stored in recorder.select_events(Archive.create_id()):
+        if not stored.topic.endswith(".DestructionApproved"):
+            continue
+        state = decode_state(bytes(stored.state), mapper)
+        approved_on = str(state["decision"]["effective"])
+        for entry in state["entries"]:
+            found[(str(entry["aggregate"]), int(entry["version"]))] = {
+                **entry,
+                "list": int(state["number"]),
+                "approved_on": approved_on,
+            }
+    return found
+
+
+def _destroyed(
+    aggregate: str,
+    rows: list[Any],
+    chain: dict[int, ChainRow],
+    approved: dict[tuple[str, int], dict[str, Any]],
+    mapper: Any,
+    report: Report,
+) -> list[int]:
+    """The versions of an aggregate that hold a tombstone an approved list accounts for:
+    the tombstone names the chain's content hash, and an approved list names this event
+    with that hash under the tombstone's list number. Any other tombstone stays altered."""
+    accepted = []
+    for row in rows:
+        link_row = chain.get(row.version)
+        if row.topic != DESTROYED_TOPIC or link_row is None:
+            continue
+        try:
+            tomb = decode_state(row.state, mapper)
+        except ValueError:
+            continue
+        entry = approved.get((aggregate, row.version))
+        if (
+            entry is None
+            or tomb.get("content_hash") != link_row.content_hash
+            or entry.get("content_hash") != link_row.content_hash
+            or tomb.get("list_number") != entry["list"]
+        ):
+            continue
+        accepted.append(row.version)
+        report.destroyed.append(
+            DestroyedEvent(aggregate, row.version, entry["list"], str(tomb.get("destroyed_on")))
+        )
+    return accepted
