@@ -3,13 +3,21 @@ and its progress, written to a folder as JSON, CSV (as Dutch Excel reads it) and
 index, with DIWOO-style metadata, and a manifest signed with the audit signing key so
 anyone holding the public key can check offline that the files are the programme's.
 
+Which kinds of decision are published is the programme's own decision (``kringloop
+programme set-publication``); until it takes one, ``PUBLIC`` applies. The manifest and the
+index page say which applied: the decision (its command id and date) or the default.
+
 Personal data is left out by construction: a published record is built from the fields
 named in ``FIELDS`` only, never from who decided, who recorded, the authority, the
-evidence or the event's details. The reason (``toelichting``) is published as written:
-keeping names out of it is its author's responsibility.
+evidence or the event's details, whatever kinds are marked public (and the authority
+register, whose decisions are about persons, can be marked by no programme). The reason
+(``toelichting``) is published as written: keeping names out of it is its author's
+responsibility.
 
 Re-running adds only decisions not yet published: entries already in ``besluiten.json``
-are kept exactly as they were published, ``gepubliceerd_op`` included."""
+are kept exactly as they were published, ``gepubliceerd_op`` included. A kind withdrawn
+from the public set adds no new decisions; those already published stay (under the Woo a
+publication is not taken back by a later choice of what to publish)."""
 
 from __future__ import annotations
 
@@ -24,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final
 from adapters.audit.keys import parse_public, public_text, sign, signing_key, verify
 from adapters.exports import to_csv
 from adapters.tabular import Column, Table
+from domain.programme import EVERY_DECISION, PUBLISHABLE
 
 if TYPE_CHECKING:
     from projections.progress import TargetProgress
@@ -38,10 +47,9 @@ PUBLIC: Final = frozenset(
         ("programme", "*"),
     }
 )
-"""The decisions published: an initiative's consortium formed and the Board's withdrawal,
-and every decision on the programme itself (created, phases, targets set and measured,
-streams, mandates). Fixed here, not chosen per decision: the programme does not (yet)
-record which decisions it marks public."""
+"""The decisions published until the programme decides which (``set-publication``): an
+initiative's consortium formed and the Board's withdrawal, and every decision on the
+programme itself (created, phases, targets set and measured, streams, mandates)."""
 
 DECISION_CATEGORY: Final = "Overige besluiten van algemene strekking"
 """Woo article 3.3, first paragraph (b), as the DIWOO category lists name it."""
@@ -61,9 +69,49 @@ TITLES: Final = {
     "MemberAdded": "Lid toegevoegd",
     "ScaleUpCriteriaSet": "Criteria voor opschaling vastgesteld",
     "DecisionCorrected": "Besluit gecorrigeerd",
+    "PublicationSet": "Openbaar te maken besluiten vastgesteld",
+    "Proposed": "Initiatief voorgesteld",
+    "ExpertScanStarted": "Expertonderzoek gestart",
+    "InnovativeOptionRecorded": "Innovatieve optie vastgelegd",
+    "ExpertScanCompleted": "Expertonderzoek afgerond",
+    "MarketConsultationOpened": "Marktconsultatie geopend",
+    "ConsultationResponseRecorded": "Reactie op de marktconsultatie vastgelegd",
+    "MarketConsultationClosed": "Marktconsultatie gesloten",
+    "PreconditionRegistered": "Randvoorwaarde geregistreerd",
+    "PreconditionFulfilled": "Randvoorwaarde vervuld",
+    "PreconditionWaived": "Randvoorwaarde laten vallen",
+    "PreconditionFailed": "Randvoorwaarde onhaalbaar",
+    "ConsortiumMemberJoined": "Lid toegelaten tot het consortium",
+    "FinancialArrangementAgreed": "Financieel arrangement vastgelegd",
+    "FinancialArrangementNotNeeded": "Geen nieuw financieel arrangement nodig",
+    "ScaleUpAssessed": "Opschaling beoordeeld",
+    "ScaleUpStarted": "Opschaling gestart",
+    "ScaleUpCompleted": "Opschaling afgerond",
+    "ImpactReported": "Impact over een jaar gerapporteerd",
+    "Escalated": "Geëscaleerd",
+    "Stalled": "Stilgevallen",
+    "Resumed": "Hervat",
+    "Abandoned": "Stopgezet",
+    "Reopened": "Heropend",
+    "FellBack": "Teruggezet naar een eerdere fase",
+    "Committed": "Toezegging circulair inkopen",
+    "CategoryAdopted": "Inkoopcategorie overgenomen",
+    "SpendReported": "Inkoopuitgaven gerapporteerd",
+    "Founded": "Community of practice opgericht",
+    "MemberJoined": "Aangesloten bij een community of practice",
+    "MeetingHeld": "Bijeenkomst gehouden",
+    "JointTrajectoryStarted": "Gezamenlijk inkooptraject gestart",
 }
 """The decision in Dutch words, for the title; an event not named here is titled by its
 step as the decision log words it."""
+
+RECORDS: Final = {
+    "programme": "het programma",
+    "initiative": "een initiatief",
+    "commitment": "een toezegging circulair inkopen",
+    "community": "een community of practice",
+}
+"""Each kind of record whose decisions may be published, in Dutch, for "record:*"."""
 
 FIELDS: Final = (
     "identifier",
@@ -95,8 +143,87 @@ class Published:
     files: list[str]
 
 
-def is_public(entry: DecisionLogEntry) -> bool:
-    return (entry.subject_kind, entry.event) in PUBLIC or (entry.subject_kind, "*") in PUBLIC
+@dataclass(frozen=True)
+class PublicKinds:
+    """The kinds of decision a programme publishes, and the decision that set them (without
+    one, ``PUBLIC``, the default)."""
+
+    kinds: frozenset[tuple[str, str]]
+    command_id: str | None = None
+    effective: date | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.command_id is not None
+
+    def covers(self, entry: DecisionLogEntry) -> bool:
+        """Public: a decision of a kind marked public, on a record that may be published."""
+        return entry.subject_kind in PUBLISHABLE and (
+            (entry.subject_kind, entry.event) in self.kinds
+            or (entry.subject_kind, EVERY_DECISION) in self.kinds
+        )
+
+    def listed(self) -> list[dict[str, str]]:
+        """Each kind, ``record:Decision``, with its Dutch title; in a stable order."""
+        return [
+            {"kind": f"{record}:{event}", "title": kind_title(record, event)}
+            for record, event in sorted(self.kinds)
+        ]
+
+    def manifest(self) -> dict[str, Any]:
+        """What the manifest records: the kinds, and the decision that set them or null."""
+        decision = (
+            {"command_id": self.command_id, "effective": _iso(self.effective)}
+            if self.decided
+            else None
+        )
+        return {"kinds": [k["kind"] for k in self.listed()], "decided_by": decision}
+
+
+def kind_title(record: str, event: str) -> str:
+    if event == EVERY_DECISION:
+        return f"Alle besluiten over {RECORDS.get(record, record)}"
+    return TITLES.get(event, event)
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def public_kinds(log: list[DecisionLogEntry], programme_id: str, today: date) -> PublicKinds:
+    """The kinds in force today: the programme's latest decision on them taking effect by
+    today (history may be entered out of order), else the default."""
+    decided = [
+        entry
+        for entry in log
+        if entry.programme_id == programme_id
+        and entry.subject_kind == "programme"
+        and entry.event == "PublicationSet"
+        and entry.effective <= today
+    ]
+    if not decided:
+        return PublicKinds(kinds=PUBLIC)
+    latest = max(decided, key=lambda entry: (entry.effective, entry.notification_id))
+    kinds = frozenset(
+        (record, event)
+        for record, _, event in (str(k).partition(":") for k in latest.details["kinds"])
+    )
+    return PublicKinds(kinds=kinds, command_id=latest.command_id, effective=latest.effective)
+
+
+def kinds_in_force(current: Any, programme_id: str) -> PublicKinds:
+    """The kinds ``programme_id`` publishes today (ValueError for an unknown programme)."""
+    from projections.queries import decision_log
+
+    store = current.fresh_reads()
+    programme_name(store, programme_id)
+    return public_kinds(decision_log(store, limit=10**9), programme_id, _today())
+
+
+def _today() -> date:
+    from domain.values import PROGRAMME_TZ
+
+    return datetime.now(tz=PROGRAMME_TZ).date()
 
 
 def programme_name(store: ReadStore, programme_id: str) -> str:
@@ -183,10 +310,12 @@ def publish(current: Any, out: Path, programme_id: str) -> Published:
     now = datetime.now(tz=UTC).isoformat(timespec="seconds")
     earlier = _earlier(out, programme_id, public_text(signing_key(current.settings.home)))
     known = {e["identifier"] for e in earlier}
+    log = decision_log(store, limit=10**9)
+    kinds = public_kinds(log, programme_id, _today())
     fresh = [
         record(entry, programme_id, name, titles, now)
-        for entry in decision_log(store, limit=10**9)
-        if entry.programme_id == programme_id and is_public(entry)
+        for entry in log
+        if entry.programme_id == programme_id and kinds.covers(entry)
     ]
     added = [r for r in fresh if r["identifier"] not in known]
     decisions = earlier + added
@@ -200,11 +329,11 @@ def publish(current: Any, out: Path, programme_id: str) -> Published:
             {**meta, "informatiecategorie": PROGRESS_CATEGORY, "doelen": progress}
         ),
         "voortgang.csv": to_csv(_table("voortgang", PROGRESS_FIELDS, progress)),
-        "index.html": _index(name, programme_id, decisions).encode(),
+        "index.html": _index(name, programme_id, decisions, kinds).encode(),
     }
     for file, body in contents.items():
         (out / file).write_bytes(body)
-    _sign(current.settings.home, out, programme_id, now, contents)
+    _sign(current.settings.home, out, programme_id, now, contents, kinds)
     return Published(added=len(added), total=len(decisions), files=[*FILES, MANIFEST])
 
 
@@ -222,7 +351,9 @@ def _table(name: str, fields: tuple[str, ...], rows: list[dict[str, Any]]) -> Ta
     )
 
 
-def _index(name: str, programme_id: str, decisions: list[dict[str, Any]]) -> str:
+def _index(
+    name: str, programme_id: str, decisions: list[dict[str, Any]], kinds: PublicKinds
+) -> str:
     """A plain page in Dutch: a heading, the files, and the decisions as a table."""
     from adapters.i18n import translator
 
@@ -238,7 +369,7 @@ def _index(name: str, programme_id: str, decisions: list[dict[str, Any]]) -> str
         f"<title>Openbare besluiten: {e(name)}</title></head>\n<body>\n<main>\n"
         f"<h1>Openbare besluiten: {e(name)}</h1>\n"
         f"<p>Actief openbaar gemaakt onder de Wet open overheid. Programma {e(programme_id)}."
-        "</p>\n<h2>Bestanden</h2>\n"
+        f"</p>\n<p>{e(_which(kinds, dutch.day))}</p>\n<h2>Bestanden</h2>\n"
         f"<ul>{links}</ul>\n<table>\n<caption>Besluiten van {e(name)}</caption>\n"
         '<thead><tr><th scope="col">Datum</th><th scope="col">Titel</th>'
         '<th scope="col">Informatiecategorie</th><th scope="col">Toelichting</th></tr></thead>\n'
@@ -246,16 +377,39 @@ def _index(name: str, programme_id: str, decisions: list[dict[str, Any]]) -> str
     )
 
 
+def _which(kinds: PublicKinds, day: Any) -> str:
+    """One line in Dutch: which kinds are published, and on whose decision."""
+    titles = ", ".join(k["title"] for k in kinds.listed())
+    if kinds.effective is not None:
+        basis = (
+            f"zoals het programma besloot op {day(kinds.effective)} (besluit {kinds.command_id})"
+        )
+    else:
+        basis = "zolang het programma daar niet over besloten heeft, de standaardkeuze"
+    return (
+        f"Openbaar gemaakt worden: {titles}; {basis}. Een besluit dat eenmaal openbaar "
+        "gemaakt is, blijft openbaar."
+    )
+
+
 def _canonical(body: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _sign(home: Path, out: Path, programme_id: str, now: str, contents: dict[str, bytes]) -> None:
+def _sign(
+    home: Path,
+    out: Path,
+    programme_id: str,
+    now: str,
+    contents: dict[str, bytes],
+    kinds: PublicKinds,
+) -> None:
     key = signing_key(home)
     body = {
         "format": FORMAT,
         "programme": programme_id,
         "published_at": now,
+        "public_kinds": kinds.manifest(),
         "public_key": public_text(key),
         "files": [
             {"name": file, "sha256": hashlib.sha256(data).hexdigest()}

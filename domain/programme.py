@@ -1,21 +1,25 @@
-"""The programme: its members, phases, targets, resource streams and broker mandates."""
+"""The programme: its members, phases, targets, resource streams, broker mandates, and which
+of its decisions it publishes actively (Woo)."""
 
 from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
 
 from domain.errors import AlreadyExistsError, Message, NotFoundError, RuleError, Term
+from domain.initiative import Initiative
 from domain.messages import N_
-from domain.record import DecisionRecord, forget_applied_commands
+from domain.procurement import Commitment, Community
+from domain.record import DecisionRecord, forget_applied_commands, record_word
 from domain.values import Decision, PhaseStatus
 
 ALL_STREAMS = "all"  # a mandate on every stream, e.g. for the programme's scheduled checks
 PROGRAMME_NAMESPACE = UUID("6c7e0f4e-3f0b-4c55-9a55-1f1d3c0a7a01")
+EVERY_DECISION = "*"  # "initiative:*": every decision on that kind of record
 
 
 class Programme(DecisionRecord):
@@ -25,6 +29,8 @@ class Programme(DecisionRecord):
     upcast_v1_v2 = staticmethod(forget_applied_commands)
 
     keeps_effective_order = False  # programme history is often entered out of order
+    decided_by: ClassVar[dict[str, str]] = {"PublicationSet": "decide_publication"}
+    public_kinds: list[str] | None = None  # None: not decided (a snapshot from before, too)
 
     @staticmethod
     @lru_cache(maxsize=65536)
@@ -254,3 +260,75 @@ class Programme(DecisionRecord):
                     granted = f" (decision {period[2]})" if len(period) > 2 else ""
                     return f"mandate for {s} in {self.programme_id} from {start}{granted}"
         return None
+
+    def decide_publication(self, kinds: list[str], decision: Decision) -> None:
+        """Mark which kinds of decision the programme publishes: checked against the
+        decisions the code knows today, then recorded (a replay of the event does not
+        check again, so a decision renamed later still loads)."""
+        for kind in kinds:
+            check_publishable(kind)
+        self.set_publication(kinds=list(dict.fromkeys(kinds)), decision=decision)
+
+    class PublicationSet(DecisionRecord.Event):
+        kinds: list[str]
+
+    @event(PublicationSet)
+    def set_publication(self, kinds: list[str], decision: Decision) -> None:
+        self.public_kinds = list(kinds)
+
+
+PUBLISHABLE = ("programme", "initiative", "commitment", "community")
+"""The kinds of record whose decisions a programme may publish. Not the authority register:
+each of its decisions is about a person (who holds which role, under which name)."""
+
+
+def decisions_of(record: str) -> list[str]:
+    """The decisions (event names) a kind of record takes, as the decision log names them."""
+    aggregate: Any = {
+        "programme": Programme,
+        "initiative": Initiative,
+        "commitment": Commitment,
+        "community": Community,
+    }[record]
+    return sorted(
+        name
+        for name, value in vars(aggregate).items()
+        if isinstance(value, type)
+        and issubclass(value, aggregate.Event)
+        and value is not aggregate.Event
+        # the library's default: only the programme records its creation as "Created"
+        and (name != "Created" or aggregate is Programme)
+    )
+
+
+def check_publishable(kind: str) -> None:
+    """Refuses a kind of decision that does not exist or may not be published; a kind is
+    "record:Decision" (initiative:ConsortiumFormed) or "record:*" (every decision)."""
+    record, _, decision = kind.partition(":")
+    if record == "authority":
+        raise RuleError(
+            N_(
+                "cannot publish '{kind}': the authority register's decisions are about "
+                "persons (who holds which role), and persons are not published"
+            ),
+            kind=kind,
+        ).concerning("kinds")
+    if record not in PUBLISHABLE or not decision:
+        raise RuleError(
+            N_(
+                "cannot publish '{kind}': write a kind of record and a decision, as in "
+                "initiative:ConsortiumFormed, or * for all its decisions, as in programme:* "
+                "(kinds of record: {records})"
+            ),
+            kind=kind,
+            records=list(PUBLISHABLE),
+        ).concerning("kinds")
+    known = decisions_of(record)
+    if decision != EVERY_DECISION and decision not in known:
+        raise RuleError(
+            N_("cannot publish '{kind}': {record} has no decision '{decision}' (it has: {known})"),
+            kind=kind,
+            record=record_word(record),
+            decision=decision,
+            known=known,
+        ).concerning("kinds")

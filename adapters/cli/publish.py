@@ -81,3 +81,42 @@ def check(
         console.print("valid" if not problems else "INVALID", highlight=False)
     if problems:
         raise typer.Exit(1)
+
+
+@publish_app.command("kinds")
+def kinds(
+    ctx: typer.Context,
+    programme: Annotated[str, typer.Option("--programme", help="the programme")] = ("mra-circular"),
+    as_json: JsonFlag = False,
+) -> None:
+    """List the kinds of decision the programme publishes now, with their Dutch titles, and
+    whether the programme decided them (`programme set-publication`, by which decision) or
+    the default applies."""
+    from adapters.cli.words import _, words
+    from adapters.publication import kinds_in_force
+
+    with refusals(as_json):
+        try:
+            found = kinds_in_force(session(ctx), programme)
+        except ValueError as error:
+            refuse(str(error), "not_found", as_json)
+    decision = found.manifest()["decided_by"]
+    if as_json:
+        emit_json(
+            {
+                "programme": programme,
+                "decided": found.decided,
+                "decided_by": decision,
+                "kinds": found.listed(),
+            }
+        )
+        return
+    if found.effective is None:
+        said = _("the default: the programme has not decided which decisions it publishes")
+    else:
+        said = _("decided by {command_id}, effective {day}").format(
+            command_id=found.command_id, day=words().day(found.effective)
+        )
+    console.print(f"{programme}: {said}", highlight=False, markup=False)
+    for kind in found.listed():
+        console.print(f"  {kind['kind']:<40} {kind['title']}", highlight=False, markup=False)

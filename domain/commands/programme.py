@@ -1,10 +1,11 @@
-"""Commands that shape a programme: members, phases, targets, streams and mandates."""
+"""Commands that shape a programme: members, phases, targets, streams, mandates and which
+decisions it publishes."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from domain.commands.base import Command, Day, Figure, Name, Slug, Text
 from domain.programme import Programme
@@ -201,3 +202,31 @@ class RevokeMandate(ProgrammeCommand):
 
     def decide(self, programme: Programme, decision: Decision) -> None:
         programme.revoke_mandate(broker=self.broker, streams=list(self.streams), decision=decision)
+
+
+PublicationKind = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=100),
+    Field(description="record:Decision, as in initiative:ConsortiumFormed, or record:*"),
+]
+
+
+class SetPublication(ProgrammeCommand):
+    """Mark which kinds of decision the programme publishes actively under the Woo, each
+    as record:Decision or record:* (all its decisions), e.g. --kinds
+    initiative:ConsortiumFormed --kinds programme:*. Until the programme decides this, it
+    publishes consortia formed, Board withdrawals and every programme decision. The next
+    `kringloop publish` adds the decisions of a kind marked public; what was published
+    stays published when its kind is withdrawn. No personal data is published, whatever
+    the kinds; the authority register (who holds which role) cannot be marked public."""
+
+    command: ClassVar[str] = "set-publication"
+    step: ClassVar[str] = "decide_publication"
+    kinds: list[PublicationKind] = Field(
+        min_length=1,
+        max_length=100,
+        description="the kinds of decision published, each record:Decision or record:*",
+    )
+
+    def decide(self, programme: Programme, decision: Decision) -> None:
+        programme.decide_publication(kinds=list(self.kinds), decision=decision)

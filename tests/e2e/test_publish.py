@@ -195,3 +195,164 @@ def test_a_changed_byte_or_another_key_fails_the_check(
     wrong = kringloop(home, "publish", "check", str(out), "--public-key", other, ok=False)
     assert wrong.returncode == 1
     assert "manifest.json: the signature does not match this public key" in wrong.stderr
+
+
+MANAGER = "board-secretariat"
+DEFAULT_KINDS = ["initiative:BoardWithdrew", "initiative:ConsortiumFormed", "programme:*"]
+DECIDED_ON = "2024-01-31"
+
+
+def set_publication(home: Path, *kinds: str, actor: str = MANAGER, ok: bool = True) -> Any:
+    marked = [arg for kind in kinds for arg in ("--kinds", kind)]
+    return kringloop(
+        home,
+        "programme",
+        "set-publication",
+        PROGRAMME,
+        *marked,
+        "--actor",
+        actor,
+        "--reason",
+        "The Board decides what the programme publishes actively",
+        "--effective",
+        DECIDED_ON,
+        "--json",
+        ok=ok,
+    )
+
+
+def manifest(out: Path) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads((out / "manifest.json").read_text())
+    return found
+
+
+def kinds_in_force(home: Path) -> dict[str, Any]:
+    found: dict[str, Any] = as_json(kringloop(home, "publish", "kinds", "--json"))
+    return found
+
+
+def test_until_the_programme_decides_the_default_kinds_apply_and_the_folder_says_so(
+    published: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    home, out, _ = published
+    listed = kinds_in_force(home)
+    assert (listed["decided"], listed["decided_by"]) == (False, None)
+    assert [k["kind"] for k in listed["kinds"]] == DEFAULT_KINDS
+    assert {k["title"] for k in listed["kinds"]} >= {"Consortium gevormd"}
+    assert manifest(out)["public_kinds"] == {"kinds": DEFAULT_KINDS, "decided_by": None}
+    assert "de standaardkeuze" in (out / "index.html").read_text()
+
+
+def test_marking_a_kind_public_adds_its_decisions_at_the_next_run(tmp_path: Path) -> None:
+    demo(tmp_path)
+    out = tmp_path / "woo"
+    first = publish(tmp_path, out)
+    before = decisions(out)
+    log = as_json(kringloop(tmp_path, "decisions", "--json", "--limit", "100000"))
+    scans = [e for e in log if e["event"] == "ExpertScanCompleted"]
+    assert scans, "the demo completes expert scans"
+
+    decided = as_json(set_publication(tmp_path, *DEFAULT_KINDS, "initiative:ExpertScanCompleted"))
+    second = publish(tmp_path, out)
+
+    # the expert scans, and the decision itself (a programme decision, public)
+    assert (second["added"], second["total"]) == (len(scans) + 1, first["total"] + len(scans) + 1)
+    after = decisions(out)
+    assert after[: len(before)] == before  # published entries stay as they were
+    added = {r["titel"].split(": ")[0] for r in after[len(before) :]}
+    assert added == {"Expertonderzoek afgerond", "Openbaar te maken besluiten vastgesteld"}
+    by_whom = {"command_id": decided["command_id"], "effective": DECIDED_ON}
+    assert manifest(out)["public_kinds"]["decided_by"] == by_whom
+    assert "initiative:ExpertScanCompleted" in manifest(out)["public_kinds"]["kinds"]
+    assert f"(besluit {decided['command_id']})" in (out / "index.html").read_text()
+    listed = kinds_in_force(tmp_path)
+    assert (listed["decided"], listed["decided_by"]) == (True, by_whom)
+    assert publish(tmp_path, out)["added"] == 0
+    assert kringloop(tmp_path, "publish", "check", str(out)).returncode == 0
+
+
+def test_a_withdrawn_kind_stays_published_and_adds_nothing_new(tmp_path: Path) -> None:
+    demo(tmp_path)
+    out = tmp_path / "woo"
+    publish(tmp_path, out)
+    before = decisions(out)
+    assert any(r["onderwerp"] == PROGRAMME for r in before)
+
+    set_publication(tmp_path, "initiative:ConsortiumFormed", "initiative:BoardWithdrew")
+    kringloop(
+        tmp_path,
+        "programme",
+        "record-target-measurement",
+        PROGRAMME,
+        "--key",
+        "new-jobs",
+        "--value",
+        "40",
+        "--source",
+        "regional jobs monitor",
+        "--actor",
+        MANAGER,
+        "--reason",
+        "Jobs monitor published",
+        "--effective",
+        "2020-06-30",
+    )
+    withdrawn = publish(tmp_path, out)
+
+    assert (withdrawn["added"], withdrawn["total"]) == (0, len(before))
+    assert decisions(out) == before  # the programme's decisions published before stay
+    assert "programme:*" not in manifest(out)["public_kinds"]["kinds"]
+    assert kringloop(tmp_path, "publish", "check", str(out)).returncode == 0
+
+    set_publication(tmp_path, *DEFAULT_KINDS)
+    again = publish(tmp_path, out)
+    # marked public again: the measurement and both decisions on publication come out
+    assert again["added"] == 3
+    assert decisions(out)[: len(before)] == before
+
+
+def test_a_broker_may_not_decide_what_is_published(tmp_path: Path) -> None:
+    demo(tmp_path)
+    refused = set_publication(tmp_path, "initiative:*", actor="broker-anna", ok=False)
+    assert refused.returncode == 1
+    assert as_json(refused)["code"] == "no_authority"
+    assert "'broker-anna' holds no role manager" in as_json(refused)["message"]
+    assert kinds_in_force(tmp_path)["decided"] is False
+
+
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("authority:RoleGranted", "decisions are about persons"),
+        ("initiative:Invented", "initiative has no decision 'Invented' (it has: Abandoned, "),
+        ("board", "write a kind of record and a decision, as in initiative:ConsortiumFormed"),
+        ("initiative:", "write a kind of record and a decision"),
+    ],
+)
+def test_a_kind_that_does_not_exist_or_is_about_persons_is_refused_in_words(
+    published: tuple[Path, Path, dict[str, Any]], kind: str, said: str
+) -> None:
+    home, _, _ = published
+    refused = set_publication(home, kind, ok=False)
+    assert refused.returncode == 1
+    assert said in as_json(refused)["message"]
+    assert kinds_in_force(home)["decided"] is False
+
+
+def test_with_every_kind_public_still_no_person_and_no_evidence_is_published(
+    tmp_path: Path,
+) -> None:
+    demo(tmp_path)
+    set_publication(tmp_path, "programme:*", "initiative:*", "commitment:*", "community:*")
+    out = tmp_path / "woo"
+    done = publish(tmp_path, out)
+    log = as_json(kringloop(tmp_path, "decisions", "--json", "--limit", "100000"))
+    public = [e for e in log if e["programme_id"] == PROGRAMME and e["subject_kind"] != "authority"]
+    assert done["total"] == len(public)
+    persons = {e["actor"] for e in log} | {e["recorded_by"] for e in log}
+    evidence = {e for entry in log for e in entry["evidence"]}
+    assert set(IDENTITIES) <= persons
+    for path in out.iterdir():
+        text = path.read_text(encoding="utf-8")
+        for secret in (*persons, *evidence):
+            assert secret not in text, f"{secret} in {path.name}"
