@@ -1,5 +1,6 @@
 """Backup and restore: a consistent copy of the record (every stored event, its link in the
-audit chain, the API users, the audit signing key and sealed heads) in one portable file
+audit chain, the API users, the audit signing key and sealed heads, the personal data's keys)
+in one portable file
 of JSON lines that restores into SQLite or PostgreSQL alike.
 
 Consistent: an SQLite store is first copied with sqlite3's online backup API (a snapshot,
@@ -47,6 +48,7 @@ class Counts:
     links: int = 0
     users: int = 0
     files: int = 0
+    keys: int = 0  # personal data's keys (adapters.keyring), wrapped; none in older backups
 
 
 # -- reading the source ----------------------------------------------------------------------
@@ -227,6 +229,7 @@ def _write(
         on_progress(counts.links)
     counts.users = _write_users(settings, out)
     counts.files = _write_files(settings.home / "audit", out)
+    counts.keys = _write_keys(settings, out)
     out.handle.write(
         json.dumps({"kind": "end", **asdict(counts), "sha256": out.digest.hexdigest()}).encode()
         + b"\n"
@@ -246,6 +249,30 @@ def _write_users(settings: Settings, out: _Lines) -> int:
     for user in users:
         out.put("user", **UserRow.model_validate(user).model_dump(mode="json"))
     return len(users)
+
+
+def _write_keys(settings: Settings, out: _Lines) -> int:
+    """The personal data's keys as kept (wrapped), and the master key if it lives in the
+    data folder (as the signing key does). A forgotten subject's row has no key: a backup
+    made after an erasure cannot bring the erased data back."""
+    from adapters.keyring import StoredKeyring, master_key, master_path
+
+    rows = StoredKeyring(settings).rows()
+    if not rows:
+        return 0
+    path = master_path(settings)
+    if path.is_relative_to(settings.home) and path.exists():
+        out.put("master-key", data=base64.b64encode(master_key(settings)).decode())
+    for row in rows:
+        out.put(
+            "key",
+            subject=row.subject,
+            key_id=row.key_id,
+            wrapped=base64.b64encode(row.wrapped).decode() if row.wrapped is not None else None,
+            created_at=row.created_at,
+            forgotten_at=row.forgotten_at,
+        )
+    return len(rows)
 
 
 def _write_files(folder: Path, out: _Lines) -> int:
@@ -281,7 +308,7 @@ def check_backup(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
                     header = record
                     _check_header(path, header)
                 kind = record.get("kind")
-                if kind in ("event", "link", "user", "file"):
+                if kind in ("event", "link", "user", "file", "key"):
                     plural = {"event": "events", "link": "links"}.get(kind, kind + "s")
                     setattr(seen, plural, getattr(seen, plural) + 1)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
@@ -290,7 +317,7 @@ def check_backup(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise BackupError(f"{path} is cut short: it has no end line (an interrupted copy?)")
     if end.get("sha256") != digest.hexdigest():
         raise BackupError(f"{path} was changed or damaged after it was written (checksum differs)")
-    if asdict(seen) != {k: end.get(k) for k in asdict(seen)}:
+    if asdict(seen) != {k: end.get(k, 0 if k == "keys" else None) for k in asdict(seen)}:
         raise BackupError(f"{path} holds other counts than its end line says: {asdict(seen)}")
     return header, end
 

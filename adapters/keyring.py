@@ -317,9 +317,11 @@ class StoredKeyring:
                 conn.execute("VACUUM")
 
     def restore_rows(self, rows: Iterable[KeyRow]) -> int:
-        """Put keys back as a backup kept them (wrapped: the master key comes with them)."""
+        """Put keys back as a backup kept them (wrapped: the master key comes with them), in
+        place of any kept here."""
         count = 0
         with self._db() as conn:
+            self._query(conn, "DELETE FROM {table}")
             for r in rows:
                 self._query(
                     conn,

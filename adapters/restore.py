@@ -61,6 +61,7 @@ def restore_backup(
         counts = _restore_events(settings, tables, path, force, on_progress)
         counts.users = _restore_users(reads, path)
         counts.files = _restore_files(settings.home / "audit", path, force)
+        counts.keys = _restore_keys(settings, path)
     finally:
         engine.close()
     engine = open_engine(settings)  # nothing cached from before the restore
@@ -186,6 +187,36 @@ def _restore_users(reads: Any, path: Path) -> int:
         session.commit()
     end_all_sessions(reads.engine)  # not in a backup: after a restore everyone logs in again
     return len(users)
+
+
+def _restore_keys(settings: Settings, path: Path) -> int:
+    """The personal data's keys, and the master key that wraps them if the backup holds it
+    (one kept outside the data folder is put back by whoever keeps it)."""
+    from adapters.keyring import KeyRow, StoredKeyring, master_path
+
+    for record in records(path, "master-key"):
+        target = master_path(settings)
+        if not target.is_relative_to(settings.home):
+            continue
+        if target.exists() and target.read_text().strip() != record["data"]:
+            stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%S")
+            target.rename(target.with_name(f"master-key.before-restore-{stamp}"))
+        if not target.exists():
+            target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(record["data"] + "\n")
+    rows = [
+        KeyRow(
+            r["subject"],
+            r["key_id"],
+            base64.b64decode(r["wrapped"]) if r["wrapped"] is not None else None,
+            r["created_at"],
+            r["forgotten_at"],
+        )
+        for r in records(path, "key")
+    ]
+    return StoredKeyring(settings).restore_rows(rows) if rows else 0
 
 
 def _restore_files(folder: Path, path: Path, force: bool) -> int:

@@ -37,6 +37,7 @@ class Column:
     header: str  # a message id; with `term`, a slug the glossary has a word for
     kind: Kind = "text"
     term: str | None = None  # the glossary kind of a slug header ("stage")
+    worded: frozenset[str] = frozenset()  # cell values that are message ids ("[erased]")
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,20 @@ class Table:
 
 
 def localised(table: Table, t: Translator) -> Table:
-    """The table with its headers, title and sheet name in the translator's language; the
-    file name and the cells unchanged."""
+    """The table with its headers, title and sheet name in the translator's language, and
+    the cells a column marks as worded; the file name and the other cells unchanged."""
+    worded = [(i, c.worded) for i, c in enumerate(table.columns) if c.worded]
+    rows = table.rows
+    if worded:
+        rows = [
+            tuple(
+                t.gettext(cell)
+                if isinstance(cell, str) and any(i == n and cell in w for n, w in worded)
+                else cell
+                for i, cell in enumerate(row)
+            )
+            for row in rows
+        ]
     return replace(
         table,
         title=t.gettext(table.title).format(**table.title_args),
@@ -61,6 +74,7 @@ def localised(table: Table, t: Translator) -> Table:
             Column(t.term(c.term, c.header) if c.term else t.gettext(c.header), c.kind)
             for c in table.columns
         ),
+        rows=rows,
     )
 
 
@@ -543,6 +557,9 @@ def programme_mandates(programme_id: str, mandates: Sequence[MandateEntry]) -> T
     )
 
 
+ERASED = N_("[erased]")  # where a person's data was, once erased (kringloop privacy forget)
+
+
 def authority_roles(roles: Sequence[RoleEntry]) -> Table:
     """One row per period of a person's role in the authority register."""
     return Table(
@@ -551,6 +568,7 @@ def authority_roles(roles: Sequence[RoleEntry]) -> Table:
         sheet=N_("Roles"),
         columns=(
             Column(N_("identity")),
+            Column(N_("name"), worded=frozenset({ERASED})),
             Column(N_("role")),
             Column(N_("organisation")),
             Column(N_("from"), "date"),
@@ -561,6 +579,7 @@ def authority_roles(roles: Sequence[RoleEntry]) -> Table:
         rows=[
             (
                 r.identity,
+                ERASED if r.erased else r.name or "",
                 r.role,
                 r.organisation,
                 p.start,

@@ -92,14 +92,14 @@ class Authority(DecisionRecord):
     def name_person(self, identity: str, name: Personal, decision: Decision) -> None:
         """The natural person behind an identity (their name is personal data: sealed with
         their own key, erasable)."""
-        self._refuse_forgotten(identity)
+        self.refuse_forgotten(identity)
         self.people[identity] = name
 
     @event("SubjectForgotten")
     def forget_subject(self, subject: str, request: str, decision: Decision) -> None:
         """The subject's personal data is erased (their key destroyed, by the adapters once
         this decision is recorded): from now on it shows as erased everywhere."""
-        self._refuse_forgotten(subject)
+        self.refuse_forgotten(subject)
         if subject not in self.people and subject not in self.roles:
             raise NotFoundError(
                 N_("'{subject}' is not in the authority register: nothing to forget"),
@@ -111,7 +111,7 @@ class Authority(DecisionRecord):
             "command_id": decision.command_id,
         }
 
-    def _refuse_forgotten(self, subject: str) -> None:
+    def refuse_forgotten(self, subject: str) -> None:
         found = self.forgotten.get(subject)
         if found is not None:
             raise RuleError(

@@ -10,12 +10,14 @@ has no read model), turned into rows here so that every door lists them alike.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 
 from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from domain.authority import Authority
+from domain.personal import Personal
 from domain.programme import ALL_STREAMS
 from domain.values import PhaseStatus
 from projections.progress import programme_rows
@@ -63,8 +65,14 @@ class MandateEntry(BaseModel):
     periods: list[Period]
 
 
+Reveal = Callable[[Iterable[Personal]], Mapping[Personal, str | None]]
+"""The keyring's reveal (domain.personal.Keyring): each sealed value's clear text, or None."""
+
+
 class RoleEntry(BaseModel):
     identity: str
+    name: str | None = None  # the person behind the identity, as named (personal data)
+    erased: bool = False  # their name was recorded, and erased (kringloop privacy forget)
     role: str
     organisation: str  # the organisation an organisation role speaks for, else ""
     periods: list[Period]
@@ -157,18 +165,27 @@ def mandates(store: ReadStore, programme_id: str, today: date) -> list[MandateEn
     return list(found.values())
 
 
-def roles(register: Authority | None, today: date) -> list[RoleEntry]:
+def roles(register: Authority | None, today: date, reveal: Reveal | None = None) -> list[RoleEntry]:
     """The authority register's roles: every identity, every role it held, with periods
-    (empty before the register was started)."""
+    (empty before the register was started); with ``reveal`` (the keyring's), the name of
+    the person behind each identity, or that it was erased."""
     if register is None:
         return []
+    people, forgotten = register.people, register.forgotten
+    shown = [v for k, v in people.items() if k not in forgotten]  # erased from the decision on
+    names = reveal(shown) if reveal is not None and shown else {}
     found = []
     for identity in sorted(register.roles):
+        sealed = people.get(identity)
+        name = names.get(sealed) if sealed is not None else None
+        erased = identity in forgotten or (sealed is not None and name is None)
         for role, periods in sorted(register.roles[identity].items()):
             organisations = sorted({str(p[2]) for p in periods if p[2]})
             found.append(
                 RoleEntry(
                     identity=identity,
+                    name=None if erased else name,
+                    erased=erased,
                     role=role,
                     organisation=", ".join(organisations),
                     periods=[_period(p[0], p[1], today) for p in periods],

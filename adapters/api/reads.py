@@ -22,6 +22,7 @@ from domain.errors import NotFoundError
 from domain.messages import N_
 from domain.values import Stage, Status
 from projections import procurement, queries
+from projections.programme import RoleEntry, roles
 from projections.progress import TargetProgress, programme_progress
 from projections.store import ReadStore
 
@@ -155,6 +156,19 @@ def decision_log(
     )
     if chosen := wanted(request, export_format):
         return download(request, tabular.decision_log(found), chosen)
+    return found
+
+
+@router.get("/authority/roles", response_model=list[RoleEntry], responses=TABLE_RESPONSES)
+def authority_roles(
+    request: Request, export_format: FormatQuery = None
+) -> list[RoleEntry] | Response:
+    """The authority register's roles, with the name of the person behind each identity
+    (personal data: "[erased]" once forgotten)."""
+    engine = backend(request).engine
+    found = roles(engine.register(), today_in_programme_tz(), engine.keyring.reveal)
+    if chosen := wanted(request, export_format):
+        return download(request, tabular.authority_roles(found), chosen)
     return found
 
 

@@ -25,6 +25,7 @@ from adapters.cli.context import (
 from adapters.cli.lazy import CatalogueGroup
 from adapters.cli.notifications import notifications_app
 from adapters.cli.orchestration import register_orchestration
+from adapters.cli.privacy import privacy_app
 from adapters.cli.procurement import register_procurement
 from adapters.cli.publish import publish_app
 from adapters.cli.reads import register_reads
@@ -76,6 +77,7 @@ register_backup(app)
 app.add_typer(witness_app, name="witness")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(publish_app, name="publish")
+app.add_typer(privacy_app, name="privacy")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 

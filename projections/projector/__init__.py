@@ -33,7 +33,8 @@ def project(ws: WorkingSet, notification_id: int, event: Any) -> None:
     elif isinstance(event, Commitment.Event | Community.Event):
         subject = procurement.apply(ws, event, handler)
     elif isinstance(event, Authority.Event):  # who may decide what: in the log, no rows
-        identity: Any = getattr(event, "identity", None)  # a role's holder; else the manager
+        # whom it is about: a role's holder or a person named or forgotten; else the manager
+        identity: Any = getattr(event, "identity", None) or getattr(event, "subject", None)
         subject = Subject("authority", identity or getattr(event, "manager", "register"), "")
     else:
         return

@@ -188,7 +188,7 @@ def programme_context(request: Request, who: Principal, programme_id: str) -> di
         "figures": headline_figures(reads, programme_id),
         "demonstration": is_demonstration(reads, programme_id),
         "mandates": record.mandates(reads, programme_id, today),
-        "roles": record.roles(current.engine.register(), today),
+        "roles": record.roles(current.engine.register(), today, current.engine.keyring.reveal),
         "streams": record.streams(reads, programme_id),
         "names": record.stream_names(reads, programme_id),
         "known": named_streams(),
@@ -222,7 +222,9 @@ def programme_table(current: Backend, programme_id: str, table: ProgrammeTable) 
         mandates = record.mandates(reads, programme_id, today)
         return tabular.programme_mandates(programme_id, mandates)
     if table == "roles":
-        return tabular.authority_roles(record.roles(current.engine.register(), today))
+        return tabular.authority_roles(
+            record.roles(current.engine.register(), today, current.engine.keyring.reveal)
+        )
     return tabular.programme_streams(programme_id, record.streams(reads, programme_id))
 
 
