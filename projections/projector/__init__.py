@@ -51,6 +51,7 @@ HANDLERS: dict[str, Handler] = {  # by event class: Aggregate.EventName
     "Programme.ScaleUpCriteriaSet": programme.scale_up_criteria_set,
     "Programme.MandateGranted": programme.mandate_granted,
     "Programme.MandateRevoked": programme.mandate_revoked,
+    "Programme.PublicationSet": programme.publication_set,
     "Initiative.Proposed": initiative.proposed,
     "Initiative.ExpertScanStarted": initiative.scan_started,
     "Initiative.InnovativeOptionRecorded": initiative.option_recorded,

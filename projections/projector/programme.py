@@ -144,3 +144,7 @@ def mandate_revoked(ws: WorkingSet, e: Any, _: Row) -> None:
             if mandate["until"] is None:
                 mandate["until"] = e.decision.effective
                 ws.touch("mandates", mandate)
+
+
+def publication_set(ws: WorkingSet, e: Any, _: Row) -> None:
+    """No rows of its own: `kringloop publish` reads the decision from the decision log."""
