@@ -106,6 +106,7 @@ class Archive(DecisionRecord):
         """The table in force: the latest decided, else the default."""
         return list(self.tables[-1]["rows"]) if self.tables else [dict(r) for r in DEFAULT_TABLE]
 
+    @property
     def next_number(self) -> int:
         return len(self.lists) + 1
 
@@ -113,11 +114,11 @@ class Archive(DecisionRecord):
         return next((found for found in self.lists if found["number"] == number), None)
 
     def check_list(self, number: int, entries: list[dict[str, Any]], on: date) -> None:
-        if number != self.next_number():
+        if number != self.next_number:
             raise RuleError(
                 N_("destruction list {number} is not the next one (that is {expected})"),
                 number=number,
-                expected=self.next_number(),
+                expected=self.next_number,
             )
         if not entries:
             raise RuleError(N_("a destruction list names at least one record"))

@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.audit.chain import GENESIS, content_hash, link
 from adapters.audit.keys import parse_public, public_text, sign, signing_key, verify
+from adapters.audit.verify import DESTROYED_TOPIC, approved_entries
 
 FORMAT = "kringloop-audit-export/1"
 
@@ -24,8 +25,11 @@ def write_export(
     stored: list[Any],
     chain: dict[tuple[str, int], Any],
     decode: Any,
+    destroyed: dict[tuple[str, int], dict[str, Any]] | None = None,
 ) -> int:
-    """Write the bundle: a header, one line per event, and a signature over all of it."""
+    """Write the bundle: a header, one line per event, and a signature over all of it. An
+    event destroyed under an approved list carries that list's entry (``destroyed``), so
+    the bundle checks offline: the signature vouches for the approval."""
     key = signing_key(home)
     lines = [
         json.dumps(
@@ -51,6 +55,7 @@ def write_export(
                     "content_hash": row.content_hash,
                     "chain_hash": row.chain_hash,
                     "event": decode(s),
+                    **_approval(s, destroyed or {}),
                 },
                 default=str,
                 ensure_ascii=False,
@@ -63,10 +68,16 @@ def write_export(
     return len(stored)
 
 
+def _approval(s: Any, destroyed: dict[tuple[str, int], dict[str, Any]]) -> dict[str, Any]:
+    entry = destroyed.get((s.originator_id, s.version)) if s.topic == DESTROYED_TOPIC else None
+    return {"destroyed": entry} if entry else {}
+
+
 @dataclass
 class ExportCheck:
     events: int = 0
     aggregates: int = 0
+    destroyed: int = 0  # events destroyed under an approved list (tombstones)
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -110,7 +121,10 @@ def _check_chains(body: bytes, check: ExportCheck) -> None:
         check.events += 1
         content = content_hash(e["aggregate"], e["topic"], state)
         if content != e["content_hash"]:
-            check.problems.append(f"line {number}: {e['aggregate']} v{e['version']} altered")
+            if _destroyed_as_approved(e, state):
+                check.destroyed += 1
+            else:
+                check.problems.append(f"line {number}: {e['aggregate']} v{e['version']} altered")
         before = previous.get(e["aggregate"])
         if before is None:
             check.aggregates += 1
@@ -122,6 +136,20 @@ def _check_chains(body: bytes, check: ExportCheck) -> None:
                 f"line {number}: {e['aggregate']} v{e['version']} breaks the chain"
             )
         previous[e["aggregate"]] = (e["version"], e["chain_hash"])
+
+
+def _destroyed_as_approved(e: dict[str, Any], state: bytes) -> bool:
+    """A tombstone that names the chain's content hash, with the approved list's entry for
+    that event and hash: destroyed, not altered."""
+    entry = e.get("destroyed")
+    if e.get("topic") != DESTROYED_TOPIC or not isinstance(entry, dict):
+        return False
+    try:
+        tomb = json.loads(state)
+    except ValueError:
+        return False
+    named = tomb.get("content_hash") if isinstance(tomb, dict) else None
+    return bool(named == e["content_hash"] == entry.get("content_hash"))
 
 
 def paged(fetch: Any, start: tuple[str, int] = ("", 0), only: str | None = None) -> Any:
@@ -164,5 +192,6 @@ def export_record(engine: Any, home: Path, out: Path, initiative_id: str | None 
         return decision_entry(event).model_dump(mode="json")
 
     scope = f"initiative {initiative_id}" if initiative_id else "all"
-    write_export(out, home, scope, stored, chain, decode)
+    destroyed = approved_entries(recorder, engine.mapper)
+    write_export(out, home, scope, stored, chain, decode, destroyed)
     return scope

@@ -29,6 +29,7 @@ from adapters.cli.privacy import privacy_app
 from adapters.cli.procurement import register_procurement
 from adapters.cli.publish import publish_app
 from adapters.cli.reads import register_reads
+from adapters.cli.retention import retention_app
 from adapters.cli.witness import witness_app
 from domain.errors import InvalidCommandError, KringloopError, Message
 from domain.messages import N_
@@ -78,6 +79,7 @@ app.add_typer(witness_app, name="witness")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(publish_app, name="publish")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(retention_app, name="retention")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
 

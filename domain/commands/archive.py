@@ -100,7 +100,7 @@ class ApproveDestruction(ArchiveCommand):
 
     def decide(self, archive: Archive, decision: Decision) -> None:
         archive.approve_destruction(
-            number=archive.next_number(),
+            number=archive.next_number,
             entries=[e.model_dump(mode="json") for e in self.entries],
             decision=decision,
         )
