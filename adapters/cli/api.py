@@ -40,12 +40,20 @@ def add(
         ),
     ] = None,
     reason: Annotated[str, typer.Option(help="why the role is granted")] = "access to Kringloop",
+    person_name: Annotated[
+        str | None,
+        typer.Option(
+            help="the person's name, recorded in the authority register as personal data "
+            "(sealed with their own key; erasable with `kringloop privacy forget`)"
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Add a user and print their bearer token once (only its SHA-256 hash is stored). The
     role is a recorded decision: once the authority register exists (`kringloop init`), the
     manager given by --actor grants it (`authority grant-role`), and the API and the pages
-    take the user's role from the record."""
+    take the user's role from the record. With --person-name the manager also records who
+    the person is (`authority name-person`)."""
     from adapters.accounts.users import Role, add_user, check_new_name
     from domain.errors import InvalidCommandError
 
@@ -56,6 +64,8 @@ def add(
             )
         name = check_new_name(_users_engine(ctx), name)
         granted = _grant_role(ctx, name, role, organisation, actor, reason)
+        if person_name and granted is not None:
+            _name_person(ctx, name, person_name, actor)
         token = add_user(_users_engine(ctx), name, Role(role))
     if as_json:
         emit_json({"name": name, "role": role, "token": token, "role_decision": granted})
@@ -71,6 +81,19 @@ def add(
             highlight=False,
             markup=False,
         )
+
+
+def _name_person(ctx: typer.Context, identity: str, person_name: str, actor: str | None) -> None:
+    from domain.commands.authority import NamePerson
+    from domain.commands.catalogue import validate_command
+
+    fields = {
+        "identity": identity,
+        "name": person_name,
+        "actor": actor,
+        "reason": "the person behind a new user",
+    }
+    session(ctx).execute(validate_command(NamePerson, fields))
 
 
 def _grant_role(

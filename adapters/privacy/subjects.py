@@ -186,6 +186,7 @@ def report(kringloop: Kringloop, subject: str) -> AccessReport:
                     forgotten["on"],
                 )
             )
+    kringloop.fresh_reads()  # the decision log as it stands, the latest decisions included
     places += _read_model_places(kringloop, subject)
     places += _beside_record(kringloop, subject)
     if register is None and not places:

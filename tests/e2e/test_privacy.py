@@ -245,3 +245,14 @@ def test_forgetting_needs_confirmation_and_a_manager(store: Store) -> None:
                        "verzoek", *MANAGER, "--yes", ok=False)  # fmt: skip
     assert nobody.returncode == 1
     assert "nobody-at-all" in nobody.stderr
+
+
+def test_a_user_added_with_a_person_name_is_named_and_reported_at_once(store: Store) -> None:
+    store.run(
+        "users", "add", "piet", "--role", "broker", *MANAGER, "--person-name", "Piet Paulusma",
+        "--json",
+    )  # fmt: skip
+    report = as_json(store.run("privacy", "report", "piet", "--json"))
+    assert report["name"] == "Piet Paulusma"
+    about = [p for p in report["places"] if p["what"] == "about them (their roles, their name)"]
+    assert [p["count"] for p in about] == [2]  # the role and the name, caught up at once

@@ -146,6 +146,19 @@ def test_the_destroyed_payload_is_gone_from_the_files(
         assert b"Vezelvriend" not in path.read_bytes(), path.name
 
 
+def test_a_signed_export_with_a_destroyed_event_checks_offline(
+    destroyed: tuple[Path, dict[str, Any]],
+) -> None:
+    home, _ = destroyed
+    bundle = home / "pilot-export.jsonl"
+    kringloop(home, "audit", "export", "old-textile-pilot", "--out", str(bundle))
+    assert SECRET.encode() not in bundle.read_bytes()
+    key = kringloop(home, "audit", "public-key").stdout.strip()
+    checked = kringloop(home, "audit", "check-export", str(bundle), "--public-key", key)
+    assert "valid" in checked.stdout
+    assert "INVALID" not in checked.stdout
+
+
 def test_figures_still_build_after_a_destruction(destroyed: tuple[Path, dict[str, Any]]) -> None:
     home, _ = destroyed
     progress = as_json(kringloop(home, "programme", "progress", "mra-circular", "--json"))
