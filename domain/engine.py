@@ -150,6 +150,16 @@ class Engine(Application[UUID]):
         # Other processes are kept apart by the store's optimistic concurrency.
         self._deciding = threading.RLock()
 
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save, then destroy the key of each person whose erasure was just recorded: through
+        whichever door the decision came, what was sealed for them is unreadable from now."""
+        recordings = super().save(*objs, **kwargs)
+        for recording in recordings:
+            event = recording.domain_event
+            if type(event).__name__ == "SubjectForgotten" and isinstance(event, Authority.Event):
+                self.keyring.forget(str(event.subject))  # type: ignore[attr-defined]
+        return recordings
+
     def construct_recorder(self) -> ApplicationRecorder:
         recorder = super().construct_recorder()
         if type(recorder) is POPOApplicationRecorder:  # the memory store: a dict beside it

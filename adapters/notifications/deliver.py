@@ -148,7 +148,12 @@ def _queue_message(
 def recipients(db: Session, notice: Notice, register: Authority | None, today: date) -> list[str]:
     """Who a notice is for: the initiative's broker; the consortium members' contacts (who
     speaks for each member organisation in the authority register); the programme office
-    (its managers) for the weekly digest."""
+    (its managers) for the weekly digest. Never a person whose data was erased."""
+    forgotten = register.forgotten if register is not None else {}
+    return [who for who in _recipients(db, notice, register, today) if who not in forgotten]
+
+
+def _recipients(db: Session, notice: Notice, register: Authority | None, today: date) -> list[str]:
     if notice.kind == "weekly-digest":
         return _holding(register, "manager", today)
     initiative = _initiative(db, notice.record)

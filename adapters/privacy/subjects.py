@@ -58,9 +58,13 @@ def forget(kringloop: Kringloop, command: ForgetSubject) -> Forgotten:
             ),
             subject=subject,
         )
-    outcome = kringloop.execute(command)
     keyring = kringloop.engine.keyring
-    destroyed = keyring.forget(subject)
+    had_key = isinstance(keyring, StoredKeyring) and any(
+        row.wrapped is not None for row in keyring.rows([subject])
+    )
+    outcome = kringloop.execute(command)  # the engine destroys the key once it is recorded
+    keyring.forget(subject)  # again, for a run that stopped between the two
+    destroyed = had_key
     removed = remove_beside_record(kringloop, subject)
     compact(kringloop, keyring)
     return Forgotten(subject, outcome.command_id, outcome.replayed, destroyed, removed)

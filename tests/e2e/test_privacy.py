@@ -7,6 +7,7 @@ for what was erased."""
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -256,3 +257,30 @@ def test_a_user_added_with_a_person_name_is_named_and_reported_at_once(store: St
     assert report["name"] == "Piet Paulusma"
     about = [p for p in report["places"] if p["what"] == "about them (their roles, their name)"]
     assert [p["count"] for p in about] == [2]  # the role and the name, caught up at once
+
+
+def test_an_erasure_recorded_through_another_door_destroys_the_key_too(
+    store: Store, tmp_path: Path
+) -> None:
+    """`kringloop apply` (as the API) records the decision alone: the engine destroys the key
+    once it is recorded, so the name is gone whichever door the decision came through."""
+    name_and_subscribe(store)
+    line = {
+        "command": "forget-subject", "command_id": "forget-by-apply", "subject": SUBJECT,
+        "request": "AVG-2026-18", "actor": "board-secretariat", "reason": "verzoek",
+    }  # fmt: skip
+    lines = tmp_path / "forget.jsonl"
+    lines.write_text(json.dumps(line) + "\n")
+    store.run("apply", str(lines))
+    rows = StoredKeyring(store.settings()).rows([SUBJECT])
+    assert [row.wrapped for row in rows] == [None]
+    assert as_json(store.run("privacy", "report", SUBJECT, "--json"))["erased"]
+    # privacy forget with the same decision finishes what is kept beside the record
+    done = as_json(
+        store.run(
+            "privacy", "forget", SUBJECT, "--request", "AVG-2026-18", "--reason", "verzoek",
+            *MANAGER, "--command-id", "forget-by-apply", "--yes", "--json",
+        )
+    )  # fmt: skip
+    assert done["replayed"]
+    assert done["removed"]["subscription"] == 1
