@@ -40,6 +40,8 @@ def wipe_stores(home: Path) -> None:
         sealed.unlink()
     for checkpoint in (home / "checkpoints").glob("*.sqlite"):  # as of dates of that store
         checkpoint.unlink()
+    for suffix in ("", "-wal", "-shm", "-journal"):  # the personal data's keys of that store
+        (home / "privacy" / f"keys.sqlite{suffix}").unlink(missing_ok=True)
 
 
 def dashboard_data(reads: ReadStore, until: int) -> dict[str, Any]:

@@ -49,6 +49,7 @@ class Authority(DecisionRecord):
 
     @event("RoleGranted")
     def grant_role(self, identity: str, role: str, organisation: str, decision: Decision) -> None:
+        self.refuse_forgotten(identity)
         if role == AuthorityRole.ORGANISATION and not organisation:
             raise RuleError(N_("an organisation role names the organisation it speaks for"))
         if role != AuthorityRole.ORGANISATION and organisation:
@@ -93,6 +94,14 @@ class Authority(DecisionRecord):
         """The natural person behind an identity (their name is personal data: sealed with
         their own key, erasable)."""
         self.refuse_forgotten(identity)
+        if identity not in self.roles:
+            raise NotFoundError(
+                N_(
+                    "'{identity}' holds no role in the authority register: grant one first "
+                    "(a person is named for an identity that decides or is notified)"
+                ),
+                identity=identity,
+            )
         self.people[identity] = name
 
     @event("SubjectForgotten")

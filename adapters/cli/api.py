@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from adapters.cli.context import console, emit_json, errors, refusals, session
+from adapters.cli.context import console, emit_json, errors, refusals, refuse, session
 
 users_app = typer.Typer(
     help="API users: add (issues a token), list, revoke, reissue.", no_args_is_help=True
@@ -171,6 +171,13 @@ def reissue(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
     and every web session it opened ends. The role stays as it was."""
     from adapters.accounts.users import reissue_user
 
+    register = session(ctx).engine.register()
+    if register is not None and name in register.forgotten:
+        refuse(
+            f"the personal data of {name} was erased: the identity is not used again",
+            "refused",
+            as_json,
+        )
     with refusals(as_json):
         token = reissue_user(_users_engine(ctx), name)
     if as_json:

@@ -96,6 +96,12 @@ def _may_set(current: Any, identity: str, actor: str, as_json: bool) -> None:
     register = current.engine.register()
     if register is None:
         refuse("no authority register yet: start it with `kringloop init`", "not_found", as_json)
+    if identity in register.forgotten:
+        refuse(
+            f"the personal data of {identity} was erased: no address is kept for them again",
+            "refused",
+            as_json,
+        )
     for who in dict.fromkeys((identity, actor)):
         if who not in register.roles:
             refuse(

@@ -11,7 +11,7 @@ import typer
 
 from adapters.cli.context import console, emit_json, errors, refusals, refuse, session
 from adapters.cli.exporting import FormatOption, OutOption, export_asked, write_export
-from adapters.cli.words import _
+from adapters.cli.words import _, term, words
 from domain.messages import N_
 
 if TYPE_CHECKING:
@@ -71,24 +71,36 @@ def _print(found: AccessReport) -> None:
     shown = Shown(title=title, title_justify="left")
     for header in (_("where"), _("what"), _("how many"), _("detail"), _("from"), _("until")):
         shown.add_column(header)
+    said = words()
     for p in found.places:
         shown.add_row(
             _(p.where),
             _(p.what),
-            str(p.count),
-            _("[erased]") if p.detail == "[erased]" else p.detail,
-            str(p.first or ""),
-            str(p.last or ""),
+            said.number(p.count),
+            _detail(p.detail, p.term),
+            said.day(p.first) if p.first else "",
+            said.day(p.last) if p.last else "",
             style=None,
         )
     console.print(shown)
     if found.forgotten:
         console.print(
             _("Their personal data was erased on {day} (request {request}).").format(
-                day=found.forgotten["on"], request=found.forgotten["request"]
+                day=said.day(found.forgotten["on"]), request=found.forgotten["request"]
             ),
             highlight=False,
         )
+
+
+def _detail(detail: str, kind: str) -> str:
+    """A place's detail in the CLI's language: a role or a kind of record in words."""
+    if detail == "[erased]":
+        return _("[erased]")
+    if kind == "role":
+        return term("role", detail)
+    if kind == "record":
+        return _(detail)
+    return detail
 
 
 def _table(found: AccessReport) -> Table:
@@ -140,7 +152,9 @@ def forget(
         str | None,
         typer.Option(help="the decision's id: run again with it to finish an interrupted run"),
     ] = None,
-    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="go ahead without typing the identity to confirm")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Erase SUBJECT's personal data for good (AVG article 17). The manager's decision is
@@ -160,10 +174,15 @@ def forget(
     if not yes:
         if not sys.stdin.isatty():
             refuse(_("this cannot be undone: add --yes to go ahead"), "invalid", as_json)
-        typer.confirm(
-            _("Erase the personal data of {subject} for good?").format(subject=subject),
-            abort=True,
+        typed = typer.prompt(
+            _("This cannot be undone. Type {subject} to erase their personal data").format(
+                subject=subject
+            ),
+            default="",
+            show_default=False,
         )
+        if typed.strip() != subject:
+            refuse(_("not confirmed: nothing was erased"), "invalid", as_json)
     fields: dict[str, Any] = {
         "subject": subject,
         "request": request,

@@ -19,6 +19,7 @@ models and the tables beside them.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any
 from adapters.bootstrap import Kringloop
 from adapters.keyring import StoredKeyring
 from domain.commands.authority import ForgetSubject
-from domain.errors import NotFoundError, RuleError
+from domain.errors import KringloopError, NotFoundError, RuleError
 from domain.messages import N_
 
 
@@ -43,8 +44,17 @@ class Forgotten:
     removed: dict[str, int] = field(default_factory=dict)  # what was removed, how many
 
 
+class ErasureUnfinished(KringloopError):
+    """The erasure is recorded and the key destroyed, but what is kept beside the record
+    could not all be removed: running `privacy forget` again finishes it."""
+
+    code = "unfinished"
+
+
 def forget(kringloop: Kringloop, command: ForgetSubject) -> Forgotten:
-    """Record the decision, destroy the key, remove the data kept beside the record."""
+    """Record the decision, destroy the key, remove the data kept beside the record. For a
+    subject whose erasure is recorded already (by an interrupted run, or through another
+    door), finish it: the key and what is kept beside the record."""
     from adapters.accounts.users import active_user, create_table
 
     subject = command.subject
@@ -62,12 +72,28 @@ def forget(kringloop: Kringloop, command: ForgetSubject) -> Forgotten:
     had_key = isinstance(keyring, StoredKeyring) and any(
         row.wrapped is not None for row in keyring.rows([subject])
     )
-    outcome = kringloop.execute(command)  # the engine destroys the key once it is recorded
-    keyring.forget(subject)  # again, for a run that stopped between the two
-    destroyed = had_key
-    removed = remove_beside_record(kringloop, subject)
-    compact(kringloop, keyring)
-    return Forgotten(subject, outcome.command_id, outcome.replayed, destroyed, removed)
+    register = kringloop.engine.register()
+    recorded = register.forgotten.get(subject) if register is not None else None
+    if recorded is not None and recorded["command_id"] != command.command_id:
+        command_id, replayed = str(recorded["command_id"]), True  # finish that erasure
+    else:
+        outcome = kringloop.execute(command)  # the engine destroys the key once it is recorded
+        command_id, replayed = outcome.command_id, outcome.replayed
+    try:
+        keyring.forget(subject)  # again, for a run that stopped between the two
+        removed = remove_beside_record(kringloop, subject)
+        compact(kringloop, keyring)
+    except Exception as error:
+        raise ErasureUnfinished(
+            N_(
+                "the erasure of '{subject}' is recorded (decision {command_id}) but not "
+                "finished: {problem}. Run `kringloop privacy forget {subject}` again to finish it"
+            ),
+            subject=subject,
+            command_id=command_id,
+            problem=str(error),
+        ) from error
+    return Forgotten(subject, command_id, replayed, had_key, removed)
 
 
 def remove_beside_record(kringloop: Kringloop, subject: str) -> dict[str, int]:
@@ -80,7 +106,7 @@ def remove_beside_record(kringloop: Kringloop, subject: str) -> dict[str, int]:
     reads = kringloop.read_store.engine
     notifications.create_tables(reads)
     oidc_links.create_table(reads)
-    removed = {"subscription": int(notifications.unsubscribe(reads, subject))}
+    removed = {N_("subscription"): int(notifications.unsubscribe(reads, subject))}
     with Session(reads) as db:
         result = db.exec(
             update(notifications.MessageRow)
@@ -88,7 +114,7 @@ def remove_beside_record(kringloop: Kringloop, subject: str) -> dict[str, int]:
             .where(col(notifications.MessageRow.address) != "")
             .values(address="")
         )
-        removed["message addresses"] = int(result.rowcount)
+        removed[N_("message addresses")] = int(result.rowcount)
         links = list(
             db.exec(
                 select(oidc_links.OidcLinkRow).where(oidc_links.OidcLinkRow.user_name == subject)
@@ -96,13 +122,13 @@ def remove_beside_record(kringloop: Kringloop, subject: str) -> dict[str, int]:
         )
         for link in links:
             db.delete(link)
-        removed["identity provider links"] = len(links)
+        removed[N_("identity provider links")] = len(links)
         preference = db.get(preferences.PreferenceRow, subject)
         if preference is not None:
             db.delete(preference)
-        removed["preferences"] = int(preference is not None)
+        removed[N_("preferences")] = int(preference is not None)
         db.commit()
-    removed["web sessions"] = sessions.end_user_sessions(reads, subject)
+    removed[N_("web sessions")] = sessions.end_user_sessions(reads, subject)
     return removed
 
 
@@ -117,9 +143,23 @@ def compact(kringloop: Kringloop, keyring: Any) -> None:
     path = settings.home / "read.sqlite"
     if path.exists():
         kringloop.read_store.engine.dispose()
-        with closing(sqlite3.connect(path, timeout=60)) as conn:
-            conn.execute("VACUUM")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _vacuum(path)
+
+
+def _vacuum(path: Any, patience_s: float = 120.0) -> None:
+    """VACUUM an SQLite file in use (the API's pages write sessions to it): it waits for
+    the write lock, and tries again for a while if another writer keeps it."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            with closing(sqlite3.connect(path, timeout=30)) as conn:
+                conn.execute("VACUUM")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 # -- access (article 15) -----------------------------------------------------------------------
@@ -135,6 +175,7 @@ class Place:
     detail: str = ""
     first: date | None = None
     last: date | None = None
+    term: str = ""  # the glossary kind of the detail, if it is a slug ("role")
 
 
 @dataclass
@@ -178,23 +219,27 @@ def report(kringloop: Kringloop, subject: str) -> AccessReport:
                     role,
                     min(p[0] for p in periods),
                     max((p[1] for p in periods if p[1] is not None), default=None),
+                    term="role",
                 )
             )
         if forgotten:
             places.append(
                 Place(
                     N_("authority register"),
-                    N_("erasure decision"),
+                    N_("erasure decision, on request"),
                     1,
-                    f"{forgotten['command_id']} (request {forgotten['request']})",
+                    str(forgotten["request"]),
                     forgotten["on"],
                 )
             )
     kringloop.fresh_reads()  # the decision log as it stands, the latest decisions included
     places += _read_model_places(kringloop, subject)
     places += _beside_record(kringloop, subject)
-    if register is None and not places:
-        raise NotFoundError(N_("nothing is recorded about '{subject}'"), subject=subject)
+    if not places:
+        raise NotFoundError(
+            N_("nothing is recorded about '{subject}' (identities are case-sensitive)"),
+            subject=subject,
+        )
     return AccessReport(subject, name, erased, forgotten, places)
 
 
@@ -231,7 +276,9 @@ def _read_model_places(kringloop: Kringloop, subject: str) -> list[Place]:
                 .order_by(col(DecisionRow.subject_kind))
             )
             for kind, count, first, last in db.exec(query):
-                places.append(Place(N_("decision log"), label, count, kind, first, last))
+                places.append(
+                    Place(N_("decision log"), label, count, kind, first, last, term="record")
+                )
         mandates = list(db.exec(select(MandateRow).where(MandateRow.broker == subject)))
         if mandates:
             places.append(
@@ -272,14 +319,16 @@ def _beside_record(kringloop: Kringloop, subject: str) -> list[Place]:
     with Session(reads) as db:
         user = db.get(users.UserRow, subject)
         if user is not None:
-            state = "revoked" if user.revoked_at else "active"
             places.append(
                 Place(
                     N_("accounts"),
-                    N_("account (a token hash, never the token)"),
+                    N_("account, revoked (a token hash, never the token)")
+                    if user.revoked_at
+                    else N_("account, active (a token hash, never the token)"),
                     1,
-                    f"{user.role}, {state}",
+                    user.role,
                     user.created_at.date(),
+                    term="role",
                 )
             )
         links = list(

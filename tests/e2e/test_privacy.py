@@ -284,3 +284,33 @@ def test_an_erasure_recorded_through_another_door_destroys_the_key_too(
     )  # fmt: skip
     assert done["replayed"]
     assert done["removed"]["subscription"] == 1
+
+
+def test_a_forgotten_identity_takes_no_new_personal_data_and_a_rerun_finishes(
+    store: Store,
+) -> None:
+    name_and_subscribe(store)
+    store.run("users", "add", "wim", "--role", "broker", *MANAGER, "--json")
+    store.run("users", "revoke", "wim")
+    line = ("privacy", "forget", SUBJECT, "--request", "R-9", "--reason", "verzoek", "--yes")
+    store.run(*line, *MANAGER)
+    again = as_json(store.run(*line, *MANAGER, "--json"))  # a second run finishes, refuses not
+    assert again["replayed"]
+    for refused in (
+        ("notifications", "subscribe", SUBJECT, "--email", "nieuw@example.nl", *MANAGER),
+        ("users", "reissue", SUBJECT),
+        ("authority", "grant-role", "--identity", SUBJECT, "--role", "auditor", *MANAGER,
+         "--reason", "terug"),
+    ):  # fmt: skip
+        done = store.run(*refused, ok=False)
+        assert done.returncode == 1, refused
+        assert SUBJECT in done.stderr, refused
+    unnamed = store.run(
+        "authority", "name-person", "--identity", "nobody-x", "--name", "X", *MANAGER,
+        "--reason", "r", ok=False,
+    )  # fmt: skip
+    assert unnamed.returncode == 1
+    assert "nobody-x" in unnamed.stderr
+    unknown = store.run("privacy", "report", "Broker-Anna", ok=False)
+    assert unknown.returncode == 1
+    assert "Broker-Anna" in unknown.stderr

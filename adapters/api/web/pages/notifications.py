@@ -201,9 +201,12 @@ def notifications_page(
 
 
 def _registered(request: Request, identity: str) -> bool:
-    """Whether the authority register knows ``identity`` (held a role, ever)."""
+    """Whether the authority register knows ``identity`` (held a role, ever), and the
+    person's data was not erased (a forgotten identity gets no address again)."""
     register = backend(request).engine.register()
-    return register is not None and identity in register.roles
+    return (
+        register is not None and identity in register.roles and identity not in register.forgotten
+    )
 
 
 def submitted(
