@@ -589,6 +589,11 @@ def authority_roles(roles: Sequence[RoleEntry]) -> Table:
             )
             for r in roles
             for p, decision in zip(r.periods, r.granted_by, strict=True)
+        ]
+        + [  # a person named who holds no role (a broker with mandates only)
+            (r.identity, ERASED if r.erased else r.name or "", "", "", None, None, "", "")
+            for r in roles
+            if not r.periods
         ],
     )
 

@@ -94,14 +94,6 @@ class Authority(DecisionRecord):
         """The natural person behind an identity (their name is personal data: sealed with
         their own key, erasable)."""
         self.refuse_forgotten(identity)
-        if identity not in self.roles:
-            raise NotFoundError(
-                N_(
-                    "'{identity}' holds no role in the authority register: grant one first "
-                    "(a person is named for an identity that decides or is notified)"
-                ),
-                identity=identity,
-            )
         self.people[identity] = name
 
     @event("SubjectForgotten")

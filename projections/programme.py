@@ -175,11 +175,12 @@ def roles(register: Authority | None, today: date, reveal: Reveal | None = None)
     shown = [v for k, v in people.items() if k not in forgotten]  # erased from the decision on
     names = reveal(shown) if reveal is not None and shown else {}
     found = []
-    for identity in sorted(register.roles):
+    for identity in sorted(register.roles.keys() | people.keys()):
         sealed = people.get(identity)
         name = names.get(sealed) if sealed is not None else None
         erased = identity in forgotten or (sealed is not None and name is None)
-        for role, periods in sorted(register.roles[identity].items()):
+        held = sorted(register.roles.get(identity, {}).items())
+        for role, periods in held or [("", [])]:  # a person named who holds no role: one row
             organisations = sorted({str(p[2]) for p in periods if p[2]})
             found.append(
                 RoleEntry(

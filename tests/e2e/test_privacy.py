@@ -305,12 +305,21 @@ def test_a_forgotten_identity_takes_no_new_personal_data_and_a_rerun_finishes(
         done = store.run(*refused, ok=False)
         assert done.returncode == 1, refused
         assert SUBJECT in done.stderr, refused
-    unnamed = store.run(
-        "authority", "name-person", "--identity", "nobody-x", "--name", "X", *MANAGER,
-        "--reason", "r", ok=False,
-    )  # fmt: skip
-    assert unnamed.returncode == 1
-    assert "nobody-x" in unnamed.stderr
     unknown = store.run("privacy", "report", "Broker-Anna", ok=False)
     assert unknown.returncode == 1
     assert "Broker-Anna" in unknown.stderr
+
+
+def test_a_person_named_who_holds_no_role_is_shown_with_the_roles(
+    store: Store, client: tuple[TestClient, dict[str, str]]
+) -> None:
+    """A broker who decides by mandate alone (the regional demo's) holds no role in the
+    register: named, they are still listed, on the page's table and in its export."""
+    store.run(
+        "authority", "name-person", "--identity", "broker-mandate-only", "--name", NAME,
+        *MANAGER, "--reason", "makelaar met alleen een mandaat",
+    )  # fmt: skip
+    listed = roles_of(client)["broker-mandate-only"]
+    assert listed["name"] == NAME
+    assert listed["role"] == ""
+    assert NAME in roles_csv(client)
