@@ -35,7 +35,8 @@ from domain.archive import (
     Destroyed,
 )
 from domain.engine import Engine, fold
-from domain.errors import NotFoundError
+from domain.errors import NotFoundError, RuleError
+from domain.messages import N_
 
 # the initiative's events by the kind of record they are (domain.archive.RECORD_KINDS);
 # every other initiative event is an "initiative-decision"
@@ -80,8 +81,9 @@ OTHER_KINDS = {
 }
 
 
-class RetentionError(Exception):
-    """A destruction list that may not be carried out, and why, in one line."""
+class RetentionError(RuleError):
+    """A destruction list that may not be approved or carried out, and why, in one line (a
+    refusal: the CLI says it in its language)."""
 
 
 @dataclass(frozen=True)
@@ -218,66 +220,155 @@ class Done:
     destroyed: int
     aggregates: int
     rebuilt: int
+    before: int = 0  # destroyed under this list already (a run cut short, carried on)
 
 
-def check_list(engine: Engine, draft: dict[str, Any], today: date) -> dict[str, Any]:
-    """The approved list a file stands for, if every entry in it may be destroyed today;
-    else RetentionError saying why, in one line."""
+_COMPARED = ("event", "record_kind", "rule", "due_on", "content_hash")
+
+
+def check_approval(engine: Engine, entries: list[dict[str, Any]], on: date) -> None:
+    """Every entry of a draft as the store has it on ``on``, the approval day: its kind,
+    rule, due date and content hash worked out again (a file may have been edited), and
+    past its period; else RetentionError saying which and why."""
+    current = {(e["aggregate"], e["version"]): e for e in due(engine, on)}
+    for entry in entries:
+        key = (entry.get("aggregate"), entry.get("version"))
+        found = current.get(key)
+        if found is None:
+            raise RetentionError(
+                N_(
+                    "{record} version {version} is not past its retention period on {day} "
+                    "under the table in force, or was destroyed already: leave it out of "
+                    "the list"
+                ),
+                record=entry.get("name") or key[0],
+                version=key[1],
+                day=on,
+            )
+        differs = [f for f in _COMPARED if entry.get(f) != found[f]]
+        if differs:
+            raise RetentionError(
+                N_(
+                    "{record} version {version} in the file does not match the store "
+                    "({found}): make the list again with `kringloop retention due --out`"
+                ),
+                record=found["name"] or key[0],
+                version=key[1],
+                found=", ".join(f if f == "content_hash" else f"{f}: {found[f]}" for f in differs),
+            )
+
+
+def _keys(entries: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
+    return sorted(
+        (str(e.get("aggregate")), int(e.get("version") or 0), str(e.get("content_hash")))
+        for e in entries
+        if isinstance(e, dict)
+    )
+
+
+def _destroyed_under(engine: Engine, aggregate: str) -> dict[int, int]:
+    """The versions of a record destroyed already, with the list each was destroyed under."""
+    found = {}
+    for s in engine.recorder.select_events(UUID(aggregate)):
+        if s.topic == DESTROYED_TOPIC:
+            tomb: Any = engine.mapper.to_domain_event(s)
+            found[s.originator_version] = int(tomb.list_number)
+    return found
+
+
+def check_list(
+    engine: Engine, draft: dict[str, Any], today: date
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The approved list a file stands for, and its entries not yet destroyed, if the file
+    names exactly the approved entries and each of those may be destroyed today; else
+    RetentionError saying why, in one line."""
     number = draft.get("list")
     archive = archive_of(engine)
     approved = archive.approved(int(number)) if archive and isinstance(number, int) else None
+    if approved is None and number is None:
+        raise RetentionError(
+            N_(
+                "this destruction list has no number: it was not approved; approve it first "
+                "with `kringloop retention approve`"
+            )
+        )
     if approved is None:
         raise RetentionError(
-            f"destruction list {number or '(no number)'} was not approved: approve it first "
-            "with `kringloop retention approve`"
+            N_(
+                "destruction list {number} was not approved: approve it first with "
+                "`kringloop retention approve`"
+            ),
+            number=str(number),
         )
-    on_list = {(e["aggregate"], e["version"]): e for e in approved["entries"]}
+    entries = draft.get("entries")
+    listed, given = _keys(approved["entries"]), _keys(entries if isinstance(entries, list) else [])
+    if listed != given:
+        raise RetentionError(
+            N_(
+                "the file's entries are not those of approved list {number} ({missing} left "
+                "out, {added} added or changed): a list is carried out whole, as approved; "
+                "was the file edited after approval?"
+            ),
+            number=number,
+            missing=len(set(listed) - set(given)),
+            added=len(set(given) - set(listed)),
+        )
     current = {(e["aggregate"], e["version"]): e for e in due(engine, today)}
-    entries = draft.get("entries") or []
-    if not entries:
-        raise RetentionError("the list names no records")
-    for entry in entries:
-        key = (entry.get("aggregate"), entry.get("version"))
-        where = f"{key[0]} version {key[1]}"
-        listed = on_list.get(key)
-        if listed is None or listed["content_hash"] != entry.get("content_hash"):
-            raise RetentionError(
-                f"{where} is not on approved list {number} as it stands in the file (was the "
-                "file edited after approval?)"
-            )
-        now = current.get(key)
+    done: dict[str, dict[int, int]] = {}
+    pending = []
+    for entry in approved["entries"]:
+        aggregate, version = str(entry["aggregate"]), int(entry["version"])
+        if aggregate not in done:
+            done[aggregate] = _destroyed_under(engine, aggregate)
+        if done[aggregate].get(version) == number:
+            continue  # destroyed by an earlier run of this list
+        now = current.get((aggregate, version))
         if now is None:
             raise RetentionError(
-                f"{where} is not past its period today under the retention table in force, "
-                "or was destroyed already"
+                N_(
+                    "{record} version {version} is not past its retention period today "
+                    "under the table in force, or was destroyed under another list"
+                ),
+                record=entry.get("name") or aggregate,
+                version=version,
             )
-        if now["content_hash"] != listed["content_hash"]:
-            raise RetentionError(f"{where} as stored differs from what list {number} approved")
-    return approved
+        if now["content_hash"] != entry["content_hash"]:
+            raise RetentionError(
+                N_("{record} version {version} as stored differs from what list {number} approved"),
+                record=entry.get("name") or aggregate,
+                version=version,
+                number=number,
+            )
+        pending.append(entry)
+    return approved, pending
 
 
 def destroy(stores: Stores, draft: dict[str, Any], today: date) -> Done:
     """Carry out an approved list: tombstone each event, overwrite the old bytes, drop the
-    snapshots of the records touched, rebuild the read models."""
+    snapshots of the records touched, rebuild the read models. A run cut short is carried
+    on: the entries destroyed already are left as they are, the rest destroyed, and the
+    bytes, snapshots and read models seen to again."""
     engine = stores.engine
-    approved = check_list(engine, draft, today)
+    approved, pending = check_list(engine, draft, today)
     number = int(approved["number"])
     by_aggregate: dict[str, list[int]] = {}
-    for entry in draft["entries"]:
+    for entry in pending:
         by_aggregate.setdefault(entry["aggregate"], []).append(int(entry["version"]))
     rewrites: list[tuple[str, int, str, bytes]] = []
     for aggregate, versions in by_aggregate.items():
         rewrites.extend(_tombstones(engine, aggregate, set(versions), today, number))
     _check_read_models(engine, {(a, v) for a, vs in by_aggregate.items() for v in vs})
+    touched = {str(e["aggregate"]) for e in approved["entries"]}
     if stores.settings.database_url:
-        _rewrite_postgres(stores, rewrites)
+        _rewrite_postgres(stores, rewrites, touched)
     else:
-        _rewrite_sqlite(stores, rewrites)
+        _rewrite_sqlite(stores, rewrites, touched)
     engine._forget()  # the cached records hold what was destroyed
     rebuilt = stores.runner.rebuild()
     if not stores.settings.database_url:
         _vacuum_sqlite(str(stores.settings.home / "read.sqlite"))
-    return Done(number, len(rewrites), len(by_aggregate), rebuilt)
+    before = len(approved["entries"]) - len(pending)
+    return Done(number, len(rewrites), len(touched), rebuilt, before)
 
 
 def _tombstones(
@@ -337,7 +428,9 @@ def _check_read_models(engine: Engine, doomed: set[tuple[str, int]]) -> None:
             ) from None
 
 
-def _rewrite_sqlite(stores: Stores, rewrites: list[tuple[str, int, str, bytes]]) -> None:
+def _rewrite_sqlite(
+    stores: Stores, rewrites: list[tuple[str, int, str, bytes]], touched: set[str]
+) -> None:
     engine: Any = stores.engine
     events = engine.recorder.events_table_name
     snapshots = engine.snapshots.recorder.events_table_name if engine.snapshots else None
@@ -353,7 +446,7 @@ def _rewrite_sqlite(stores: Stores, rewrites: list[tuple[str, int, str, bytes]])
                 (topic, state, aggregate, version),
             )
         if snapshots:
-            for aggregate in {r[0] for r in rewrites}:
+            for aggregate in touched:
                 conn.execute(f"DELETE FROM {snapshots} WHERE originator_id=?", (aggregate,))  # noqa: S608
         conn.execute("COMMIT")
     finally:
@@ -371,7 +464,9 @@ def _vacuum_sqlite(path: str) -> None:
         conn.close()
 
 
-def _rewrite_postgres(stores: Stores, rewrites: list[tuple[str, int, str, bytes]]) -> None:
+def _rewrite_postgres(
+    stores: Stores, rewrites: list[tuple[str, int, str, bytes]], touched: set[str]
+) -> None:
     import psycopg
     from psycopg.sql import SQL, Identifier
 
@@ -394,7 +489,7 @@ def _rewrite_postgres(stores: Stores, rewrites: list[tuple[str, int, str, bytes]
                 (topic, state, aggregate, version),
             )
         if snapshots:
-            for aggregate in {r[0] for r in rewrites}:
+            for aggregate in touched:
                 conn.execute(
                     SQL("DELETE FROM {}.{} WHERE originator_id=%s::uuid").format(*snapshots),
                     (aggregate,),

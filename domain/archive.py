@@ -30,28 +30,30 @@ RULES = (PERMANENT, AFTER_END, AFTER_EFFECTIVE)
 LISTS = "destruction-lists"  # the archive's own decisions: always permanent
 
 DEFAULT_TABLE: tuple[dict[str, Any], ...] = (
-    {"kind": "programme-decision", "category": "programme decisions", "rule": PERMANENT},
-    {"kind": "authority-register", "category": "roles granted and revoked", "rule": PERMANENT},
-    {"kind": LISTS, "category": "retention tables and destruction lists", "rule": PERMANENT},
-    {"kind": "procurement", "category": "commitments and communities", "rule": PERMANENT},
-    {"kind": "consortium-formation", "category": "consortium formation", "rule": PERMANENT},
-    {"kind": "board-withdrawal", "category": "board withdrawal", "rule": PERMANENT},
-    {"kind": "scale-up", "category": "scale-up", "rule": PERMANENT},
+    {"kind": "programme-decision", "category": N_("programme decisions"), "rule": PERMANENT},
+    {"kind": "authority-register", "category": N_("roles granted and revoked"), "rule": PERMANENT},
+    {"kind": LISTS, "category": N_("retention tables and destruction lists"), "rule": PERMANENT},
+    {"kind": "procurement", "category": N_("commitments and communities"), "rule": PERMANENT},
+    {"kind": "consortium-formation", "category": N_("consortium formation"), "rule": PERMANENT},
+    {"kind": "board-withdrawal", "category": N_("board withdrawal"), "rule": PERMANENT},
+    {"kind": "scale-up", "category": N_("scale-up"), "rule": PERMANENT},
     {
         "kind": "initiative-lifecycle",
-        "category": "initiative stages and statuses, options and preconditions (what kept "
-        "decisions rest on)",
+        "category": N_(
+            "initiative stages and statuses, options and preconditions (what kept decisions "
+            "rest on)"
+        ),
         "rule": PERMANENT,
     },
     {
         "kind": "consultation-response",
-        "category": "market consultation responses",
+        "category": N_("market consultation responses"),
         "rule": AFTER_END,
         "years": 10,
     },
     {
         "kind": "initiative-decision",
-        "category": "other initiative decisions (impact reports, escalations)",
+        "category": N_("other initiative decisions (impact reports, escalations)"),
         "rule": AFTER_END,
         "years": 10,
     },

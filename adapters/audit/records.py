@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from domain import policy
 from domain.applied import recorded_commands
+from domain.archive import ARCHIVE, Archive, Destroyed
 from domain.commands.base import Command
 from domain.engine import Engine
 from domain.errors import KringloopError, NotFoundError
@@ -81,13 +82,22 @@ def history(engine: Engine, initiative_id: str) -> list[HistoryLine]:
     grants = authority_grants(engine, programme)
     lines = []
     latest: date | None = None
+    lists: dict[int, dict[str, Any]] | None = None
     for event in engine.history(initiative):
         entry = decision_entry(event)
         mandate = mandate_held(programme, entry.actor, initiative.stream, entry.effective)
         notes = []
-        if latest is not None and entry.effective < latest:
-            notes.append("entered late: takes effect before decisions recorded earlier")
-        latest = entry.effective if latest is None else max(latest, entry.effective)
+        if isinstance(event, Destroyed):  # its date is the destruction's, not a decision's
+            lists = destruction_lists(engine) if lists is None else lists
+            authority = destroyed_under(event, lists)
+        else:
+            if latest is not None and entry.effective < latest:
+                notes.append("entered late: takes effect before decisions recorded earlier")
+            latest = entry.effective if latest is None else max(latest, entry.effective)
+            authority = with_grantors(
+                event.decision.authority or f"not recorded (before 2026); mandate: {mandate}",
+                grants,
+            )
         notes += correction_notes(initiative, event)
         lines.append(
             HistoryLine(
@@ -98,10 +108,7 @@ def history(engine: Engine, initiative_id: str) -> list[HistoryLine]:
                 actor=entry.actor,
                 mandate=mandate,
                 recorded_by=event.decision.recorder,
-                authority=with_grantors(
-                    event.decision.authority or f"not recorded (before 2026); mandate: {mandate}",
-                    grants,
-                ),
+                authority=authority,
                 reason=initiative.corrected(entry.command_id, "reason", entry.reason),
                 evidence=list(initiative.corrected(entry.command_id, "evidence", entry.evidence)),
                 command_id=entry.command_id,
@@ -109,6 +116,26 @@ def history(engine: Engine, initiative_id: str) -> list[HistoryLine]:
             )
         )
     return lines
+
+
+def destruction_lists(engine: Engine) -> dict[int, dict[str, Any]]:
+    """The destruction lists approved, by number (none while the archive is not opened)."""
+    try:
+        archive = engine.record(Archive, ARCHIVE)
+    except NotFoundError:
+        return {}
+    return {int(found["number"]): found for found in archive.lists}
+
+
+def destroyed_under(event: Destroyed, lists: dict[int, dict[str, Any]]) -> str:
+    """What a tombstone rests on: the list, who approved it and when."""
+    found = lists.get(event.list_number)
+    if found is None:
+        return f"destroyed under list {event.list_number} (not among the approved lists)"
+    return (
+        f"destroyed under list {event.list_number}, approved by {found['approved_by']} on "
+        f"{found['approved_on'].isoformat()} (decision {found['command_id']})"
+    )
 
 
 def correction_notes(initiative: Initiative, event: Any) -> list[str]:

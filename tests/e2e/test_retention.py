@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -69,11 +70,11 @@ def retention(
     return done
 
 
-def pilot_lines() -> str:
+def pilot_lines(initiative_id: str = "old-textile-pilot") -> str:
     lines = [
-        {"command": command, "command_id": f"pilot-{i}", "actor": "broker-bas",
+        {"command": command, "command_id": f"{initiative_id}-{i}", "actor": "broker-bas",
          "reason": "history entered", "evidence": [], "effective": day,
-         "initiative_id": "old-textile-pilot", **fields}
+         "initiative_id": initiative_id, **fields}
         for i, (command, day, fields) in enumerate(PILOT)
     ]  # fmt: skip
     return "\n".join(json.dumps(line) for line in lines) + "\n"
@@ -222,31 +223,41 @@ def test_destroy_refuses_a_list_that_was_not_approved_or_was_edited(tmp_path: Pa
     edited["entries"] = later  # adds the textile response, due only in 2027
     listed.write_text(json.dumps(edited))
     refused = retention(tmp_path, "destroy", "--list", str(listed), ok=False)
-    assert "is not on approved list 1" in refused.stderr
+    assert "not those of approved list 1 (0 left out, 1 added or changed)" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
 
 
-def test_a_permanent_record_or_a_record_not_yet_due_cannot_be_approved(tmp_path: Path) -> None:
+def test_approve_works_each_entry_out_again_and_refuses_a_forged_one(tmp_path: Path) -> None:
     stocked(tmp_path)
     draft = tmp_path / "list.json"
     retention(tmp_path, "due", "--out", str(draft))
     body = json.loads(draft.read_text())
     entry = body["entries"][0]
     for changed, words in (
-        ({"record_kind": "consortium-formation"}, "kept permanently"),
-        ({"due_on": "2030-01-01"}, "runs until 2030-01-01"),
-        ({"version": 1}, "first event"),
+        ({"record_kind": "consortium-formation"}, "(record_kind: consultation-response)"),
+        ({"due_on": "2020-01-01"}, "(due_on: 2026-05-01)"),  # an earlier date, not a later
+        ({"due_on": "2030-01-01"}, "(due_on: 2026-05-01)"),
+        ({"rule": "1 years after the decision took effect"}, "(rule: 10 years after"),
+        ({"content_hash": "0" * 64}, "(content_hash)"),
+        ({"version": 1}, "is not past its retention period on"),
+        ({"version": 3}, "is not past its retention period on"),  # a permanent kind
     ):
         body["entries"] = [{**entry, **changed}]
         draft.write_text(json.dumps(body))
         refused = retention(tmp_path, "approve", str(draft), *MANAGER, ok=False)
+        assert refused.returncode == 1
         assert words in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1
+    assert as_json(retention(tmp_path, "lists", "--json")) == []
     body["entries"] = [entry]
     draft.write_text(json.dumps(body))
     auditor = retention(
         tmp_path, "approve", str(draft), "--actor", "broker-bas", "--reason", "x", ok=False
     )
     assert "holds no role manager" in auditor.stderr
+    retention(tmp_path, "approve", str(draft), *MANAGER)
+    (approved,) = as_json(retention(tmp_path, "lists", "--json"))
+    assert approved["entries"] == [entry]
 
 
 @pytest.mark.postgres
@@ -268,3 +279,147 @@ def test_destroy_and_verify_on_postgresql(tmp_path: Path, postgres_url: str) -> 
             (SECRET.encode(),),
         ).fetchone()
     assert found == (0,)
+
+
+def test_destroy_refuses_a_list_with_an_entry_left_out_and_carries_out_the_whole(
+    tmp_path: Path,
+) -> None:
+    stocked(tmp_path)
+    (tmp_path / "second.jsonl").write_text(pilot_lines("second-textile-pilot"))
+    kringloop(tmp_path, "apply", str(tmp_path / "second.jsonl"), "--json")
+    listed = approved_list(tmp_path)
+    whole = json.loads(listed.read_text())
+    assert len(whole["entries"]) == 2
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps({**whole, "entries": whole["entries"][:1]}))
+    refused = retention(tmp_path, "destroy", "--list", str(edited), ok=False)
+    assert refused.returncode == 1
+    assert "not those of approved list 1 (1 left out, 0 added or changed)" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert as_json(kringloop(tmp_path, "audit", "verify", "--json"))["destructions"] == []
+    done = as_json(retention(tmp_path, "destroy", "--list", str(listed), "--json"))
+    assert (done["destroyed"], done["before"]) == (2, 0)
+    again = as_json(retention(tmp_path, "destroy", "--list", str(listed), "--json"))
+    assert (again["destroyed"], again["before"]) == (0, 2)
+    assert as_json(kringloop(tmp_path, "audit", "verify", "--json"))["ok"]
+
+
+def test_the_history_names_the_list_of_a_destroyed_event_and_no_late_entry(
+    destroyed: tuple[Path, dict[str, Any]],
+) -> None:
+    home, _ = destroyed
+    lines = as_json(kringloop(home, "audit", "history", "old-textile-pilot", "--json"))
+    assert not [line for line in lines if "entered late" in line["note"]]
+    (tomb,) = [line for line in lines if line["version"] == 6]
+    today = datetime.now(tz=PROGRAMME_TZ).date().isoformat()
+    assert tomb["authority"].startswith(
+        f"destroyed under list 1, approved by board-secretariat on {today} (decision "
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "content", "words"),
+    [
+        (("set", "{file}", *MANAGER), '{"table": [', "cannot read"),
+        (("set", "{missing}", *MANAGER), None, "cannot read"),
+        (("approve", "{file}", *MANAGER), "[1, 2", "cannot read"),
+        (("due", "--out", "/nonexistent/dir/x.json"), None, "cannot write /nonexistent/dir"),
+    ],
+)
+def test_a_file_that_cannot_be_read_or_written_is_said_in_one_line(
+    tmp_path: Path, args: tuple[str, ...], content: str | None, words: str
+) -> None:
+    file, missing = tmp_path / "bad.json", tmp_path / "nonexist.json"
+    if content is not None:
+        file.write_text(content)
+    given = [a.format(file=file, missing=missing) for a in args]
+    refused = retention(tmp_path, *given, ok=False)
+    assert refused.returncode == 1
+    assert words in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_due_does_not_write_over_an_approved_list_unless_forced(tmp_path: Path) -> None:
+    stocked(tmp_path)
+    listed = approved_list(tmp_path)
+    approved = listed.read_text()
+    refused = retention(tmp_path, "due", "--out", str(listed), ok=False)
+    assert refused.returncode == 1
+    assert "holds approved destruction list 1" in refused.stderr
+    assert "--force" in refused.stderr
+    assert listed.read_text() == approved
+    retention(tmp_path, "due", "--out", str(listed), "--force")
+    assert json.loads(listed.read_text())["list"] is None
+
+
+def test_a_draft_for_a_later_day_says_it_cannot_be_approved_today(tmp_path: Path) -> None:
+    stocked(tmp_path)
+    later = retention(tmp_path, "due", "--on", "2099-03-01", "--out", str(tmp_path / "l.json"))
+    assert "after today" in later.stderr
+    assert len(later.stderr.strip().splitlines()) == 1
+    today = retention(tmp_path, "due", "--out", str(tmp_path / "t.json"))
+    assert today.stderr == ""
+
+
+def test_retention_set_help_lists_the_rules_and_the_kinds(tmp_path: Path) -> None:
+    shown = retention(tmp_path, "set", "--help", env={"COLUMNS": "200"}).stdout
+    for word in ("permanent", "after_end", "after_effective", "consultation-response"):
+        assert word in shown
+
+
+def test_a_period_of_one_year_is_said_in_the_singular(tmp_path: Path) -> None:
+    stocked(tmp_path)
+    table = as_json(retention(tmp_path, "categories", "--json"))["table"]
+    for row in table:
+        row.pop("period")
+        if row["kind"] == "consultation-response":
+            row["years"] = 1
+    (tmp_path / "table.json").write_text(json.dumps(table))
+    retention(tmp_path, "set", str(tmp_path / "table.json"), *MANAGER)
+    shown = retention(tmp_path, "categories").stdout
+    assert "1 year after the initiative ends" in shown
+    assert "1 years" not in shown
+
+
+def test_the_rows_refusals_and_dates_are_said_in_the_clis_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from adapters.cli import retention as retention_cli
+    from adapters.cli import words
+    from adapters.cli.app import app
+    from adapters.i18n import translator
+
+    stocked(tmp_path)
+    pseudo = translator("qps")  # marks every text that went through the translator: ⟦...⟧
+    monkeypatch.setattr(words, "words", lambda: pseudo)
+    monkeypatch.setattr(retention_cli, "words", lambda: pseudo)
+    cli = CliRunner()  # in this process, to speak the tests' pseudo-language
+
+    def run(*args: str) -> Any:
+        return cli.invoke(app, ["--home", str(tmp_path), "retention", *args])
+
+    rows = run("categories").stdout.splitlines()[1:]
+    assert rows
+    assert all(row.count("⟦") == 2 for row in rows), rows  # the period and the category
+    (listed, total) = run("due").stdout.splitlines()
+    assert listed.startswith("⟦")
+    assert "⟦10 years after the initiative ends⟧" in listed
+    assert "⟦1 mei 2026⟧" in listed
+    assert "2026-05-01" not in listed
+    assert total.startswith("⟦")
+    assert not re.search(r"\d{4}-\d\d-\d\d", total)  # today in words, not ISO
+    header = run("due", "--csv").stdout.splitlines()[0].split(";")
+    assert all(field.startswith("⟦") for field in header), header
+    draft = tmp_path / "draft.json"
+    run("due", "--out", str(draft))
+    refused = run("destroy", "--list", str(draft))
+    assert refused.exit_code == 1
+    assert "⟦this destruction list has no number" in refused.stderr
+    body = json.loads(draft.read_text())
+    body["entries"][0]["version"] = 3
+    draft.write_text(json.dumps(body))
+    refused = run("approve", str(draft), *MANAGER)
+    assert "is not past its retention period on ⟦" in refused.stderr

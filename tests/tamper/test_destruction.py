@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from adapters.api.app import create_app
 from adapters.audit.verify import DESTROYED_TOPIC, verify_store
 from adapters.bootstrap import Kringloop, bootstrap
-from adapters.retention import RetentionError, destroy, due
+from adapters.retention import RetentionError, _rewrite_sqlite, _tombstones, destroy, due
 from adapters.settings import Settings
 from domain.commands.catalogue import parse_command
 from domain.errors import RuleError
@@ -124,7 +124,7 @@ def test_a_list_approved_for_a_record_that_runs_again_is_refused_on_destroy(
     approved = approve(stores, due(stores.engine, today))
     reopen = {"actor": "broker-bas", "reason": "a new lead", "initiative_id": "old-textile-pilot"}
     stores.execute(parse_command({"command": "reopen", **reopen}))
-    with pytest.raises(RetentionError, match="not past its period"):
+    with pytest.raises(RetentionError, match="not past its retention period"):
         destroy(stores, approved, today)
     home = stores.settings.home
     assert any(SECRET.encode() in p.read_bytes() for p in home.glob("events.sqlite*"))
@@ -132,3 +132,27 @@ def test_a_list_approved_for_a_record_that_runs_again_is_refused_on_destroy(
 
 def test_nothing_is_due_before_the_period_ends(stores: Kringloop) -> None:
     assert due(stores.engine, date(2026, 4, 30)) == []
+
+
+def test_a_destruction_cut_short_is_carried_on_from_where_it_stopped(stores: Kringloop) -> None:
+    for command, day, fields in PILOT:
+        stores.execute(
+            parse_command(
+                {"command": command, "actor": "broker-bas", "reason": "history entered",
+                 "effective": day, "initiative_id": "second-textile-pilot", **fields}
+            )
+        )  # fmt: skip
+    today = stores.engine.clock()
+    approved = approve(stores, due(stores.engine, today))
+    assert len(approved["entries"]) == 2
+    first = approved["entries"][0]
+    cut_short = _tombstones(stores.engine, first["aggregate"], {first["version"]}, today, 1)
+    _rewrite_sqlite(stores, cut_short, {first["aggregate"]})  # then the run stopped
+    stores.engine._forget()
+    done = destroy(stores, approved, today)
+    assert (done.destroyed, done.before) == (1, 1)
+    report, _ = verify_store(stores.engine.recorder, stores.settings.home, anchors=False)
+    assert report.verdict != "altered"
+    assert len(report.destroyed) == 2
+    home = stores.settings.home
+    assert not any(SECRET.encode() in p.read_bytes() for p in home.glob("*.sqlite*"))
