@@ -134,6 +134,8 @@ PROGRESS_FIELDS: Final = (
 )
 FILES: Final = ("besluiten.json", "besluiten.csv", "voortgang.json", "voortgang.csv", "index.html")
 MANIFEST: Final = "manifest.json"
+PUBLIC_FOLDER: Final = 0o755
+PUBLIC_FILE: Final = 0o644
 
 
 @dataclass(frozen=True)
@@ -253,15 +255,39 @@ def initiative_titles(store: ReadStore, programme_id: str) -> dict[str, str]:
     return dict(rows)
 
 
+SUBJECTS: Final = {
+    "MemberAdded": ("organisation",),
+    "TargetSet": ("key", "description"),
+    "TargetMeasured": ("key",),
+    "StreamRegistered": ("stream", "name"),
+}
+"""What a decision is about, from its details, where that is public and not a person: the
+member organisation (organisations are not persons), the target, the stream. Mandates are
+left out: they name the broker."""
+
+
+def subject(entry: DecisionLogEntry) -> str:
+    """The public subject of a decision in a few words, or "" (see ``SUBJECTS``)."""
+    fields = SUBJECTS.get(entry.event, ())
+    found = [str(entry.details[f]) for f in fields if entry.details.get(f)]
+    if not found:
+        return ""
+    key, *described = found  # a key and its name or description, when there is one
+    return f"{key} ({described[0]})" if described else key
+
+
 def record(
     entry: DecisionLogEntry, programme_id: str, name: str, titles: dict[str, str], now: str
 ) -> dict[str, str]:
     """One decision as published: the DIWOO-style fields, nothing about persons."""
     words = TITLES.get(entry.event, entry.step.capitalize())
     about = name if entry.subject_kind == "programme" else titles.get(entry.subject_id)
+    what = subject(entry)
     return {
         "identifier": f"kringloop:{programme_id}:{entry.notification_id}",
-        "titel": f"{words}: {about or entry.subject_id}",
+        "titel": f"{words}: {what} — {about or entry.subject_id}"
+        if what
+        else f"{words}: {about or entry.subject_id}",
         "datum": entry.effective.isoformat(),
         "informatiecategorie": DECISION_CATEGORY,
         "verantwoordelijke": name,
@@ -321,6 +347,8 @@ def publish(current: Any, out: Path, programme_id: str) -> Published:
     decisions = earlier + added
     progress = [progress_record(t) for t in programme_progress(store, programme_id)]
     out.mkdir(parents=True, exist_ok=True)
+    # public: a web server running as another user serves it (bits added, none taken away)
+    out.chmod(out.stat().st_mode & 0o7777 | PUBLIC_FOLDER)
     meta = {"programma": programme_id, "verantwoordelijke": name}
     contents = {
         "besluiten.json": _json({**meta, "besluiten": decisions}),
@@ -332,9 +360,15 @@ def publish(current: Any, out: Path, programme_id: str) -> Published:
         "index.html": _index(name, programme_id, decisions, kinds).encode(),
     }
     for file, body in contents.items():
-        (out / file).write_bytes(body)
+        _public(out / file, body)
     _sign(current.settings.home, out, programme_id, now, contents, kinds)
     return Published(added=len(added), total=len(decisions), files=[*FILES, MANIFEST])
+
+
+def _public(path: Path, body: bytes) -> None:
+    """Write a published file readable by all, whatever the umask (0600 under the CLI's)."""
+    path.write_bytes(body)
+    path.chmod(PUBLIC_FILE)
 
 
 def _json(data: Any) -> bytes:
@@ -417,7 +451,7 @@ def _sign(
         ],
     }
     manifest = {**body, "signature": sign(key, _canonical(body))}
-    (out / MANIFEST).write_bytes(_json(manifest))
+    _public(out / MANIFEST, _json(manifest))
 
 
 def check(folder: Path, public_key: str | None) -> list[str]:

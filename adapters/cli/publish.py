@@ -36,6 +36,7 @@ def write(
         return
     if out is None:
         refuse("give --out DIR (or `publish check DIR`)", "invalid", as_json)
+    from adapters.cli.words import _
     from adapters.publication import publish
 
     with refusals(as_json):
@@ -43,6 +44,14 @@ def write(
             done = publish(session(ctx), out, programme)
         except ValueError as error:
             refuse(str(error), "not_found", as_json)
+        except OSError as error:  # a folder that cannot be made or written (/proc/woo)
+            refuse(
+                _("cannot write to {path}: {error}").format(
+                    path=out, error=error.strerror or error
+                ),
+                "invalid",
+                as_json,
+            )
     if as_json:
         emit_json({"out": str(out), "added": done.added, "total": done.total, "files": done.files})
     else:

@@ -356,3 +356,49 @@ def test_with_every_kind_public_still_no_person_and_no_evidence_is_published(
         text = path.read_text(encoding="utf-8")
         for secret in (*persons, *evidence):
             assert secret not in text, f"{secret} in {path.name}"
+
+
+def test_the_published_folder_and_files_are_readable_by_a_web_server(
+    published: tuple[Path, Path, dict[str, Any]],
+) -> None:
+    _, out, _ = published  # written by the CLI, whose umask keeps its own files private
+    assert out.stat().st_mode & 0o777 == 0o755
+    modes = {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()}
+    assert modes == dict.fromkeys(modes, 0o644)
+    assert len(modes) == len(published[2]["files"])
+
+
+def test_each_member_target_and_stream_is_told_apart_by_its_title(tmp_path: Path) -> None:
+    demo(tmp_path)
+    members = ("Gemeente Haarlem", "Gemeente Zaanstad")
+    for organisation in members:
+        kringloop(
+            tmp_path, "programme", "add-member", PROGRAMME, "--organisation", organisation,
+            "--organisation-kind", "municipality", "--actor", MANAGER, "--reason", "joined",
+        )  # fmt: skip
+    out = tmp_path / "woo"
+    publish(tmp_path, out)
+    records = decisions(out)
+    log = as_json(kringloop(tmp_path, "decisions", "--json", "--limit", "100000"))
+    targets = [e["details"]["key"] for e in log if e["event"] == "TargetSet"]
+    streams = [e["details"]["stream"] for e in log if e["event"] == "StreamRegistered"]
+    assert len(targets) > 1
+    assert len(streams) > 1
+    for words, named in (
+        ("Lid toegevoegd", members),
+        ("Doel vastgesteld", targets),
+        ("Materiaalstroom geregistreerd", streams),
+    ):
+        titles = [r["titel"] for r in records if r["titel"].startswith(f"{words}: ")]
+        assert len(titles) == len(named)
+        assert len(set(titles)) == len(titles), f"{words}: titles alike"
+        assert all(any(t.startswith(f"{words}: {n}") for t in titles) for n in named)
+
+
+def test_a_folder_that_cannot_be_written_is_said_in_one_line(tmp_path: Path) -> None:
+    demo(tmp_path)
+    refused = kringloop(tmp_path, "publish", "--out", "/proc/woo", ok=False)
+    assert refused.returncode == 1
+    assert "cannot write to /proc/woo" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
