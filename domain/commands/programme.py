@@ -225,7 +225,9 @@ class SetPublication(ProgrammeCommand):
     kinds: list[PublicationKind] = Field(
         min_length=1,
         max_length=100,
-        description="the kinds of decision published, each record:Decision or record:*",
+        description="the kinds of decision published, each record:Decision or record:* "
+        "(records: programme, initiative, commitment, community; `kringloop publish kinds` "
+        "lists those in force with their titles)",
     )
 
     def decide(self, programme: Programme, decision: Decision) -> None:

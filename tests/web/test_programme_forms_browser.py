@@ -227,6 +227,19 @@ def test_a_role_revoked(programme: Any) -> None:
     assert row.locator("td").last.inner_text() == NL.gettext("does not hold")
 
 
+def test_a_person_named_behind_an_identity(programme: Any) -> None:
+    """The name is personal data: sealed in the record, shown in the roles table."""
+    page = programme
+    decide(
+        page,
+        "name-person",
+        {"identity": "broker-bas", "name": "Bas Bakker", "reason": "De makelaar achter de id"},
+    )
+    recorded(page, "name-person")
+    row = page.locator("tr[data-role='broker-bas/broker']")
+    assert row.locator("td").nth(0).inner_text() == "Bas Bakker"
+
+
 def test_a_member_added(programme: Any, server: tuple[str, Path, dict[str, str]]) -> None:
     page = programme
     before = int(page.locator("main p").first.inner_text().split("deelnemende")[0].split()[-1])

@@ -43,7 +43,7 @@ GROUPS = {"programme", "authority"}
 SECTIONS: dict[str, tuple[str, ...]] = {
     "phases": ("record-phase-change",),
     "targets": ("set-target", "record-target-measurement"),
-    "authority": ("grant-mandate", "revoke-mandate", "grant-role", "revoke-role"),
+    "authority": ("grant-mandate", "revoke-mandate", "grant-role", "revoke-role", "name-person"),
     "streams": ("register-stream",),
     "members": ("add-member", "set-scale-up-criteria"),
 }
@@ -102,6 +102,10 @@ INTRODUCTIONS: dict[str, str] = {
     "revoke-mandate": N_("End a broker's mandate for streams, from the day it takes effect."),
     "grant-role": N_("Give someone a role, from the day it takes effect."),
     "revoke-role": N_("End someone's role, from the day it takes effect."),
+    "name-person": N_(
+        "Record the name of the person behind an identity. It is personal data: sealed with "
+        "their own key, and erased for good on request (kringloop privacy forget)."
+    ),
     "register-stream": N_("Register a resource stream, or a sub-stream under a stream."),
     "add-member": N_("Add an organisation that takes part in the programme."),
     "set-scale-up-criteria": N_(
