@@ -49,6 +49,7 @@ class Counts:
     users: int = 0
     files: int = 0
     keys: int = 0  # personal data's keys (adapters.keyring), wrapped; none in older backups
+    subscriptions: int = 0  # who hears about what, where (notifications); none in older ones
 
 
 # -- reading the source ----------------------------------------------------------------------
@@ -230,6 +231,7 @@ def _write(
     counts.users = _write_users(settings, out)
     counts.files = _write_files(settings.home / "audit", out)
     counts.keys = _write_keys(settings, out)
+    counts.subscriptions = _write_subscriptions(settings, out)
     out.handle.write(
         json.dumps({"kind": "end", **asdict(counts), "sha256": out.digest.hexdigest()}).encode()
         + b"\n"
@@ -249,6 +251,22 @@ def _write_users(settings: Settings, out: _Lines) -> int:
     for user in users:
         out.put("user", **UserRow.model_validate(user).model_dump(mode="json"))
     return len(users)
+
+
+def _write_subscriptions(settings: Settings, out: _Lines) -> int:
+    """What each identity wants to hear, and where: kept beside the record, not rebuilt from
+    it, so a restore would lose it without this."""
+    from adapters.notifications.store import SubscriptionRow, create_tables, subscriptions
+
+    reads = open_read_store(settings)
+    try:
+        create_tables(reads.engine)
+        found = subscriptions(reads.engine)
+    finally:
+        reads.close()
+    for row in found:
+        out.put("subscription", **SubscriptionRow.model_validate(row).model_dump(mode="json"))
+    return len(found)
 
 
 def _write_keys(settings: Settings, out: _Lines) -> int:
@@ -308,7 +326,7 @@ def check_backup(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
                     header = record
                     _check_header(path, header)
                 kind = record.get("kind")
-                if kind in ("event", "link", "user", "file", "key"):
+                if kind in ("event", "link", "user", "file", "key", "subscription"):
                     plural = {"event": "events", "link": "links"}.get(kind, kind + "s")
                     setattr(seen, plural, getattr(seen, plural) + 1)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as error:
@@ -317,7 +335,8 @@ def check_backup(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise BackupError(f"{path} is cut short: it has no end line (an interrupted copy?)")
     if end.get("sha256") != digest.hexdigest():
         raise BackupError(f"{path} was changed or damaged after it was written (checksum differs)")
-    if asdict(seen) != {k: end.get(k, 0 if k == "keys" else None) for k in asdict(seen)}:
+    later = ("keys", "subscriptions")  # counts older backups do not have: none of them
+    if asdict(seen) != {k: end.get(k, 0 if k in later else None) for k in asdict(seen)}:
         raise BackupError(f"{path} holds other counts than its end line says: {asdict(seen)}")
     return header, end
 

@@ -62,6 +62,7 @@ def restore_backup(
         counts.users = _restore_users(reads, path)
         counts.files = _restore_files(settings.home / "audit", path, force)
         counts.keys = _restore_keys(settings, path)
+        counts.subscriptions = _restore_subscriptions(reads, path)
     finally:
         engine.close()
     engine = open_engine(settings)  # nothing cached from before the restore
@@ -187,6 +188,24 @@ def _restore_users(reads: Any, path: Path) -> int:
         session.commit()
     end_all_sessions(reads.engine)  # not in a backup: after a restore everyone logs in again
     return len(users)
+
+
+def _restore_subscriptions(reads: Any, path: Path) -> int:
+    """Who hears about what, where, as the backup kept it, in place of any kept here."""
+    from sqlmodel import Session, delete
+
+    from adapters.notifications.store import SubscriptionRow, create_tables
+
+    create_tables(reads.engine)
+    rows = [
+        SubscriptionRow.model_validate({k: v for k, v in r.items() if k != "kind"})
+        for r in records(path, "subscription")
+    ]
+    with Session(reads.engine) as session:
+        session.exec(delete(SubscriptionRow))
+        session.add_all(rows)
+        session.commit()
+    return len(rows)
 
 
 def _restore_keys(settings: Settings, path: Path) -> int:

@@ -210,6 +210,8 @@ def test_a_name_is_sealed_listed_and_erased_for_good(
         target.run("restore", str(backup))
         register = as_json(target.run("privacy", "report", SUBJECT, "--json"))
         assert register["name"] == expected
+        addresses = [p["detail"] for p in register["places"] if p["where"] == "notifications"]
+        assert addresses == ([EMAIL] if expected else [])  # subscriptions travel too
 
 
 def _empty_like(store: Store, home: Path) -> Store:
