@@ -11,7 +11,6 @@ import json
 import re
 import sqlite3
 import subprocess
-import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -40,34 +39,13 @@ PILOT = [
                                        "stated_preconditions": [f"{SECRET} fibre guarantee"]}),
     ("abandon", "2016-05-01", {}),
 ]  # fmt: skip
-# `kringloop retention` as the CLI will have it once adapters.cli.app registers it
-RETENTION = (
-    "import sys; from adapters.cli.app import app; from adapters.cli.retention import "
-    "retention_app; names = {g.name for g in app.registered_groups}; "
-    "'retention' in names or app.add_typer(retention_app, name='retention'); "
-    "sys.argv[0] = 'kringloop'; app()"
-)
 
 
 def retention(
     home: Path, *args: str, env: dict[str, str] | None = None, ok: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    import os
-
-    full_env = {**os.environ, "KRINGLOOP_HOME": str(home), **(env or {})}
-    if env is None:
-        full_env.pop("KRINGLOOP_DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-c", RETENTION, "retention", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=180,
-        check=False,
-    )
-    if ok:
-        assert done.returncode == 0, done.stderr
-    return done
+    """`kringloop retention ARGS` on the store in ``home``."""
+    return kringloop(home, "retention", *args, env=env, ok=ok)
 
 
 def pilot_lines(initiative_id: str = "old-textile-pilot") -> str:

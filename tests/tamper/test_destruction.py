@@ -23,22 +23,10 @@ from adapters.settings import Settings
 from domain.commands.catalogue import parse_command
 from domain.errors import RuleError
 from tests.api.conftest import Api, first_steps, loaded_home  # noqa: F401 (shared fixtures)
+from tests.e2e.test_retention import PILOT, SECRET
 from tests.web.test_pages import csrf_of, logged_in
 
-SECRET = "Klaproos-fibre-guarantee"
 DECIDER = {"actor": "board-secretariat", "reason": "Selectielijst, category 10 years"}
-PILOT = [
-    ("propose-initiative", "2016-01-10", {"programme_id": "mra-circular", "stream": "textiles",
-                                          "title": "Old textile pilot"}),
-    ("start-expert-scan", "2016-01-10", {}),
-    ("record-option", "2016-01-15", {"option": "blend", "description": "Blend fibres",
-                                     "circularity_level": "R8", "expert": "Circle Economy"}),
-    ("complete-expert-scan", "2016-01-20", {"chosen_options": ["blend"]}),
-    ("open-consultation", "2016-02-01", {}),
-    ("record-response", "2016-02-15", {"company": "Vezelvriend BV", "willing_to_invest": False,
-                                       "willing_to_lead": False, "stated_preconditions": [SECRET]}),
-    ("abandon", "2016-05-01", {}),
-]  # fmt: skip
 
 
 def execute(kringloop: Kringloop, command: str, **fields: Any) -> None:
