@@ -217,24 +217,25 @@ class StoredKeyring:
     def seal(self, subject: str, text: str) -> Personal:
         master = master_key(self.settings)
         with self._db() as conn:
-            found = self._query(
+            new_id = secrets.token_hex(8)
+            self._query(  # made once: a process sealing for the same person at once keeps its
                 conn,
-                "SELECT key_id, wrapped, forgotten_at FROM {table} WHERE subject = ?",
-                (subject,),
+                "INSERT INTO {table} (subject, key_id, wrapped, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (subject) DO NOTHING",
+                (
+                    subject,
+                    new_id,
+                    _encrypt(master, _new_key(), _aad(subject, new_id)),
+                    datetime.now(tz=UTC).isoformat(),
+                ),
             )
-            if found and found[0][1] is None:  # forgotten: no key is made for them again,
-                return Personal(subject, "")  # and the register refuses, saying when and why
-            if found:
-                key_id, wrapped = str(found[0][0]), bytes(found[0][1])
-            else:
-                key_id = secrets.token_hex(8)
-                wrapped = _encrypt(master, _new_key(), _aad(subject, key_id))
-                self._query(
-                    conn,
-                    "INSERT INTO {table} (subject, key_id, wrapped, created_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    (subject, key_id, wrapped, datetime.now(tz=UTC).isoformat()),
-                )
+            found = self._query(
+                conn, "SELECT key_id, wrapped FROM {table} WHERE subject = ?", (subject,)
+            )
+        key_id, wrapped_or_none = str(found[0][0]), found[0][1]
+        if wrapped_or_none is None:  # forgotten: no key is made for them again,
+            return Personal(subject, "")  # and the register refuses, saying when and why
+        wrapped = bytes(wrapped_or_none)
         key = _decrypt(master, wrapped, _aad(subject, key_id))
         if key is None:
             raise PrivacyKeyError(

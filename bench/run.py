@@ -68,6 +68,10 @@ Figures (see each module's docstring for exactly what is compared):
 * ``commands_per_s_postgres_8_processes`` and ``commands_per_s_postgres_1_process``
   (scale_out.py, ``--only scale_out``): processes issuing commands to 1,000 initiatives at
   once on PostgreSQL, vs the bare library doing the same with as many processes.
+* ``privacy_name_person_per_s``, ``privacy_reveal_ms`` and ``privacy_forget_s``
+  (privacy.py, ``--only privacy``): naming people (each name sealed with its own key) vs
+  granting them roles; revealing every name at once vs the bare key query; erasing one
+  person vs a bare VACUUM of the read store.
 
 Store-bound benchmarks (engine_commands, apply_load, catch_up, audit, follow, scale_out) run
 once per backend: ``--backend sqlite`` (fresh SQLite files in a temporary folder),
@@ -105,6 +109,7 @@ import figure
 import follow_latency
 import prefect_flows
 import prefect_messaging
+import privacy
 import scale_out
 from backend import Backend, backend, postgres_reachable
 
@@ -122,9 +127,10 @@ ONCE: dict[str, Callable[[str], Rows]] = {
     "flows": prefect_flows.run,  # not bench/flows.py: that would shadow the flows package
     "api": lambda size: api_load.run(seconds={"quick": 2.0, "small": 5.0}.get(size, 20.0)),
     "messaging": prefect_messaging.run,  # the slowest: waits for the server to record
+    "privacy": privacy.run,
 }
 ORDER = ["engine_commands", "apply_load", "cold_start", "catch_up", "flows", "audit", "api"]
-ORDER += ["follow", "scale_out", "messaging"]
+ORDER += ["follow", "scale_out", "messaging", "privacy"]
 BENCHMARKS = set(ORDER)
 QUICK = ["engine_commands", "apply_load", "cold_start", "flows", "audit", "api"]
 """What ``--size quick`` runs (the figures issue 16 set goals for), each at a size that keeps
