@@ -72,6 +72,10 @@ def test_an_approved_destruction_shows_on_the_api_and_the_audit_page(
         posted = client.post("/audit/verify", data={"csrf_token": csrf_of(page.text)})
         assert posted.status_code == 200
         assert 'data-verdict="altered"' not in posted.text
+        said = re.search(r'id="verify-destroyed">([^<]*)<', posted.text)
+        assert said is not None
+        assert said.group(1).startswith("1 gebeurtenis is vernietigd onder een goedgekeurde")
+        assert said.group(1).endswith("Lijsten: 1.")  # Dutch, as the page is by default
 
 
 def test_a_tombstone_naming_a_hash_the_chain_never_recorded_is_altered(
