@@ -242,15 +242,7 @@ def _write(
 def _write_users(settings: Settings, out: _Lines) -> int:
     from adapters.accounts.users import UserRow, create_table, list_users
 
-    reads = open_read_store(settings)
-    try:
-        create_table(reads.engine)
-        users = list_users(reads.engine)
-    finally:
-        reads.close()
-    for user in users:
-        out.put("user", **UserRow.model_validate(user).model_dump(mode="json"))
-    return len(users)
+    return _write_rows(settings, out, "user", UserRow, create_table, list_users)
 
 
 def _write_subscriptions(settings: Settings, out: _Lines) -> int:
@@ -258,15 +250,27 @@ def _write_subscriptions(settings: Settings, out: _Lines) -> int:
     it, so a restore would lose it without this."""
     from adapters.notifications.store import SubscriptionRow, create_tables, subscriptions
 
+    return _write_rows(settings, out, "subscription", SubscriptionRow, create_tables, subscriptions)
+
+
+def _write_rows(
+    settings: Settings,
+    out: _Lines,
+    kind: str,
+    model: Any,
+    create: Callable[[Any], None],
+    listed: Callable[[Any], list[Any]],
+) -> int:
+    """One record of ``kind`` per row of a table kept beside the record in the read store."""
     reads = open_read_store(settings)
     try:
-        create_tables(reads.engine)
-        found = subscriptions(reads.engine)
+        create(reads.engine)
+        rows = listed(reads.engine)
     finally:
         reads.close()
-    for row in found:
-        out.put("subscription", **SubscriptionRow.model_validate(row).model_dump(mode="json"))
-    return len(found)
+    for row in rows:
+        out.put(kind, **model.model_validate(row).model_dump(mode="json"))
+    return len(rows)
 
 
 def _write_keys(settings: Settings, out: _Lines) -> int:

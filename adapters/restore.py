@@ -173,36 +173,33 @@ def _insert(cursor: Any, sql: str, rows: Iterator[tuple[Any, ...]], on_progress:
 
 
 def _restore_users(reads: Any, path: Path) -> int:
-    from sqlmodel import Session, delete
-
     from adapters.accounts.sessions import end_all_sessions
     from adapters.accounts.users import UserRow
 
-    users = [
-        UserRow.model_validate({k: v for k, v in r.items() if k != "kind"})
-        for r in records(path, "user")
-    ]
-    with Session(reads.engine) as session:
-        session.exec(delete(UserRow))
-        session.add_all(users)
-        session.commit()
+    restored = _replace_rows(reads, path, "user", UserRow)
     end_all_sessions(reads.engine)  # not in a backup: after a restore everyone logs in again
-    return len(users)
+    return restored
 
 
 def _restore_subscriptions(reads: Any, path: Path) -> int:
     """Who hears about what, where, as the backup kept it, in place of any kept here."""
-    from sqlmodel import Session, delete
-
     from adapters.notifications.store import SubscriptionRow, create_tables
 
     create_tables(reads.engine)
+    return _replace_rows(reads, path, "subscription", SubscriptionRow)
+
+
+def _replace_rows(reads: Any, path: Path, kind: str, model: Any) -> int:
+    """The rows of a table kept beside the record, as the backup's ``kind`` records hold
+    them, in place of those kept here."""
+    from sqlmodel import Session, delete
+
     rows = [
-        SubscriptionRow.model_validate({k: v for k, v in r.items() if k != "kind"})
-        for r in records(path, "subscription")
+        model.model_validate({k: v for k, v in r.items() if k != "kind"})
+        for r in records(path, kind)
     ]
     with Session(reads.engine) as session:
-        session.exec(delete(SubscriptionRow))
+        session.exec(delete(model))
         session.add_all(rows)
         session.commit()
     return len(rows)
