@@ -25,6 +25,8 @@ from adapters.keyring import StoredKeyring
 from adapters.settings import Settings
 from tests.e2e.test_cli import as_json, kringloop, scenario_path
 
+pytestmark = pytest.mark.slow  # every test runs the CLI in processes, many times
+
 NAME = "Annaliese Vrijdag-Kwast"  # a name nothing else in the demo holds
 EMAIL = "a.vrijdag-kwast@gemeente.example"
 SUBJECT = "broker-anna"

@@ -24,6 +24,8 @@ from domain.values import PROGRAMME_TZ
 from tests.conftest import postgres_env
 from tests.e2e.test_cli import as_json, kringloop
 
+pytestmark = pytest.mark.slow  # every test runs the CLI in processes, many times
+
 SECRET = "Zwijgplicht-Klaproos-7319"  # the company's stated precondition, to be destroyed
 MANAGER = ("--actor", "board-secretariat", "--reason", "Selectielijst: ten years after the end")
 PILOT = [
