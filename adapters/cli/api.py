@@ -162,7 +162,12 @@ def revoke(ctx: typer.Context, name: str, as_json: JsonFlag = False) -> None:
 
     with refusals(as_json):
         revoke_user(_users_engine(ctx), name)
-    emit_json({"revoked": name}) if as_json else console.print(f"revoked {name}")
+    if as_json:
+        emit_json({"revoked": name})
+    else:
+        from adapters.cli.words import _
+
+        console.print(_("revoked {name}").format(name=name), highlight=False)
 
 
 @users_app.command("reissue")

@@ -24,6 +24,7 @@ from adapters.cli.context import console, emit_json, refusals, session
 from adapters.commanding import execute, read_json
 from domain.commands.catalogue import Command, expected_shape, validate_command
 from domain.errors import InvalidCommandError
+from domain.record import RECORD_WORDS
 
 COMMON = ("command_id", "actor", "reason", "evidence", "effective")
 
@@ -167,10 +168,20 @@ def make_cli_command(cls: type[Command]) -> Any:
         if as_json:
             emit_json(outcome)
         else:
-            verb = "already recorded" if outcome.replayed else "recorded"
+            from adapters.cli.words import _
+
+            said = (
+                _("already recorded: {command} on {record} {id} (version {version})")
+                if outcome.replayed
+                else _("recorded: {command} on {record} {id} (version {version})")
+            )
             console.print(
-                f"{verb}: {outcome.command} on {outcome.kind} {outcome.id} "
-                f"(version {outcome.version})",
+                said.format(
+                    command=outcome.command,
+                    record=_(RECORD_WORDS.get(outcome.kind, outcome.kind)),
+                    id=outcome.id,
+                    version=outcome.version,
+                ),
                 highlight=False,
             )
 

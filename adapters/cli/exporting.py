@@ -104,4 +104,7 @@ def write_export(export: Export, table: Table) -> None:
         export.out.write_bytes(body)
     except OSError as error:
         refuse(f"cannot write {export.out}: {error.strerror or error}", "invalid")
-    errors.print(f"wrote {len(table.rows)} rows to {export.out}", highlight=False)
+    from adapters.cli.words import _
+
+    said = _("wrote {rows} rows to {path}").format(rows=len(table.rows), path=export.out)
+    errors.print(said, highlight=False)
