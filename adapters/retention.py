@@ -258,6 +258,12 @@ def check_approval(engine: Engine, entries: list[dict[str, Any]], on: date) -> N
             )
 
 
+def approval_check(engine: Engine, command: Any, decision: Any) -> None:
+    """The engine's check of an approve-destruction command (domain.engine.command_checks),
+    at every door: its entries as the store has them on the approval's day."""
+    check_approval(engine, command.model_dump(mode="json")["entries"], decision.effective)
+
+
 def _keys(entries: list[dict[str, Any]]) -> list[tuple[str, int, str]]:
     return sorted(
         (str(e.get("aggregate")), int(e.get("version") or 0), str(e.get("content_hash")))

@@ -156,6 +156,9 @@ def open_engine(settings: Settings) -> Engine:
     from adapters.keyring import keyring_for
 
     engine.keyring = keyring_for(settings)  # personal data's keys, outside the event store
+    # named, not imported: a destruction list is worked out again from the store, whatever
+    # the door (CLI, apply, API), when it is approved
+    engine.command_checks["approve-destruction"] = "adapters.retention:approval_check"
     return engine
 
 

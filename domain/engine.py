@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import random
 import threading
 import time
@@ -62,6 +63,7 @@ AGGREGATES: dict[str, type[DecisionRecord]] = {
     "archive": Archive,
 }
 Record = TypeVar("Record", bound=DecisionRecord)
+CommandCheck = Callable[["Engine", Command, Decision], None]
 ATTEMPTS = 5  # a stale write is decided again against the new state this many times
 BACKOFF_S = 0.005  # the longest first pause before deciding again; doubles each attempt
 _JITTER = random.Random()  # noqa: S311 (a pause, not a secret; not the global one hypothesis seeds)
@@ -143,6 +145,10 @@ class Engine(Application[UUID]):
         super().__init__(env)
         self.clock = clock or today_in_programme_tz
         self.keyring: Keyring = NoKeyring()  # personal data's keys (adapters.privacy)
+        self.command_checks: dict[str, CommandCheck | str] = {}
+        """Checks a command's content against the stored record before it is decided, at
+        every door (a destruction list's entries against the store): by command name, a
+        function or its ``module:name`` (imported when first needed)."""
         # One decision at a time per engine: decisions are made on the cached aggregates in
         # place, so two threads (the API's) deciding on one object at once recorded both
         # events under the first save, a command id twice (tests/faults/test_races.py).
@@ -292,9 +298,20 @@ class Engine(Application[UUID]):
             return self._create(command, decision, kind.create_id(command.subject_id), batch)
         aggregate = self._load(kind, command.subject_id, batch)
         decision = self._authorise(command, aggregate, decision, batch)
+        self._check(command, decision)
         with recorded_commands(self.applied_command), sealing(self.keyring):
             command.decide(aggregate, decision)  # a correction names a recorded command
         return self._save(command, aggregate, decision, batch)
+
+    def _check(self, command: Command, decision: Decision) -> None:
+        check = self.command_checks.get(command.command)
+        if isinstance(check, str):
+            module, _, name = check.partition(":")
+            check = self.command_checks[command.command] = getattr(
+                importlib.import_module(module), name
+            )
+        if check is not None:
+            check(self, command, decision)
 
     def _create(
         self, command: Command, decision: Decision, id_: UUID, batch: Batch | None

@@ -240,6 +240,29 @@ def test_approve_works_each_entry_out_again_and_refuses_a_forged_one(tmp_path: P
     assert approved["entries"] == [entry]
 
 
+def test_an_approval_through_apply_is_worked_out_again_too(tmp_path: Path) -> None:
+    """The engine checks a list's entries against the store whatever the door: `kringloop
+    apply` (as the API) gets the same refusal as `retention approve`."""
+    stocked(tmp_path)
+    draft = tmp_path / "list.json"
+    retention(tmp_path, "due", "--out", str(draft))
+    (entry,) = json.loads(draft.read_text())["entries"][:1]
+    line = {
+        "command": "approve-destruction", "command_id": "forged-by-apply",
+        "actor": "board-secretariat", "reason": "x", "entries": [{**entry, "due_on": "2020-01-01"}],
+    }  # fmt: skip
+    opened = {
+        "command": "open-archive", "command_id": "open-by-apply", "actor": "board-secretariat",
+        "reason": "x", "programme_id": "mra-circular",
+    }  # fmt: skip
+    lines = tmp_path / "forged.jsonl"
+    lines.write_text(json.dumps(opened) + "\n" + json.dumps(line) + "\n")
+    applied = kringloop(tmp_path, "apply", str(lines), ok=False)
+    assert applied.returncode == 1
+    assert "(due_on: 2026-05-01)" in applied.stdout + applied.stderr
+    assert as_json(retention(tmp_path, "lists", "--json")) == []
+
+
 @pytest.mark.postgres
 def test_destroy_and_verify_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
     schema = f"ret_{uuid.uuid4().hex[:8]}"

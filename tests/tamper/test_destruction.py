@@ -101,6 +101,13 @@ def test_a_tombstone_naming_a_hash_the_chain_never_recorded_is_altered(
 def test_a_list_cannot_reach_a_permanent_record_or_one_not_yet_due(stores: Kringloop) -> None:
     entry = due(stores.engine, stores.engine.clock())[0]
     execute(stores, "open-archive", programme_id="mra-circular")
+    for changed, words in (  # the store is asked first (the entry as it stands), whatever door
+        ({"record_kind": "programme-decision"}, r"\(record_kind: consultation-response\)"),
+        ({"due_on": "2099-01-01"}, r"\(due_on: "),
+    ):
+        with pytest.raises(RuleError, match=words):
+            execute(stores, "approve-destruction", entries=[{**entry, **changed}])
+    stores.engine.command_checks.clear()  # and the archive record refuses by itself
     for changed, words in (
         ({"record_kind": "programme-decision"}, "kept permanently"),
         ({"due_on": "2099-01-01"}, "runs until 2099-01-01"),
