@@ -144,7 +144,7 @@ class Engine(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.clock = clock or today_in_programme_tz
-        self.keyring: Keyring = NoKeyring()  # personal data's keys (adapters.privacy)
+        self.keyring: Keyring = NoKeyring()  # personal data's keys (adapters.keyring)
         self.command_checks: dict[str, CommandCheck | str] = {}
         """Checks a command's content against the stored record before it is decided, at
         every door (a destruction list's entries against the store): by command name, a
