@@ -24,7 +24,7 @@ from eventsourcing.persistence import StoredEvent
 
 from adapters.audit.chain import content_hash
 from adapters.audit.verify import DESTROYED_TOPIC
-from adapters.store import Stores
+from adapters.store import Stores, vacuum_sqlite
 from domain.archive import (
     AFTER_EFFECTIVE,
     AFTER_END,
@@ -372,7 +372,7 @@ def destroy(stores: Stores, draft: dict[str, Any], today: date) -> Done:
     engine._forget()  # the cached records hold what was destroyed
     rebuilt = stores.runner.rebuild()
     if not stores.settings.database_url:
-        _vacuum_sqlite(str(stores.settings.home / "read.sqlite"))
+        vacuum_sqlite(str(stores.settings.home / "read.sqlite"))
     before = len(approved["entries"]) - len(pending)
     return Done(number, len(rewrites), len(touched), rebuilt, before)
 
@@ -457,17 +457,7 @@ def _rewrite_sqlite(
         conn.execute("COMMIT")
     finally:
         conn.close()
-    _vacuum_sqlite(path)
-
-
-def _vacuum_sqlite(path: str) -> None:
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-    try:
-        conn.execute("PRAGMA secure_delete=ON")
-        conn.execute("VACUUM")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the log's copies of old pages
-    finally:
-        conn.close()
+    vacuum_sqlite(path)
 
 
 def _rewrite_postgres(

@@ -6,7 +6,9 @@ import errno
 import math
 import os
 import shutil
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -160,6 +162,27 @@ def open_engine(settings: Settings) -> Engine:
     # the door (CLI, apply, API), when it is approved
     engine.command_checks["approve-destruction"] = "adapters.retention:approval_check"
     return engine
+
+
+def vacuum_sqlite(path: Path | str, patience_s: float = 120.0) -> None:
+    """Leave nothing deleted in an SQLite file's free pages or its log (erasure, destruction):
+    VACUUM with secure delete, then empty the write-ahead log. The file may be in use (the
+    API's pages write sessions to the read store): it waits for the write lock, and tries
+    again for a while if another writer keeps it."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA secure_delete=ON")
+            conn.execute("VACUUM")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the log's copies of old pages
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        finally:
+            conn.close()
+        time.sleep(0.5)
 
 
 def _out_of_space(folder: Path) -> bool:

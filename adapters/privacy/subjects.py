@@ -18,16 +18,14 @@ models and the tables beside them.
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from collections.abc import Iterable
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from adapters.bootstrap import Kringloop
 from adapters.keyring import StoredKeyring
+from adapters.store import vacuum_sqlite
 from domain.commands.authority import ForgetSubject
 from domain.errors import KringloopError, NotFoundError, RuleError
 from domain.messages import N_
@@ -69,9 +67,7 @@ def forget(kringloop: Kringloop, command: ForgetSubject) -> Forgotten:
             subject=subject,
         )
     keyring = kringloop.engine.keyring
-    had_key = isinstance(keyring, StoredKeyring) and any(
-        row.wrapped is not None for row in keyring.rows([subject])
-    )
+    had_key = _holds_key(keyring, subject)
     register = kringloop.engine.register()
     recorded = register.forgotten.get(subject) if register is not None else None
     if recorded is not None and recorded["command_id"] != command.command_id:
@@ -80,9 +76,10 @@ def forget(kringloop: Kringloop, command: ForgetSubject) -> Forgotten:
         outcome = kringloop.execute(command)  # the engine destroys the key once it is recorded
         command_id, replayed = outcome.command_id, outcome.replayed
     try:
-        keyring.forget(subject)  # again, for a run that stopped between the two
+        if _holds_key(keyring, subject):  # a run that stopped between decision and key
+            keyring.forget(subject)
         removed = remove_beside_record(kringloop, subject)
-        compact(kringloop, keyring)
+        compact(kringloop)
     except Exception as error:
         raise ErasureUnfinished(
             N_(
@@ -94,6 +91,12 @@ def forget(kringloop: Kringloop, command: ForgetSubject) -> Forgotten:
             problem=str(error),
         ) from error
     return Forgotten(subject, command_id, replayed, had_key, removed)
+
+
+def _holds_key(keyring: Any, subject: str) -> bool:
+    return isinstance(keyring, StoredKeyring) and any(
+        row.wrapped is not None for row in keyring.rows([subject])
+    )
 
 
 def remove_beside_record(kringloop: Kringloop, subject: str) -> dict[str, int]:
@@ -132,34 +135,16 @@ def remove_beside_record(kringloop: Kringloop, subject: str) -> dict[str, int]:
     return removed
 
 
-def compact(kringloop: Kringloop, keyring: Any) -> None:
-    """Leave nothing deleted in the files' free space: the read store and the key file are
-    vacuumed (SQLite), the touched tables vacuumed (PostgreSQL)."""
-    if isinstance(keyring, StoredKeyring):
-        keyring.compact()
+def compact(kringloop: Kringloop) -> None:
+    """Leave nothing deleted in the read store's free space (SQLite; the key file is
+    vacuumed by the keyring as it destroys a key)."""
     settings = kringloop.settings
     if settings.database_url:
         return  # the read schema's rows: dead tuples are not dumped, and autovacuum clears them
     path = settings.home / "read.sqlite"
     if path.exists():
         kringloop.read_store.engine.dispose()
-        _vacuum(path)
-
-
-def _vacuum(path: Any, patience_s: float = 120.0) -> None:
-    """VACUUM an SQLite file in use (the API's pages write sessions to it): it waits for
-    the write lock, and tries again for a while if another writer keeps it."""
-    deadline = time.monotonic() + patience_s
-    while True:
-        try:
-            with closing(sqlite3.connect(path, timeout=30)) as conn:
-                conn.execute("VACUUM")
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+        vacuum_sqlite(path)
 
 
 # -- access (article 15) -----------------------------------------------------------------------
