@@ -42,6 +42,15 @@ def decisions(out: Path) -> list[dict[str, Any]]:
     return found
 
 
+def measure_jobs(home: Path) -> None:
+    """A programme decision recorded after a first publication: a target measured."""
+    kringloop(
+        home, "programme", "record-target-measurement", PROGRAMME, "--key", "new-jobs",
+        "--value", "40", "--source", "regional jobs monitor", "--actor", "board-secretariat",
+        "--reason", "Jobs monitor published", "--effective", "2020-06-30",
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
     home = tmp_path_factory.mktemp("publish")
@@ -143,24 +152,7 @@ def test_publishing_again_adds_only_the_new_public_decision(tmp_path: Path) -> N
     before = decisions(out)
     assert publish(tmp_path, out)["added"] == 0
     assert decisions(out) == before
-    kringloop(
-        tmp_path,
-        "programme",
-        "record-target-measurement",
-        PROGRAMME,
-        "--key",
-        "new-jobs",
-        "--value",
-        "40",
-        "--source",
-        "regional jobs monitor",
-        "--actor",
-        "board-secretariat",
-        "--reason",
-        "Jobs monitor published",
-        "--effective",
-        "2020-06-30",
-    )
+    measure_jobs(tmp_path)
     third = publish(tmp_path, out)
     assert (third["added"], third["total"]) == (1, first["total"] + 1)
     after = decisions(out)
@@ -279,24 +271,7 @@ def test_a_withdrawn_kind_stays_published_and_adds_nothing_new(tmp_path: Path) -
     assert any(r["onderwerp"] == PROGRAMME for r in before)
 
     set_publication(tmp_path, "initiative:ConsortiumFormed", "initiative:BoardWithdrew")
-    kringloop(
-        tmp_path,
-        "programme",
-        "record-target-measurement",
-        PROGRAMME,
-        "--key",
-        "new-jobs",
-        "--value",
-        "40",
-        "--source",
-        "regional jobs monitor",
-        "--actor",
-        MANAGER,
-        "--reason",
-        "Jobs monitor published",
-        "--effective",
-        "2020-06-30",
-    )
+    measure_jobs(tmp_path)
     withdrawn = publish(tmp_path, out)
 
     assert (withdrawn["added"], withdrawn["total"]) == (0, len(before))
