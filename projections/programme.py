@@ -165,27 +165,41 @@ def mandates(store: ReadStore, programme_id: str, today: date) -> list[MandateEn
     return list(found.values())
 
 
+def person_names(
+    register: Authority, reveal: Reveal | None, identities: Iterable[str] | None = None
+) -> dict[str, tuple[str | None, bool]]:
+    """The person behind each identity named in the register (or only these): their name as
+    the keyring reveals it, or that it was erased (from the erasure decision on, whether or
+    not the key is gone yet). Without ``reveal``, no names: (None, False)."""
+    people, forgotten = register.people, register.forgotten
+    wanted = people.keys() if identities is None else set(identities) & people.keys()
+    shown = [people[i] for i in wanted if i not in forgotten]
+    opened = reveal(shown) if reveal is not None and shown else {}
+    found: dict[str, tuple[str | None, bool]] = {}
+    for identity in wanted:
+        name = None if identity in forgotten else opened.get(people[identity])
+        erased = identity in forgotten or (reveal is not None and name is None)
+        found[identity] = (name, erased)
+    return found
+
+
 def roles(register: Authority | None, today: date, reveal: Reveal | None = None) -> list[RoleEntry]:
     """The authority register's roles: every identity, every role it held, with periods
     (empty before the register was started); with ``reveal`` (the keyring's), the name of
     the person behind each identity, or that it was erased."""
     if register is None:
         return []
-    people, forgotten = register.people, register.forgotten
-    shown = [v for k, v in people.items() if k not in forgotten]  # erased from the decision on
-    names = reveal(shown) if reveal is not None and shown else {}
+    named = person_names(register, reveal)
     found = []
-    for identity in sorted(register.roles.keys() | people.keys()):
-        sealed = people.get(identity)
-        name = names.get(sealed) if sealed is not None else None
-        erased = identity in forgotten or (sealed is not None and name is None)
+    for identity in sorted(register.roles.keys() | register.people.keys()):
+        name, erased = named.get(identity, (None, False))
         held = sorted(register.roles.get(identity, {}).items())
         for role, periods in held or [("", [])]:  # a person named who holds no role: one row
             organisations = sorted({str(p[2]) for p in periods if p[2]})
             found.append(
                 RoleEntry(
                     identity=identity,
-                    name=None if erased else name,
+                    name=name,
                     erased=erased,
                     role=role,
                     organisation=", ".join(organisations),

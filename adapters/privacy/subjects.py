@@ -29,6 +29,7 @@ from adapters.store import vacuum_sqlite
 from domain.commands.authority import ForgetSubject
 from domain.errors import KringloopError, NotFoundError, RuleError
 from domain.messages import N_
+from projections.programme import person_names
 
 
 @dataclass
@@ -183,10 +184,8 @@ def report(kringloop: Kringloop, subject: str) -> AccessReport:
     erased = False
     forgotten = register.forgotten.get(subject) if register else None
     if register is not None:
-        sealed = register.people.get(subject)
-        if sealed is not None:
-            name = None if forgotten else engine.keyring.reveal([sealed]).get(sealed)
-            erased = name is None
+        if subject in register.people:
+            name, erased = person_names(register, engine.keyring.reveal, [subject])[subject]
             places.append(
                 Place(
                     N_("authority register"),
