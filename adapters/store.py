@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from adapters.failures import StorageError, describe_failure
+from adapters.failures import StorageError, describe_failure, is_locked
 from adapters.settings import Settings
 from domain.engine import Engine
 
@@ -178,7 +178,7 @@ def vacuum_sqlite(path: Path | str, patience_s: float = 120.0) -> None:
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the log's copies of old pages
             return
         except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() > deadline:
+            if not is_locked(error) or time.monotonic() > deadline:
                 raise
         finally:
             conn.close()

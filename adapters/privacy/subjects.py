@@ -18,12 +18,14 @@ models and the tables beside them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from adapters.bootstrap import Kringloop
+from adapters.failures import is_locked
 from adapters.keyring import StoredKeyring
 from adapters.store import vacuum_sqlite
 from domain.commands.authority import ForgetSubject
@@ -79,7 +81,7 @@ def forget(kringloop: Kringloop, command: ForgetSubject) -> Forgotten:
     try:
         if _holds_key(keyring, subject):  # a run that stopped between decision and key
             keyring.forget(subject)
-        removed = remove_beside_record(kringloop, subject)
+        removed = _patiently(lambda: remove_beside_record(kringloop, subject))
         compact(kringloop)
     except Exception as error:
         raise ErasureUnfinished(
@@ -92,6 +94,20 @@ def forget(kringloop: Kringloop, command: ForgetSubject) -> Forgotten:
             problem=str(error),
         ) from error
     return Forgotten(subject, command_id, replayed, had_key, removed)
+
+
+def _patiently(work: Callable[[], dict[str, int]], patience_s: float = 60.0) -> dict[str, int]:
+    """Run idempotent work on the read store again while another process holds it: the API's
+    follower projects the erasure decision at this very moment, and an SQLite transaction
+    that read before that write cannot write after it (it is refused at once, not waited)."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        try:
+            return work()
+        except Exception as error:
+            if not is_locked(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _holds_key(keyring: Any, subject: str) -> bool:
